@@ -1,0 +1,55 @@
+/*
+ * engine.h: the interface every database engine implements (engines/<name>/).
+ *
+ * An engine produces one self-contained, consistent dump of its source into a writer, and consumes
+ * such a dump to restore or verify it. The job owns the writer chains: dump() must not finish or
+ * abort `out`; the sinks returned by restore_open()/verify_open() are finished or aborted by the job.
+ *
+ * Restore and verify take a push-model sink rather than a reader: the job feeds it
+ * download -> md5 check -> unzstd -> sha256 check -> sink, and every check stage verifies its digest
+ * in finish() *before* finishing the next stage. So the sink's finish() (rename into place, COMMIT,
+ * upload to the server) runs only for an artifact whose checksums matched, and abort() must leave
+ * the target exactly as it was.
+ */
+#ifndef SK_ENGINE_H
+#define SK_ENGINE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "runtime.h"
+#include "stream.h"
+
+typedef struct sk_dump_info {
+    char database[128];        /* the <db> part of the key ("app"), set by open() */
+    char server_version[64];   /* "3.40.1", "PostgreSQL 15.18", "PocketBase 0.39.11" */
+    char facts_json[1024];     /* a JSON object of engine facts for the manifest ("{}" when none) */
+} sk_dump_info;
+
+typedef struct sk_restore_opts {
+    const char *target;        /* --to: file path, database URL, server URL */
+    int force;                 /* replace an existing target */
+} sk_restore_opts;
+
+typedef struct sk_engine_type {
+    const char *name;          /* SNAPKEEP_ENGINE value: "sqlite" */
+    const char *tag;           /* key tag: "sqlite", "pgsql", "pocketbase" */
+    const char *ext;           /* extension before ".zst": "sqlite3", "sql", "zip" */
+    const sk_setting_def *settings;   /* this engine's variables, NULL-name terminated */
+
+    /* Check this engine's settings and prepare; no source I/O beyond what validation needs.
+     * Fills info->database. */
+    sk_rc (*open)(const sk_config *cfg, const sk_runtime *rt, void **state, sk_dump_info *info,
+                  sk_err *err);
+    /* Write one consistent dump into `out`; fill the rest of `info`. */
+    sk_rc (*dump)(void *state, sk_writer *out, sk_dump_info *info, sk_err *err);
+    /* A sink that restores what is written into it into opts->target on finish(). */
+    sk_rc (*restore_open)(void *state, const sk_restore_opts *opts, sk_writer **sink, sk_err *err);
+    /* A sink that runs the engine's own checks (integrity_check, ...) on finish(); `summary`
+     * (at least 512 bytes) receives a one-line report. */
+    sk_rc (*verify_open)(void *state, char *summary, sk_writer **sink, sk_err *err);
+    void (*close)(void *state);
+} sk_engine_type;
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * log.h: progress and diagnostics on stderr, as text lines or JSON lines.
+ *
+ * Every line passes through redaction: each registered secret (passwords, keys, tokens) is replaced
+ * by "***" wherever it appears, as a last line of defence; code must still never format a secret.
+ * One sk_log belongs to one process/run; it holds no global state.
+ */
+#ifndef SK_LOG_H
+#define SK_LOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum sk_level { SK_LOG_DEBUG, SK_LOG_INFO, SK_LOG_WARN, SK_LOG_ERROR } sk_level;
+
+typedef struct sk_log sk_log;
+
+/* json: 0 for "2026-11-21T15:30:00Z INFO job: message" lines, 1 for one JSON object a line. */
+sk_log *sk_log_new(FILE *out, int json);
+void sk_log_free(sk_log *log);
+void sk_log_set_json(sk_log *log, int json);
+void sk_log_set_level(sk_log *log, sk_level min);
+/* The job name printed with every line ("backend/production/sqlite"); NULL clears it. */
+void sk_log_set_job(sk_log *log, const char *job);
+/* Register a secret value to redact (values shorter than 4 bytes are ignored: they would redact
+ * ordinary text). The string is copied. */
+void sk_log_add_secret(sk_log *log, const char *secret);
+
+void sk_log_msg(sk_log *log, sk_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* One line per pipeline stage: "stage=<stage> bytes=<n> duration=<s> rate=<MiB/s>" plus a message.
+ * In JSON: {"stage":..,"bytes":..,"duration_s":..,"rate_bps":..,"msg":..}. */
+void sk_log_stage(sk_log *log, const char *stage, uint64_t bytes, double seconds, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Redact `s` into `out` (always NUL-terminated). Exposed for tests. */
+void sk_log_redact(const sk_log *log, const char *s, char *out, size_t outsz);
+
+/* "12.3 MiB" style sizes, for messages. */
+void sk_fmt_bytes(uint64_t n, char *out, size_t outsz);
+
+#endif
