@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# s3_smoke.sh: uploader/http.c + uploader/sigv4.c against a real S3 server that verifies
+# signatures and payload hashes (Ceph RGW started by tests/servers/rgw.sh).
+#
+# Reuses a running gateway when SNAPKEEP_RGW_DIR names the directory of one (rgw.sh start DIR);
+# otherwise starts its own in a temporary directory and stops it at the end.
+# Prints TAP; exits non-zero when a check fails.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/snapkeep-s3-smoke.XXXXXX)
+OWN_RGW=0
+RGW_DIR=${SNAPKEEP_RGW_DIR:-}
+
+cleanup() {
+    [ "$OWN_RGW" = 1 ] && "$ROOT/tests/servers/rgw.sh" stop "$RGW_DIR" >/dev/null 2>&1
+    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "# work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
+check() { # check "description" command...
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else not_ok "$what" "failed: $*"; fi
+}
+
+# ---- server -----------------------------------------------------------------------------------
+if [ -z "$RGW_DIR" ]; then
+    RGW_DIR="$WORK/rgw"
+    OWN_RGW=1
+fi
+t0=$(date +%s)
+if ! "$ROOT/tests/servers/rgw.sh" start "$RGW_DIR" >"$WORK/rgw.out" 2>&1; then
+    cat "$WORK/rgw.out" | sed 's/^/# /'
+    echo "1..1"
+    echo "not ok 1 - start Ceph RGW (see above)"
+    exit 1
+fi
+echo "# RGW at $(cat "$RGW_DIR/endpoint"), ready after $(( $(date +%s) - t0 )) s"
+set -a
+. "$RGW_DIR/env"
+set +a
+
+# ---- driver -----------------------------------------------------------------------------------
+CC=${CC:-cc}
+SAN=${SANITIZE:--fsanitize=address,undefined}
+# The project's warning flags (Makefile WARN).
+WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation"
+if ! $CC -std=c11 -D_GNU_SOURCE $WARN -g $SAN $(pkg-config --cflags libxml-2.0) \
+    -o "$WORK/s3_smoke" "$ROOT/tests/integration/s3_smoke.c" "$ROOT/uploader/http.c" \
+    "$ROOT/uploader/sigv4.c" "$ROOT/agent/err.c" -lcurl -lcrypto -lxml2 2>"$WORK/cc.err"; then
+    sed 's/^/# /' "$WORK/cc.err"
+    echo "not ok 1 - build the smoke driver"
+    exit 1
+fi
+
+ALL_OUT="$WORK/all.out"   # every driver output, searched for the secret at the end
+drv() { # drv OP ARGS...: runs the driver, output in $WORK/last.out, returns its exit status
+    "$WORK/s3_smoke" "$@" >"$WORK/last.out" 2>&1
+    local rc=$?
+    cat "$WORK/last.out" >>"$ALL_OUT"
+    return $rc
+}
+last_has() { grep -q -- "$1" "$WORK/last.out"; }
+stored_keys() { radosgw-admin -c "$RGW_DIR/ceph.conf" bucket list --bucket="$BUCKET" 2>/dev/null | jq -r '.[].name'; }
+
+BUCKET="smoke-$(date +%s)-$$"
+head -c 1048577 /dev/urandom >"$WORK/big.bin"     # 1 MiB + 1
+head -c 3000 /dev/urandom >"$WORK/small.bin"
+: >"$WORK/empty.bin"
+KEY_SPECIAL=$'dir one/a b+c \xC3\xA9\xE6\x97\xA5\xE6\x9C\xAC.bin'   # spaces, '+', é, 日本
+KEY_DOTS='n//a/./b/../c'
+
+check "create bucket $BUCKET (signed PUT)" drv mkbucket "$BUCKET"
+
+drv put "$BUCKET" plain/big.bin "$WORK/big.bin" && drv get "$BUCKET" plain/big.bin "$WORK/big.out"
+check "PUT 1 MiB + 1 from a streaming source, GET returns identical bytes" cmp -s "$WORK/big.bin" "$WORK/big.out"
+
+drv put "$BUCKET" "$KEY_SPECIAL" "$WORK/small.bin" && drv get "$BUCKET" "$KEY_SPECIAL" "$WORK/special.out"
+check "key with spaces, '+', é and 日本: PUT then GET identical" cmp -s "$WORK/small.bin" "$WORK/special.out"
+check "that key is stored under exactly its name (encoded once)" bash -c "$(declare -f stored_keys); RGW_DIR='$RGW_DIR' BUCKET='$BUCKET' stored_keys | grep -qxF -- \"\$1\"" _ "$KEY_SPECIAL"
+
+drv put "$BUCKET" "$KEY_DOTS" "$WORK/small.bin" && drv get "$BUCKET" "$KEY_DOTS" "$WORK/dots.out"
+check "key '$KEY_DOTS' is signed and sent without path normalisation" cmp -s "$WORK/small.bin" "$WORK/dots.out"
+check "... and stored under exactly that name" bash -c "$(declare -f stored_keys); RGW_DIR='$RGW_DIR' BUCKET='$BUCKET' stored_keys | grep -qxF -- \"\$1\"" _ "$KEY_DOTS"
+
+drv put "$BUCKET" empty "$WORK/empty.bin" && drv get "$BUCKET" empty "$WORK/empty.out"
+check "0-byte object: PUT then GET gives 0 bytes" cmp -s "$WORK/empty.bin" "$WORK/empty.out"
+
+drv putmem "$BUCKET" mem/with-md5 "$WORK/small.bin" && drv get "$BUCKET" mem/with-md5 "$WORK/mem.out"
+check "PUT from memory with Content-MD5 (payload hash computed by sk_http_do)" cmp -s "$WORK/small.bin" "$WORK/mem.out"
+
+check "PUT with x-amz-content-sha256: UNSIGNED-PAYLOAD is accepted" drv putunsigned "$BUCKET" unsigned "$WORK/small.bin"
+
+drv putbadhash "$BUCKET" badhash "$WORK/small.bin"
+rc=$?
+check "a payload hash that does not match the body: HTTP 400 XAmzContentSHA256Mismatch" \
+    bash -c "[ $rc = 3 ] && grep -q 'status=400 code=XAmzContentSHA256Mismatch' '$WORK/last.out'"
+
+drv range "$BUCKET" plain/big.bin "$WORK/range.out"
+check "GET with a signed Range header: 206 and the first 10 bytes" \
+    bash -c "grep -q 'status=206' '$WORK/last.out' && cmp -s '$WORK/range.out' <(head -c 10 '$WORK/big.bin')"
+
+drv head "$BUCKET" plain/big.bin
+check "HEAD: 200 with Content-Length 1048577" last_has 'status=200 .*length=1048577'
+
+drv delete "$BUCKET" "$KEY_SPECIAL"
+check "DELETE the special key: 204" last_has 'status=204'
+drv head "$BUCKET" "$KEY_SPECIAL"
+rc=$?
+check "HEAD after DELETE: 404, reported as not-found" bash -c "[ $rc = 3 ] && grep -q 'status=404' '$WORK/last.out' && grep -q '(not-found)' '$WORK/last.out'"
+drv get "$BUCKET" "$KEY_SPECIAL" "$WORK/gone.out"
+check "GET after DELETE: 404 NoSuchKey" last_has 'status=404 code=NoSuchKey'
+
+# ---- wrong credentials --------------------------------------------------------------------------
+SECRET=$(cat "$S3_SECRET_ACCESS_KEY_FILE")
+( umask 077; head -c 30 /dev/urandom | base64 | tr -d '/+=\n' >"$WORK/wrong_secret" )
+WRONG=$(cat "$WORK/wrong_secret")
+S3_SECRET_ACCESS_KEY_FILE="$WORK/wrong_secret" drv get "$BUCKET" plain/big.bin "$WORK/denied.out"
+rc=$?
+check "wrong secret: exit 3, HTTP 403 SignatureDoesNotMatch" bash -c "[ $rc = 3 ] && grep -q 'status=403 code=SignatureDoesNotMatch' '$WORK/last.out'"
+check "wrong secret: the error names SignatureDoesNotMatch and the variables to check" \
+    last_has 'error: .*SignatureDoesNotMatch.*S3_SECRET_ACCESS_KEY'
+check "wrong secret: neither the wrong nor the real secret is printed" \
+    bash -c "! grep -qF -- '$WRONG' '$WORK/last.out' && ! grep -qF -- \"\$1\" '$WORK/last.out'" _ "$SECRET"
+check "wrong secret: nothing written to the sink" bash -c "[ ! -s '$WORK/denied.out' ]"
+echo AKIAWRONGWRONGWRONG1 >"$WORK/wrong_ak"
+S3_ACCESS_KEY_ID_FILE="$WORK/wrong_ak" drv head "$BUCKET" plain/big.bin
+check "unknown access key: HTTP 403" last_has 'status=403'
+
+# ---- transport errors ---------------------------------------------------------------------------
+S3_ENDPOINT="http://127.0.0.1:1" drv head "$BUCKET" x
+rc=$?
+check "connection refused: a destination error naming the endpoint (exit 1)" \
+    bash -c "[ $rc = 1 ] && grep -q 'error: S3 HEAD .*127.0.0.1:1.*(destination)' '$WORK/last.out'"
+S3_ENDPOINT="http://127.0.0.1:1/some/path" drv head "$BUCKET" x
+check "an endpoint with a path is a configuration error naming S3_ENDPOINT" last_has 'S3_ENDPOINT.*(config)'
+
+check "the real secret appears in no output of any run" bash -c "! grep -qF -- \"\$1\" '$ALL_OUT'" _ "$SECRET"
+
+echo "1..$n"
+[ "$failed" = 0 ] || { echo "# $failed of $n failed; driver outputs in $ALL_OUT (set KEEP_WORK=1 to keep)"; exit 1; }
+exit 0
