@@ -879,8 +879,10 @@ static sk_rc s3_get(void *state, const char *key, sk_writer *into, sk_err *err)
         if (rc == SK_OK && g.delivered > 0 && attempt > 1 && resp.status != 206)
             rc = sk_fail(&e, SK_ERR_DEST, resp.status, "%s: the server ignored the Range of a resumed download",
                          what);
-        if (rc == SK_ERR_NOTFOUND)
+        if (rc == SK_ERR_NOTFOUND) {
+            sk_err_clear(&e);
             sk_fail(&e, SK_ERR_NOTFOUND, 404, "'%s' does not exist in %s", key, d->desc);
+        }
         sk_http_response_free(&resp);
         if (rc == SK_OK || g.sink_rc != SK_OK || !e.retryable || attempt >= d->max_attempts) {
             if (rc != SK_OK)

@@ -11,6 +11,17 @@
  *     range KEY FILE                 GET bytes=0-9 into FILE
  *     head KEY | delete KEY
  *
+ * Destination ops (uploader/s3.c through the sk_dest_type interface, S3_* settings from the
+ * environment, S3_BUCKET must be set):
+ *     dest-put KEY FILE [CHUNK]      put() FILE in writes of CHUNK bytes (default 65536), finish()
+ *     dest-put-abort KEY FILE N      put() the first N bytes of FILE, then abort()
+ *     dest-get KEY FILE              get() into FILE
+ *     dest-list PREFIX               list(): "key<TAB>size<TAB>mtime" lines, then "count=N"
+ *     dest-fill PREFIX N             put() N small objects PREFIX00000.. (content: their index)
+ *     dest-rm KEY                    remove()
+ *     dest-rm-many KEY...            sk_s3_remove_many()
+ *     uploads                        ListMultipartUploads: "uploads=N" (in-progress uploads)
+ *
  * Settings from the environment: S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID_FILE,
  * S3_SECRET_ACCESS_KEY_FILE (plain http is allowed: the test server is on loopback).
  * Prints "status=N code=C etag=E length=L" and, for a non-2xx answer, the sk_http_check message.
@@ -27,7 +38,11 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
+#include "../../agent/config.h"
+#include "../../agent/log.h"
+#include "../../agent/stream.h"
 #include "../../uploader/http.h"
+#include "../../uploader/s3.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -133,7 +148,7 @@ static int file_sha256(const char *path, char hex[SK_SHA256_HEX_LEN + 1], uint64
     return rc;
 }
 
-int main(int argc, char **argv)
+static int http_main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: s3_smoke OP BUCKET [KEY [FILE]]\n");
@@ -142,7 +157,8 @@ int main(int argc, char **argv)
     const char *op = argv[1], *bucket = argv[2], *key = argc > 3 ? argv[3] : NULL,
                *file = argc > 4 ? argv[4] : NULL;
     int needs_file = strncmp(op, "put", 3) == 0 || strcmp(op, "get") == 0 || strcmp(op, "range") == 0;
-    if ((strcmp(op, "mkbucket") != 0 && !key) || (needs_file && !file)) {
+    int bucket_only = strcmp(op, "mkbucket") == 0 || strcmp(op, "uploads") == 0;
+    if ((!bucket_only && !key) || (needs_file && !file)) {
         fprintf(stderr, "s3_smoke: %s needs %s\n", op, needs_file ? "KEY FILE" : "KEY");
         return 2;
     }
@@ -178,6 +194,7 @@ int main(int argc, char **argv)
     snprintf(path, plen, "/%s%s%s", bucket, key ? "/" : "", key ? key : "");
 
     sk_http_request req = {.path = path};
+    static const sk_sigv4_param uploads_q[] = {{"uploads", NULL}};
     char hash[SK_SHA256_HEX_LEN + 1], md5[25];
     sk_sigv4_header hdr[1];
     size_t blen = 0;
@@ -235,6 +252,10 @@ int main(int argc, char **argv)
             req.headers = hdr;
             req.nheaders = 1;
         }
+    } else if (strcmp(op, "uploads") == 0) {
+        req.method = "GET";
+        req.query = uploads_q;
+        req.nquery = 1;
     } else if (strcmp(op, "head") == 0) {
         req.method = "HEAD";
     } else if (strcmp(op, "delete") == 0) {
@@ -256,6 +277,13 @@ int main(int argc, char **argv)
         status = 3;
     } else {
         status = 0;
+        if (strcmp(op, "uploads") == 0) {
+            /* count <Upload> elements of ListMultipartUploadsResult */
+            int count = 0;
+            for (const char *q = resp.body; q && (q = strstr(q, "<Upload>")); q += 8)
+                count++;
+            printf("uploads=%d\n", count);
+        }
     }
     goto out;
 fail:
@@ -276,4 +304,164 @@ out:
     xmlCleanupParser();
     curl_global_cleanup();
     return status;
+}
+
+/* ---- destination ops ---------------------------------------------------------------------- */
+
+static const char *env_get(void *ud, const char *name)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+static void add_secret(void *ud, const char *value) { sk_log_add_secret(ud, value); }
+
+static sk_rc print_obj(void *ud, const sk_object *o, sk_err *err)
+{
+    (void)err;
+    size_t *count = ud;
+    printf("%s\t%llu\t%lld\n", o->key, (unsigned long long)o->size, (long long)o->mtime);
+    (*count)++;
+    return SK_OK;
+}
+
+static int dest_main(int argc, char **argv)
+{
+    const char *op = argv[1];
+    const sk_setting_def *const tables[] = { sk_s3_settings, NULL };
+    sk_err err;
+    sk_err_clear(&err);
+    int status = 1;
+    sk_config *cfg = NULL;
+    void *st = NULL;
+    sk_writer *w = NULL;
+    char *data = NULL;
+    sk_log *log = sk_log_new(stderr, 0);
+    sk_runtime rt = { .log = log };
+    cfg = sk_config_load(tables, env_get, NULL, NULL, &err);
+    if (!cfg)
+        goto fail;
+    sk_config_each_secret(cfg, add_secret, log);
+    if (sk_dest_s3.open(cfg, &rt, &st, &err) != SK_OK)
+        goto fail;
+    if (strcmp(op, "dest-put") == 0 || strcmp(op, "dest-put-abort") == 0) {
+        if (argc < 4)
+            goto usage;
+        size_t len = 0;
+        data = slurp(argv[3], &len);
+        if (!data) {
+            sk_fail(&err, SK_ERR_INTERNAL, errno, "read '%s': %s", argv[3], strerror(errno));
+            goto fail;
+        }
+        int abort_it = strcmp(op, "dest-put-abort") == 0;
+        size_t limit = len, chunk = 65536;
+        if (argc > 4) {
+            char *end;
+            unsigned long long v = strtoull(argv[4], &end, 10);
+            if (*end || (abort_it && v > len) || (!abort_it && v == 0))
+                goto usage;
+            if (abort_it)
+                limit = (size_t)v;
+            else
+                chunk = (size_t)v;
+        } else if (abort_it) {
+            goto usage;
+        }
+        if (sk_dest_s3.put(st, argv[2], &w, &err) != SK_OK)
+            goto fail;
+        for (size_t off = 0; off < limit; off += chunk) {
+            size_t n = limit - off < chunk ? limit - off : chunk;
+            if (sk_writer_write(w, data + off, n, &err) != SK_OK)
+                goto fail;
+        }
+        if (abort_it) {
+            sk_writer_abort(w);
+            printf("aborted after %zu bytes\n", limit);
+        } else {
+            if (sk_writer_finish(w, &err) != SK_OK)
+                goto fail;
+            printf("stored %zu bytes\n", len);
+        }
+    } else if (strcmp(op, "dest-get") == 0) {
+        if (argc < 4)
+            goto usage;
+        int fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) {
+            sk_fail(&err, SK_ERR_INTERNAL, errno, "open '%s': %s", argv[3], strerror(errno));
+            goto fail;
+        }
+        w = sk_fd_writer_new(fd, argv[3], &err);
+        sk_rc rc = w ? sk_dest_s3.get(st, argv[2], w, &err) : err.rc;
+        if (rc == SK_OK)
+            rc = sk_writer_finish(w, &err);
+        close(fd);
+        if (rc != SK_OK)
+            goto fail;
+        printf("got %llu bytes\n", (unsigned long long)w->bytes);
+    } else if (strcmp(op, "dest-list") == 0) {
+        size_t count = 0;
+        if (sk_dest_s3.list(st, argc > 2 ? argv[2] : "", print_obj, &count, &err) != SK_OK)
+            goto fail;
+        printf("count=%zu\n", count);
+    } else if (strcmp(op, "dest-fill") == 0) {
+        char *end;
+        long n = argc > 3 ? strtol(argv[3], &end, 10) : -1;
+        if (n < 0 || *end)
+            goto usage;
+        for (long i = 0; i < n; i++) {
+            char key[512], body[32];
+            snprintf(key, sizeof key, "%s%05ld", argv[2], i);
+            int bl = snprintf(body, sizeof body, "%ld\n", i);
+            if (sk_dest_s3.put(st, key, &w, &err) != SK_OK || sk_writer_write(w, body, (size_t)bl, &err) != SK_OK ||
+                sk_writer_finish(w, &err) != SK_OK)
+                goto fail;
+            sk_writer_free_chain(w);
+            w = NULL;
+        }
+        printf("filled %ld\n", n);
+    } else if (strcmp(op, "dest-rm") == 0) {
+        if (argc < 3 || sk_dest_s3.remove(st, argv[2], &err) != SK_OK)
+            goto fail;
+        printf("removed\n");
+    } else if (strcmp(op, "dest-rm-many") == 0) {
+        if (sk_s3_remove_many(st, (const char *const *)argv + 2, (size_t)(argc - 2), &err) != SK_OK)
+            goto fail;
+        printf("removed %d\n", argc - 2);
+    } else {
+        goto usage;
+    }
+    status = 0;
+    goto out;
+usage:
+    fprintf(stderr, "s3_smoke: bad arguments for %s\n", op);
+    status = 2;
+    goto out;
+fail:
+    printf("error: %s (%s)\n", err.msg, sk_rc_name(err.rc));
+    status = err.rc == SK_ERR_NOTFOUND ? 4 : 1;
+out:
+    if (w) {
+        if (!w->finished)
+            sk_writer_abort(w);
+        sk_writer_free_chain(w);
+    }
+    if (st)
+        sk_dest_s3.close(st);
+    sk_config_free(cfg);
+    sk_log_free(log);
+    free(data);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strncmp(argv[1], "dest-", 5) == 0) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        xmlInitParser();
+        int st = dest_main(argc, argv);
+        xmlCleanupParser();
+        curl_global_cleanup();
+        return st;
+    }
+    return http_main(argc, argv);
 }

@@ -46,13 +46,19 @@ set -a
 set +a
 
 # ---- driver -----------------------------------------------------------------------------------
+# Linked with the project's sanitizer build of its library (make builds it when missing).
 CC=${CC:-cc}
-SAN=${SANITIZE:--fsanitize=address,undefined}
-# The project's warning flags (Makefile WARN).
-WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation"
-if ! $CC -std=c11 -D_GNU_SOURCE $WARN -g $SAN $(pkg-config --cflags libxml-2.0) \
-    -o "$WORK/s3_smoke" "$ROOT/tests/integration/s3_smoke.c" "$ROOT/uploader/http.c" \
-    "$ROOT/uploader/sigv4.c" "$ROOT/agent/err.c" -lcurl -lcrypto -lxml2 2>"$WORK/cc.err"; then
+if ! make -s -C "$ROOT" build/asan/libsnapkeep.a >"$WORK/make.out" 2>&1; then
+    sed 's/^/# /' "$WORK/make.out"
+    echo "not ok 1 - build the project library (make build/asan/libsnapkeep.a)"
+    exit 1
+fi
+# The project's flags (Makefile WARN and ASN_CFLAGS).
+CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+        -Wno-format-truncation -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+if ! $CC $CFLAGS $(pkg-config --cflags libxml-2.0) -o "$WORK/s3_smoke" "$ROOT/tests/integration/s3_smoke.c" \
+    "$ROOT/build/asan/libsnapkeep.a" -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 \
+    -lpthread -lm 2>"$WORK/cc.err"; then
     sed 's/^/# /' "$WORK/cc.err"
     echo "not ok 1 - build the smoke driver"
     exit 1
@@ -139,6 +145,70 @@ check "connection refused: a destination error naming the endpoint (exit 1)" \
     bash -c "[ $rc = 1 ] && grep -q 'error: S3 HEAD .*127.0.0.1:1.*(destination)' '$WORK/last.out'"
 S3_ENDPOINT="http://127.0.0.1:1/some/path" drv head "$BUCKET" x
 check "an endpoint with a path is a configuration error naming S3_ENDPOINT" last_has 'S3_ENDPOINT.*(config)'
+
+# ---- the destination (uploader/s3.c) ------------------------------------------------------------
+# Part size 5 MiB (the minimum), 2 parts in flight. Every request of this section is recorded by
+# RGW and checked against R2's rules at the end.
+"$ROOT/tests/servers/rgw.sh" record "$RGW_DIR" on
+RGWLOG="$RGW_DIR/log/client.rgw.snapkeep.log"
+FROM=$(( $(wc -l <"$RGWLOG") + 1 ))
+export S3_BUCKET="$BUCKET" S3_PREFIX="dest/p" S3_ALLOW_HTTP=1 S3_PART_SIZE_MB=5 S3_CONCURRENCY=2
+MiB=1048576
+for spec in "0:0" "1:1" "part:$((5 * MiB))" "part+1:$((5 * MiB + 1))" "many:$((23 * MiB + 5))"; do
+    name=${spec%%:*} size=${spec#*:}
+    head -c "$size" /dev/urandom >"$WORK/d_$name.bin"
+    drv dest-put "size/$name" "$WORK/d_$name.bin" 1000003 && drv dest-get "size/$name" "$WORK/d_$name.out"
+    check "destination: $size bytes ($name) put in odd-sized writes, get identical" cmp -s "$WORK/d_$name.bin" "$WORK/d_$name.out"
+done
+drv head "$BUCKET" "dest/p/size/many"
+check "23 MiB + 5 became a 5-part multipart object (ETag ...-5)" last_has 'etag="[0-9a-f]*-5"'
+drv head "$BUCKET" "dest/p/size/part"
+check "exactly one part (5 MiB) became a single PutObject (plain ETag)" last_has 'etag="[0-9a-f]*" '
+drv head "$BUCKET" "dest/p/size/part+1"
+check "one part + 1 byte became a 2-part multipart object" last_has 'etag="[0-9a-f]*-2"'
+
+drv dest-put "$KEY_SPECIAL" "$WORK/small.bin" && drv dest-get "$KEY_SPECIAL" "$WORK/d_special.out"
+check "destination: key with spaces, '+', é, 日本 round-trips" cmp -s "$WORK/small.bin" "$WORK/d_special.out"
+drv dest-list "dir one/"
+check "list() returns that key relative to S3_PREFIX with its size" last_has "^$KEY_SPECIAL	3000	[0-9]"
+
+drv dest-put "size/many" "$WORK/d_many.bin"
+rc=$?
+check "put() of an existing key fails and names it (never overwrites)" \
+    bash -c "[ $rc = 1 ] && grep -q \"'size/many' already exists\" '$WORK/last.out'"
+
+drv dest-put-abort "aborted/obj" "$WORK/d_many.bin" $((12 * MiB))
+drv uploads "$BUCKET"
+check "abort() after 2 parts: no multipart upload left (ListMultipartUploads empty)" last_has '^uploads=0$'
+drv dest-list "aborted/"
+check "... and nothing listed under the key" last_has '^count=0$'
+
+drv dest-get "no/such/key" "$WORK/missing.out"
+rc=$?
+check "get() of a missing key: not-found, naming the key" bash -c "[ $rc = 4 ] && grep -q \"'no/such/key' does not exist\" '$WORK/last.out'"
+check "remove() of a missing key is not an error" drv dest-rm "no/such/key"
+drv dest-rm "size/1" && drv dest-list "size/1"
+check "remove() deletes" last_has '^count=0$'
+
+drv dest-fill "many/k" 1001
+check "1001 objects stored" last_has '^filled 1001$'
+drv dest-list "many/"
+check "list() pages through 1001 keys (continuation token)" last_has '^count=1001$'
+KEYS=$(seq -f 'many/k%05g' 0 1000)
+# shellcheck disable=SC2086
+drv dest-rm-many $KEYS
+check "DeleteObjects of 1001 keys (2 batches)" last_has '^removed 1001$'
+drv dest-list "many/"
+check "... after which none is listed" last_has '^count=0$'
+
+"$ROOT/tests/servers/rgw.sh" record "$RGW_DIR" off
+awk -v from="$FROM" -f "$ROOT/tests/integration/s3_smoke.r2rules.awk" "$RGWLOG" >"$WORK/r2rules.out"
+rc=$?
+sed 's/^/# /' "$WORK/r2rules.out"
+check "R2 rules hold for every recorded request (equal parts, no STREAMING-*, no Expect, Content-MD5)" \
+    bash -c "[ $rc = 0 ]"
+check "... and the record saw the 3 uploads (5 + 2 + 2 parts), the list pages and the 2 delete batches" \
+    grep -Eq 'parts=9 uploads=3 deletes=2 lists=([5-9]|[1-9][0-9]) continued=[1-9]' "$WORK/r2rules.out"
 
 check "the real secret appears in no output of any run" bash -c "! grep -qF -- \"\$1\" '$ALL_OUT'" _ "$SECRET"
 

@@ -11,6 +11,10 @@
 #                                               S3_SECRET_ACCESS_KEY_FILE, for `. <dir>/env`
 #                        Idempotent: when <dir> already holds a running gateway it only prints it.
 #   rgw.sh stop <dir>    stops the daemons started from <dir> (by their pid files) and keeps the logs.
+#   rgw.sh record <dir> on|off
+#                        debug_rgw 20 / back to 1: radosgw then logs every request's method, URI,
+#                        query and headers (CONTENT_LENGTH=, HTTP_X_AMZ_CONTENT_SHA256=, HTTP_EXPECT=...)
+#                        in <dir>/log/client.rgw.snapkeep.log, for tests that check what a client sent.
 #
 # Environment: RGW_START_TIMEOUT (seconds, default 120), RGW_MEMSTORE_BYTES (capacity of the
 # in-memory OSD, default 8 GiB; memory is only used by data actually stored).
@@ -25,7 +29,7 @@ PKGS=(ceph-mon ceph-osd radosgw ceph-common jq curl)
 
 die() { echo "rgw.sh: $*" >&2; exit 1; }
 
-usage() { echo "usage: rgw.sh start|stop <dir>" >&2; exit 2; }
+usage() { echo "usage: rgw.sh start|stop <dir> | rgw.sh record <dir> on|off" >&2; exit 2; }
 
 install_packages() {
     local missing=()
@@ -213,10 +217,19 @@ EOF
     cat "$DIR/endpoint"
 }
 
-[ $# -eq 2 ] || usage
+record() {
+    local level
+    case "${1:-}" in on) level=20 ;; off) level=1 ;; *) usage ;; esac
+    pid_alive "$DIR/run/rgw.pid" || die "no gateway running in $DIR"
+    CEPH_CONF="$DIR/ceph.conf" ceph --admin-daemon "$DIR/run/$RGW_NAME.asok" config set debug_rgw "$level" >/dev/null \
+        || die "cannot set debug_rgw through $DIR/run/$RGW_NAME.asok"
+}
+
+[ $# -ge 2 ] || usage
 DIR=$2
 case "$1" in
-start) start ;;
-stop) stop "$DIR" ;;
+start) [ $# -eq 2 ] || usage; start ;;
+stop) [ $# -eq 2 ] || usage; stop "$DIR" ;;
+record) [ $# -eq 3 ] || usage; record "$3" ;;
 *) usage ;;
 esac
