@@ -184,7 +184,7 @@ sk_rc sk_http_check(const sk_http_response *resp, const char *what, sk_err *err)
              resp->message[0] ? ": " : "", resp->message, resp->request_id[0] ? " (request id " : "",
              resp->request_id, resp->request_id[0] ? ")" : "");
     if (st >= 500 || st == 429 || strcmp(code, "SlowDown") == 0) {
-        sk_rc rc = sk_fail(err, SK_ERR_DEST, st, "%s; a transient server condition, retried", detail);
+        sk_rc rc = sk_fail(err, SK_ERR_DEST, st, "%s (a transient server error)", detail);
         if (err && err->rc == rc)
             err->retryable = 1;
         return rc;

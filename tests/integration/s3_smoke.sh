@@ -210,6 +210,54 @@ check "R2 rules hold for every recorded request (equal parts, no STREAMING-*, no
 check "... and the record saw the 3 uploads (5 + 2 + 2 parts), the list pages and the 2 delete batches" \
     grep -Eq 'parts=9 uploads=3 deletes=2 lists=([5-9]|[1-9][0-9]) continued=[1-9]' "$WORK/r2rules.out"
 
+# ---- faults (tests/integration/s3_smoke.faultproxy.py between the destination and RGW) ---------
+RULES="$WORK/fault.rules"
+: >"$RULES"
+python3 "$ROOT/tests/integration/s3_smoke.faultproxy.py" "${S3_ENDPOINT##*:}" "$RULES" "$WORK/proxy.port" \
+    2>"$WORK/proxy.err" &
+PROXY_PID=$!
+trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+DIRECT_ENDPOINT=$S3_ENDPOINT
+export S3_ENDPOINT="http://127.0.0.1:$(cat "$WORK/proxy.port")"
+export S3_PREFIX="fault"
+
+fault() { echo "$1" >"$RULES"; }
+fault "PUT partNumber=2& 1 503"
+drv dest-put f/503 "$WORK/d_many.bin" && drv dest-get f/503 "$WORK/f503.out"
+check "part 2 answered 503 once: retried, the upload succeeds and reads back identical" \
+    bash -c "cmp -s '$WORK/d_many.bin' '$WORK/f503.out' && grep -q 'partNumber=2.*answered 503' '$WORK/proxy.err'"
+fault "PUT partNumber=3& 1 drop-request"
+drv dest-put f/drop "$WORK/d_many.bin"
+: >"$RULES"
+drv dest-get f/drop "$WORK/fdrop.out"
+check "connection dropped in the middle of part 3: retried, the object is intact" \
+    bash -c "cmp -s '$WORK/d_many.bin' '$WORK/fdrop.out' && grep -q 'partNumber=3.*dropped mid-request' '$WORK/proxy.err'"
+fault "PUT fault/f/429 1 429"
+drv dest-put f/429 "$WORK/d_part+1.bin"
+check "429 SlowDown: retried with backoff (logged), then stored" \
+    bash -c "grep -q '^stored' '$WORK/last.out' && grep -q 'SlowDown.*retrying in [0-9]* ms' '$WORK/last.out'"
+fault "POST uploadId= 1 error200"
+drv dest-put f/error200 "$WORK/d_many.bin"
+check "CompleteMultipartUpload answering 200 with an <Error> body: retried, then stored" \
+    bash -c "grep -q '^stored' '$WORK/last.out' && grep -q '200 with an <Error> body' '$WORK/proxy.err'"
+fault "GET fault/f/503 1 drop-response"
+drv dest-get f/503 "$WORK/fresume.out"
+check "get(): connection dropped after half the object: resumed with Range, bytes identical" \
+    bash -c "cmp -s '$WORK/d_many.bin' '$WORK/fresume.out' && grep -q 'resuming in' '$WORK/last.out'"
+fault "PUT partNumber= all 500"
+S3_MAX_ATTEMPTS=3 drv dest-put f/permanent "$WORK/d_many.bin"
+rc=$?
+check "parts failing with 500 every time: put fails after 3 attempts, naming the error" \
+    bash -c "[ $rc = 1 ] && grep -q 'error: after 3 attempts: S3 UploadPart .*HTTP 500 InternalError' '$WORK/last.out'"
+: >"$RULES"
+drv uploads "$BUCKET"
+check "... the multipart upload was aborted (ListMultipartUploads empty)" last_has '^uploads=0$'
+drv dest-list "f/permanent"
+check "... and nothing is listed" last_has '^count=0$'
+kill $PROXY_PID 2>/dev/null
+export S3_ENDPOINT=$DIRECT_ENDPOINT
+
 check "the real secret appears in no output of any run" bash -c "! grep -qF -- \"\$1\" '$ALL_OUT'" _ "$SECRET"
 
 echo "1..$n"
