@@ -48,6 +48,7 @@ typedef struct s3_dest {
     size_t part_size;
     int concurrency;
     int max_attempts;
+    int max_parts;            /* MAX_PARTS; lowered only by tests */
     sk_http_config hcfg;      /* points into the strings above */
     sk_http *http;            /* for requests made on the caller's thread */
     const sk_runtime *rt;
@@ -286,6 +287,7 @@ static sk_rc s3_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     d->part_size = (size_t)sk_config_int(cfg, "S3_PART_SIZE_MB", 8) * MIB;
     d->concurrency = (int)sk_config_int(cfg, "S3_CONCURRENCY", 2);
     d->max_attempts = (int)sk_config_int(cfg, "S3_MAX_ATTEMPTS", 5);
+    d->max_parts = MAX_PARTS;
     d->hcfg = (sk_http_config){
         .endpoint = d->endpoint,
         .region = d->region,
@@ -575,13 +577,14 @@ static sk_rc put_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
         return sk_fail(err, SK_ERR_CANCELLED, 0, "upload of '%s' cancelled", p->key);
     while (len > 0) {
         if (p->cur_len == p->d->part_size) {
-            /* More data after a full part: it becomes part N; N = 10,000 would leave no room. */
-            if (p->parts + 1 >= MAX_PARTS)
+            /* More data after a full part: the full one is sent as part N and the data goes on in
+             * part N + 1, which must not pass the limit. */
+            if (p->parts + 2 > p->d->max_parts)
                 return sk_fail(err, SK_ERR_DEST, 0,
-                               "'%s' is larger than 10,000 parts of S3_PART_SIZE_MB=%zu MiB (%.1f GiB), the "
+                               "'%s' is larger than %d parts of S3_PART_SIZE_MB=%zu MiB (%.1f GiB), the "
                                "S3 limit; raise S3_PART_SIZE_MB",
-                               p->key, p->d->part_size / MIB,
-                               (double)p->d->part_size * MAX_PARTS / (1024.0 * 1024 * 1024));
+                               p->key, p->d->max_parts, p->d->part_size / MIB,
+                               (double)p->d->part_size * p->d->max_parts / (1024.0 * 1024 * 1024));
             if (dispatch(p, 1, err) != SK_OK)
                 return err->rc;
         }
@@ -1065,6 +1068,13 @@ sk_rc sk_s3_remove_many(void *state, const char *const *keys, size_t n, sk_err *
     }
     free(path);
     return rc;
+}
+
+void sk_s3_test_set_max_parts(void *state, int max_parts)
+{
+    s3_dest *d = state;
+    if (max_parts >= 1 && max_parts <= MAX_PARTS)
+        d->max_parts = max_parts;
 }
 
 const sk_dest_type sk_dest_s3 = {

@@ -30,4 +30,7 @@ extern const sk_setting_def sk_s3_settings[];
  * are not errors; a key the server refused to delete is. `state` is from sk_dest_s3.open. */
 sk_rc sk_s3_remove_many(void *state, const char *const *keys, size_t n, sk_err *err);
 
+/* Tests only: lower the 10,000-part limit so the "too large" path can be exercised. */
+void sk_s3_test_set_max_parts(void *state, int max_parts);
+
 #endif

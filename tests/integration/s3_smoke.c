@@ -15,6 +15,8 @@
  * environment, S3_BUCKET must be set):
  *     dest-put KEY FILE [CHUNK]      put() FILE in writes of CHUNK bytes (default 65536), finish()
  *     dest-put-abort KEY FILE N      put() the first N bytes of FILE, then abort()
+ *     dest-put-maxparts KEY FILE N   dest-put with the part limit lowered to N
+ *     dest-put-stdin KEY             put() standard input in 1 MiB writes (benchmarks)
  *     dest-get KEY FILE              get() into FILE
  *     dest-list PREFIX               list(): "key<TAB>size<TAB>mtime" lines, then "count=N"
  *     dest-fill PREFIX N             put() N small objects PREFIX00000.. (content: their index)
@@ -344,7 +346,25 @@ static int dest_main(int argc, char **argv)
     sk_config_each_secret(cfg, add_secret, log);
     if (sk_dest_s3.open(cfg, &rt, &st, &err) != SK_OK)
         goto fail;
-    if (strcmp(op, "dest-put") == 0 || strcmp(op, "dest-put-abort") == 0) {
+    if (strcmp(op, "dest-put-stdin") == 0) {
+        if (argc < 3 || sk_dest_s3.put(st, argv[2], &w, &err) != SK_OK)
+            goto fail;
+        data = malloc(1 << 20);
+        if (!data)
+            goto fail;
+        ssize_t r;
+        while ((r = read(0, data, 1 << 20)) > 0)
+            if (sk_writer_write(w, data, (size_t)r, &err) != SK_OK)
+                goto fail;
+        if (r < 0) {
+            sk_fail(&err, SK_ERR_INTERNAL, errno, "read stdin: %s", strerror(errno));
+            goto fail;
+        }
+        if (sk_writer_finish(w, &err) != SK_OK)
+            goto fail;
+        printf("stored %llu bytes\n", (unsigned long long)w->bytes);
+    } else if (strcmp(op, "dest-put") == 0 || strcmp(op, "dest-put-abort") == 0 ||
+               strcmp(op, "dest-put-maxparts") == 0) {
         if (argc < 4)
             goto usage;
         size_t len = 0;
@@ -355,7 +375,13 @@ static int dest_main(int argc, char **argv)
         }
         int abort_it = strcmp(op, "dest-put-abort") == 0;
         size_t limit = len, chunk = 65536;
-        if (argc > 4) {
+        if (strcmp(op, "dest-put-maxparts") == 0) {
+            char *end;
+            long mp = argc > 4 ? strtol(argv[4], &end, 10) : 0;
+            if (mp < 1 || *end)
+                goto usage;
+            sk_s3_test_set_max_parts(st, (int)mp);
+        } else if (argc > 4) {
             char *end;
             unsigned long long v = strtoull(argv[4], &end, 10);
             if (*end || (abort_it && v > len) || (!abort_it && v == 0))

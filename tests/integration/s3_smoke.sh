@@ -183,6 +183,13 @@ check "abort() after 2 parts: no multipart upload left (ListMultipartUploads emp
 drv dest-list "aborted/"
 check "... and nothing listed under the key" last_has '^count=0$'
 
+drv dest-put-maxparts "toolarge" "$WORK/d_many.bin" 3
+rc=$?
+check "more parts than the limit (lowered to 3 for the test): fails early, naming S3_PART_SIZE_MB" \
+    bash -c "[ $rc = 1 ] && grep -q \"'toolarge' is larger than 3 parts of S3_PART_SIZE_MB=5 MiB.*raise S3_PART_SIZE_MB\" '$WORK/last.out'"
+drv uploads "$BUCKET"
+check "... and aborts its multipart upload" last_has '^uploads=0$'
+
 drv dest-get "no/such/key" "$WORK/missing.out"
 rc=$?
 check "get() of a missing key: not-found, naming the key" bash -c "[ $rc = 4 ] && grep -q \"'no/such/key' does not exist\" '$WORK/last.out'"
@@ -207,8 +214,8 @@ rc=$?
 sed 's/^/# /' "$WORK/r2rules.out"
 check "R2 rules hold for every recorded request (equal parts, no STREAMING-*, no Expect, Content-MD5)" \
     bash -c "[ $rc = 0 ]"
-check "... and the record saw the 3 uploads (5 + 2 + 2 parts), the list pages and the 2 delete batches" \
-    grep -Eq 'parts=9 uploads=3 deletes=2 lists=([5-9]|[1-9][0-9]) continued=[1-9]' "$WORK/r2rules.out"
+check "... and the record saw the 4 uploads (5 + 2 parts, and up to 2 + 2 of the aborted ones), the list pages and the 2 delete batches" \
+    grep -Eq 'parts=([7-9]|1[0-1]) uploads=4 deletes=2 lists=([5-9]|[1-9][0-9]) continued=[1-9]' "$WORK/r2rules.out"
 
 # ---- faults (tests/integration/s3_smoke.faultproxy.py between the destination and RGW) ---------
 RULES="$WORK/fault.rules"
