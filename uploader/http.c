@@ -198,7 +198,8 @@ sk_rc sk_http_check(const sk_http_response *resp, const char *what, sk_err *err)
                        "%s; check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (and S3_REGION)", detail);
     if (st == 403 || strcmp(code, "AccessDenied") == 0)
         return sk_fail(err, SK_ERR_CONFIG, st,
-                       "%s; the key lacks permission on S3_BUCKET, or the clock is off", detail);
+                       "%s; check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, the key's permissions on "
+                       "S3_BUCKET, and the clock", detail);
     if (st == 301 || strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
         strcmp(code, "PermanentRedirect") == 0)
         return sk_fail(err, SK_ERR_CONFIG, st, "%s; check S3_REGION and S3_ENDPOINT", detail);

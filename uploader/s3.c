@@ -613,6 +613,42 @@ static sk_rc head_size(s3_dest *d, const char *path, const char *key, int64_t *s
     return rc;
 }
 
+/* Is `key` stored? One ListObjectsV2 request with the key as prefix and max-keys 1: the first key
+ * listed is the key itself when it exists (it sorts before every longer key with that prefix). */
+static sk_rc key_exists(s3_dest *d, const char *key, int *found, sk_err *err)
+{
+    char *full = str_join3(d->prefix, key, ""), *path = str_join3("/", d->bucket, "");
+    char what[1100];
+    sk_rc rc = SK_OK;
+    *found = 0;
+    if (!full || !path) {
+        rc = sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(what, sizeof what, "S3 ListObjectsV2 '%s' (does it exist?)", full);
+    sk_sigv4_param q[] = { { "list-type", "2" }, { "prefix", full }, { "max-keys", "1" } };
+    sk_http_request req = { .method = "GET", .path = path, .query = q, .nquery = 3 };
+    sk_http_response resp;
+    rc = s3_call(d, d->http, &req, &resp, what, err);
+    if (rc == SK_OK) {
+        xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
+        xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+        if (!root || xmlStrcmp(root->name, (const xmlChar *)"ListBucketResult") != 0) {
+            rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: the answer is not a ListBucketResult", what);
+        } else {
+            xmlChar *k = xml_find(root->children, "Key");
+            *found = k && strcmp((const char *)k, full) == 0;
+            xmlFree(k);
+        }
+        xmlFreeDoc(doc);
+    }
+    sk_http_response_free(&resp);
+out:
+    free(full);
+    free(path);
+    return rc;
+}
+
 static sk_rc put_single(s3_put *p, sk_err *err)
 {
     char md5[25], hash[SK_SHA256_HEX_LEN + 1], what[1100];
@@ -810,12 +846,13 @@ static sk_rc s3_put_open(void *state, const char *key, sk_writer **out, sk_err *
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory for a %zu MiB part buffer",
                        d->part_size / MIB);
     }
-    /* Never replace a stored object. */
-    int64_t size;
+    /* Never replace a stored object. Asked with a one-key listing rather than HEAD: a refused
+     * HEAD has no body, while this answer names the S3 error (SignatureDoesNotMatch...). */
+    int found = 0;
     sk_err e;
     sk_err_clear(&e);
-    sk_rc rc = head_size(d, p->path, key, &size, &e);
-    if (rc != SK_ERR_NOTFOUND) {
+    sk_rc rc = key_exists(d, key, &found, &e);
+    if (rc != SK_OK || found) {
         p->published = 1;
         put_destroy(&p->base);
         if (rc == SK_OK)

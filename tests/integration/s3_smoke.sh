@@ -190,6 +190,12 @@ check "more parts than the limit (lowered to 3 for the test): fails early, namin
 drv uploads "$BUCKET"
 check "... and aborts its multipart upload" last_has '^uploads=0$'
 
+S3_SECRET_ACCESS_KEY_FILE="$WORK/wrong_secret" drv dest-put "wrong/secret" "$WORK/small.bin"
+rc=$?
+check "put() with a wrong secret fails before sending data, naming SignatureDoesNotMatch, no secret printed" \
+    bash -c "[ $rc = 1 ] && grep -q 'error: .*HTTP 403 SignatureDoesNotMatch.*S3_SECRET_ACCESS_KEY.*(config)' '$WORK/last.out' &&
+             ! grep -qF -- '$WRONG' '$WORK/last.out'"
+
 drv dest-get "no/such/key" "$WORK/missing.out"
 rc=$?
 check "get() of a missing key: not-found, naming the key" bash -c "[ $rc = 4 ] && grep -q \"'no/such/key' does not exist\" '$WORK/last.out'"
@@ -215,7 +221,7 @@ sed 's/^/# /' "$WORK/r2rules.out"
 check "R2 rules hold for every recorded request (equal parts, no STREAMING-*, no Expect, Content-MD5)" \
     bash -c "[ $rc = 0 ]"
 check "... and the record saw the 4 uploads (5 + 2 parts, and up to 2 + 2 of the aborted ones), the list pages and the 2 delete batches" \
-    grep -Eq 'parts=([7-9]|1[0-1]) uploads=4 deletes=2 lists=([5-9]|[1-9][0-9]) continued=[1-9]' "$WORK/r2rules.out"
+    grep -Eq 'parts=([7-9]|1[0-1]) uploads=4 deletes=2 lists=([5-9]|[1-9][0-9]+) continued=[1-9]' "$WORK/r2rules.out"
 
 # ---- faults (tests/integration/s3_smoke.faultproxy.py between the destination and RGW) ---------
 RULES="$WORK/fault.rules"

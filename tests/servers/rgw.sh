@@ -169,6 +169,9 @@ pid file = $DIR/run/rgw.pid
 rgw frontends = beast endpoint=127.0.0.1:$rgwport
 rgw dns name = localhost
 rgw data = $DIR/rgw
+# Deleted and aborted data lives in RAM (memstore): collect it within seconds, not hours.
+rgw gc obj min wait = 5
+rgw gc processor period = 5
 EOF
     export CEPH_CONF="$DIR/ceph.conf"
 
