@@ -613,19 +613,34 @@ static sk_rc head_size(s3_dest *d, const char *path, const char *key, int64_t *s
     return rc;
 }
 
-/* Is `key` stored? One ListObjectsV2 request with the key as prefix and max-keys 1: the first key
+/* Is `key` stored? HEAD answers that cheaply; but a refused HEAD has no body to say why, so then
+ * the question is asked again as a one-key ListObjectsV2, whose error names the S3 code
+ * (SignatureDoesNotMatch, AccessDenied...). With the key as prefix and max-keys 1, the first key
  * listed is the key itself when it exists (it sorts before every longer key with that prefix). */
 static sk_rc key_exists(s3_dest *d, const char *key, int *found, sk_err *err)
 {
-    char *full = str_join3(d->prefix, key, ""), *path = str_join3("/", d->bucket, "");
+    char *full = str_join3(d->prefix, key, ""), *path = str_join3("/", d->bucket, ""), *opath = object_path(d, key);
     char what[1100];
     sk_rc rc = SK_OK;
     *found = 0;
-    if (!full || !path) {
+    if (!full || !path || !opath) {
         rc = sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
         goto out;
     }
-    snprintf(what, sizeof what, "S3 ListObjectsV2 '%s' (does it exist?)", full);
+    int64_t size;
+    sk_err e;
+    sk_err_clear(&e);
+    rc = head_size(d, opath, key, &size, &e);
+    if (rc == SK_OK || rc == SK_ERR_NOTFOUND) {
+        *found = rc == SK_OK;
+        rc = SK_OK;
+        goto out;
+    }
+    if (e.detail < 400 || e.detail >= 500) { /* transport or server trouble: report it as is */
+        rc = sk_fail(err, e.rc, e.detail, "%s", e.msg);
+        goto out;
+    }
+    snprintf(what, sizeof what, "S3 ListObjectsV2 '%s'", full);
     sk_sigv4_param q[] = { { "list-type", "2" }, { "prefix", full }, { "max-keys", "1" } };
     sk_http_request req = { .method = "GET", .path = path, .query = q, .nquery = 3 };
     sk_http_response resp;
@@ -633,19 +648,18 @@ static sk_rc key_exists(s3_dest *d, const char *key, int *found, sk_err *err)
     if (rc == SK_OK) {
         xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
         xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-        if (!root || xmlStrcmp(root->name, (const xmlChar *)"ListBucketResult") != 0) {
-            rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: the answer is not a ListBucketResult", what);
-        } else {
-            xmlChar *k = xml_find(root->children, "Key");
-            *found = k && strcmp((const char *)k, full) == 0;
-            xmlFree(k);
-        }
+        xmlChar *k = root ? xml_find(root->children, "Key") : NULL;
+        *found = k && strcmp((const char *)k, full) == 0;
+        xmlFree(k);
         xmlFreeDoc(doc);
+        if (!*found) /* listing allowed but HEAD refused: report the HEAD's answer */
+            rc = sk_fail(err, e.rc, e.detail, "%s", e.msg);
     }
     sk_http_response_free(&resp);
 out:
     free(full);
     free(path);
+    free(opath);
     return rc;
 }
 
@@ -846,8 +860,7 @@ static sk_rc s3_put_open(void *state, const char *key, sk_writer **out, sk_err *
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory for a %zu MiB part buffer",
                        d->part_size / MIB);
     }
-    /* Never replace a stored object. Asked with a one-key listing rather than HEAD: a refused
-     * HEAD has no body, while this answer names the S3 error (SignatureDoesNotMatch...). */
+    /* Never replace a stored object. */
     int found = 0;
     sk_err e;
     sk_err_clear(&e);

@@ -25,7 +25,7 @@
  *     uploads                        ListMultipartUploads: "uploads=N" (in-progress uploads)
  *
  * Settings from the environment: S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID_FILE,
- * S3_SECRET_ACCESS_KEY_FILE (plain http is allowed: the test server is on loopback).
+ * S3_SECRET_ACCESS_KEY_FILE, S3_CA_FILE (plain http is allowed: the test server is on loopback).
  * Prints "status=N code=C etag=E length=L" and, for a non-2xx answer, the sk_http_check message.
  * Exit status: 0 for 2xx, 3 for another HTTP status, 1 for any other failure.
  */
@@ -183,6 +183,7 @@ static int http_main(int argc, char **argv)
         .region = getenv("S3_REGION") ? getenv("S3_REGION") : "us-east-1",
         .access_key_id = ak,
         .secret_access_key = sk,
+        .ca_file = getenv("S3_CA_FILE"),
         .allow_http = 1,
     };
     h = sk_http_new(&cfg, &err);

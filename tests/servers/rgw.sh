@@ -5,6 +5,8 @@
 #   rgw.sh start <dir>   one monitor + one memstore OSD + radosgw, everything under <dir>
 #                        (config, keyring, pids, logs). Prints the endpoint. Writes:
 #                          <dir>/endpoint       http://127.0.0.1:PORT
+#                          <dir>/tls_endpoint   https://127.0.0.1:TLSPORT (self-signed certificate)
+#                          <dir>/ca.pem         the CA that signed it (for S3_CA_FILE)
 #                          <dir>/access_key     the S3 access key id of a test user
 #                          <dir>/secret_key     its secret (mode 600)
 #                          <dir>/env            S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID_FILE,
@@ -25,7 +27,7 @@
 set -euo pipefail
 
 RGW_NAME=client.rgw.snapkeep
-PKGS=(ceph-mon ceph-osd radosgw ceph-common jq curl)
+PKGS=(ceph-mon ceph-osd radosgw ceph-common jq curl openssl)
 
 die() { echo "rgw.sh: $*" >&2; exit 1; }
 
@@ -40,6 +42,7 @@ install_packages() {
     command -v ceph >/dev/null || missing+=(ceph-common)
     command -v jq >/dev/null || missing+=(jq)
     command -v curl >/dev/null || missing+=(curl)
+    command -v openssl >/dev/null || missing+=(openssl)
     [ ${#missing[@]} -eq 0 ] && return 0
     [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; install them: apt-get install --no-install-recommends ${PKGS[*]}"
     echo "rgw.sh: installing ${missing[*]} (apt-get)" >&2
@@ -105,7 +108,7 @@ wait_for() {
 }
 
 start() {
-    local t0 t1 monport rgwport fsid osd_uuid timeout
+    local t0 t1 monport rgwport tlsport fsid osd_uuid timeout
     t0=$(date +%s.%N)
     timeout=${RGW_START_TIMEOUT:-120}
     mkdir -p "$DIR"
@@ -118,11 +121,25 @@ start() {
     install_packages
     # A fresh cluster each start: the previous one's state is useless once its daemons are gone.
     rm -rf "$DIR/mon.a" "$DIR/osd.0" "$DIR/run" "$DIR/keyring" "$DIR/ceph.conf" "$DIR/monmap" \
-        "$DIR/endpoint" "$DIR/access_key" "$DIR/secret_key" "$DIR/env"
+        "$DIR/endpoint" "$DIR/tls_endpoint" "$DIR/access_key" "$DIR/secret_key" "$DIR/env" "$DIR/tls"
     mkdir -p "$DIR/run" "$DIR/log" "$DIR/osd.0" "$DIR/rgw"
     monport=$(free_port)
     rgwport=$(free_port)
     [ "$rgwport" != "$monport" ] || rgwport=$(free_port)
+    tlsport=$(free_port)
+    while [ "$tlsport" = "$monport" ] || [ "$tlsport" = "$rgwport" ]; do tlsport=$(free_port); done
+
+    # A throw-away CA and a server certificate for 127.0.0.1, so TLS verification can be tested.
+    mkdir -p "$DIR/tls"
+    ( cd "$DIR/tls" && umask 077 &&
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=snapkeep test CA" \
+          -keyout ca.key -out ca.pem &&
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+      printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >ext.cnf &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+          -extfile ext.cnf -out server.pem ) >"$DIR/log/tls.out" 2>&1 \
+        || die "openssl could not make the test certificates, see $DIR/log/tls.out"
+    cp "$DIR/tls/ca.pem" "$DIR/ca.pem"
     fsid=$(cat /proc/sys/kernel/random/uuid)
     osd_uuid=$(cat /proc/sys/kernel/random/uuid)
 
@@ -166,7 +183,7 @@ memstore device bytes = ${RGW_MEMSTORE_BYTES:-8589934592}
 
 [$RGW_NAME]
 pid file = $DIR/run/rgw.pid
-rgw frontends = beast endpoint=127.0.0.1:$rgwport
+rgw frontends = beast endpoint=127.0.0.1:$rgwport ssl_endpoint=127.0.0.1:$tlsport ssl_certificate=$DIR/tls/server.pem ssl_private_key=$DIR/tls/server.key
 rgw dns name = localhost
 rgw data = $DIR/rgw
 # Deleted and aborted data lives in RAM (memstore): collect it within seconds, not hours.
@@ -199,6 +216,7 @@ EOF
 
     radosgw -n "$RGW_NAME" >"$DIR/log/rgw.out" 2>&1 || die "radosgw did not start, see $DIR/log/"
     echo "http://127.0.0.1:$rgwport" >"$DIR/endpoint"
+    echo "https://127.0.0.1:$tlsport" >"$DIR/tls_endpoint"
     wait_for "$timeout" "radosgw on port $rgwport" curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$rgwport/"
 
     # Let RGW generate the keys: nothing secret on any command line.
