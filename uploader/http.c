@@ -25,6 +25,8 @@ struct sk_http {
     char *ca_file;
     long connect_timeout_s;
     long stall_timeout_s;
+    int (*cancelled)(void *ud);
+    void *cancel_ud;
 };
 
 static char *dup_or_null(const char *s)
@@ -105,6 +107,8 @@ sk_http *sk_http_new(const sk_http_config *cfg, sk_err *err)
     h->ca_file = dup_or_null(cfg->ca_file);
     h->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 30;
     h->stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : 120;
+    h->cancelled = cfg->cancelled;
+    h->cancel_ud = cfg->cancel_ud;
     h->curl = curl_easy_init();
     if (!h->endpoint || !h->authority || !h->region || !h->access_key_id || !h->secret ||
         (cfg->ca_file && !h->ca_file) || !h->curl)
@@ -261,6 +265,17 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
         return CURL_SEEKFUNC_CANTSEEK;
     x->sent = (uint64_t)offset;
     return CURL_SEEKFUNC_OK;
+}
+
+/* Stop a transfer in progress when the process is asked to stop. */
+static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    xfer *x = ud;
+    return x->h->cancelled(x->h->cancel_ud) ? 1 : 0;
 }
 
 static int append_body(sk_http_response *resp, const char *p, size_t n, size_t limit)
@@ -491,6 +506,11 @@ sk_rc sk_http_do(sk_http *h, const sk_http_request *req, sk_http_response *resp,
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (h->ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+    if (h->cancelled && !req->no_cancel) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -517,6 +537,11 @@ sk_rc sk_http_do(sk_http *h, const sk_http_request *req, sk_http_response *resp,
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     if (x.cb_rc != SK_OK) {
         rc = x.cb_rc;
+        goto done;
+    }
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        resp->status = 0;
+        rc = sk_fail(err, SK_ERR_CANCELLED, (long)cc, "S3 %s '%s': cancelled", req->method, req->path);
         goto done;
     }
     if (cc != CURLE_OK) {

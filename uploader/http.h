@@ -35,6 +35,9 @@ typedef struct sk_http_config {
     int allow_http;                 /* accept a plain http:// endpoint (tests, trusted networks) */
     long connect_timeout_s;         /* 0: 30 */
     long stall_timeout_s;           /* abort a transfer that moves no byte for this long; 0: 120 */
+    /* Polled during transfers (NULL: never): non-zero stops the request with SK_ERR_CANCELLED. */
+    int (*cancelled)(void *ud);
+    void *cancel_ud;
 } sk_http_config;
 
 /* Response body sink for 2xx answers: consume all `len` bytes or fail. */
@@ -64,6 +67,7 @@ typedef struct sk_http_request {
     sk_http_sink_fn sink;
     void *sink_ud;
     size_t max_body;
+    int no_cancel;                      /* clean-up requests (abort an upload) run even when cancelled */
 } sk_http_request;
 
 typedef struct sk_http_response {

@@ -87,19 +87,22 @@ static sk_rc check_key(const char *key, sk_err *err)
     return SK_OK;
 }
 
-/* Sleep `ms`, in slices, stopping early when cancelled. Returns non-zero when cancelled. */
-static int sleep_ms(const s3_dest *d, long ms)
+/* Sleep `ms`, in slices, stopping early when cancelled (unless no_cancel). Returns non-zero when
+ * cancelled. */
+static int sleep_ms_nc(const s3_dest *d, long ms, int no_cancel)
 {
     while (ms > 0) {
-        if (sk_rt_cancelled(d->rt))
+        if (!no_cancel && sk_rt_cancelled(d->rt))
             return 1;
         long slice = ms > 100 ? 100 : ms;
         struct timespec ts = { slice / 1000, (slice % 1000) * 1000000L };
         nanosleep(&ts, NULL);
         ms -= slice;
     }
-    return sk_rt_cancelled(d->rt);
+    return !no_cancel && sk_rt_cancelled(d->rt);
 }
+
+static int sleep_ms(const s3_dest *d, long ms) { return sleep_ms_nc(d, ms, 0); }
 
 /* Exponential backoff with jitter: attempt 1 -> 250..500 ms, doubling, at most 8 s. */
 static long backoff_ms(int attempt)
@@ -135,7 +138,7 @@ static sk_rc s3_call(const s3_dest *d, sk_http *h, const sk_http_request *req, s
         sk_log_msg(dlog(d), SK_LOG_WARN, "%s; attempt %d of %d, retrying in %ld ms", e.msg, attempt,
                    d->max_attempts, wait);
         sk_http_response_free(resp);
-        if (sleep_ms(d, wait))
+        if (sleep_ms_nc(d, wait, req->no_cancel))
             return sk_fail(err, SK_ERR_CANCELLED, 0, "%s: cancelled while waiting to retry", what);
     }
 }
@@ -295,6 +298,8 @@ static sk_rc s3_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
         .secret_access_key = d->secret,
         .ca_file = d->ca_file,
         .allow_http = d->allow_http,
+        .cancelled = rt ? rt->cancelled : NULL,
+        .cancel_ud = rt ? rt->cancel_ud : NULL,
     };
     d->http = sk_http_new(&d->hcfg, err);
     if (!d->http) {
@@ -497,7 +502,7 @@ static sk_rc abort_upload(s3_put *p, sk_err *err)
     char what[1100];
     snprintf(what, sizeof what, "S3 AbortMultipartUpload '%s'", p->key);
     sk_sigv4_param q[] = { { "uploadId", p->upload_id } };
-    sk_http_request req = { .method = "DELETE", .path = p->path, .query = q, .nquery = 1 };
+    sk_http_request req = { .method = "DELETE", .path = p->path, .query = q, .nquery = 1, .no_cancel = 1 };
     sk_http_response resp;
     sk_rc rc = s3_call(p->d, p->d->http, &req, &resp, what, err);
     if (rc != SK_OK && resp.status == 404) { /* NoSuchUpload: already gone */

@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,11 @@ out:
 
 /* ---- destination ops ---------------------------------------------------------------------- */
 
+/* SIGTERM asks a dest-put-stdin to stop, like the agent's signal handling does. */
+static volatile sig_atomic_t stop_requested;
+static void on_term(int sig) { (void)sig; stop_requested = 1; }
+static int is_cancelled(void *ud) { (void)ud; return stop_requested != 0; }
+
 static const char *env_get(void *ud, const char *name)
 {
     (void)ud;
@@ -340,7 +346,11 @@ static int dest_main(int argc, char **argv)
     sk_writer *w = NULL;
     char *data = NULL;
     sk_log *log = sk_log_new(stderr, 0);
-    sk_runtime rt = { .log = log };
+    sk_runtime rt = { .log = log, .cancelled = is_cancelled };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term; /* no SA_RESTART: a blocked read() returns EINTR */
+    sigaction(SIGTERM, &sa, NULL);
     cfg = sk_config_load(tables, env_get, NULL, NULL, &err);
     if (!cfg)
         goto fail;
@@ -354,9 +364,18 @@ static int dest_main(int argc, char **argv)
         if (!data)
             goto fail;
         ssize_t r;
-        while ((r = read(0, data, 1 << 20)) > 0)
+        while ((r = read(0, data, 1 << 20)) != 0) {
+            if (r < 0 && errno == EINTR && !stop_requested)
+                continue;
+            if (stop_requested) {
+                sk_fail(&err, SK_ERR_CANCELLED, 0, "cancelled by SIGTERM");
+                goto fail;
+            }
+            if (r < 0)
+                break;
             if (sk_writer_write(w, data, (size_t)r, &err) != SK_OK)
                 goto fail;
+        }
         if (r < 0) {
             sk_fail(&err, SK_ERR_INTERNAL, errno, "read stdin: %s", strerror(errno));
             goto fail;
