@@ -52,12 +52,12 @@ install_packages() {
         || die "apt-get install ${PKGS[*]} failed"
 }
 
-# A TCP port nobody listens on (random in 20000-59999, checked with ss).
+# A TCP port nobody listens on (random in 20000-59999; a refused connection means free).
 free_port() {
     local p i
     for i in $(seq 1 200); do
         p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-        if ! ss -Htln "sport = :$p" | grep -q .; then
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
         fi
