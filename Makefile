@@ -33,7 +33,8 @@ deps-test:
 # release build
 $(REL)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 $(REL)/libsnapkeep.a: $(LIB_SRC:%.c=$(REL)/%.o)
 	ar rcs $@ $^
 bin/snapkeep: $(REL)/agent/main.o $(REL)/libsnapkeep.a
@@ -45,7 +46,8 @@ bin/backup-now: | bin/snapkeep
 # sanitizer build, used by the tests
 $(ASN)/%.o: %.c | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ASN_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(ASN_CFLAGS) -MMD -MP -c $< -o $@
 $(ASN)/libsnapkeep.a: $(LIB_SRC:%.c=$(ASN)/%.o)
 	ar rcs $@ $^
 $(ASN)/snapkeep: $(ASN)/agent/main.o $(ASN)/libsnapkeep.a
@@ -62,7 +64,7 @@ $(ASN)/tools/%: tests/tools/%.c $(ASN)/libsnapkeep.a
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(ASN)/tests/%) $(TOOL_SRC:tests/tools/%.c=$(ASN)/tools/%)
 
 test: $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
-	@SNAPKEEP_BIN=$(CURDIR)/$(ASN)/snapkeep SNAPKEEP_TOOLS=$(CURDIR)/$(ASN)/tools SNAPKEEP_UNIT=$(CURDIR)/$(ASN)/tests \
+	@SK_BIN=$(CURDIR)/$(ASN)/snapkeep SK_TOOLS=$(CURDIR)/$(ASN)/tools SK_UNIT=$(CURDIR)/$(ASN)/tests \
 	  tests/run.sh
 
 demo: all deps-test
