@@ -16,7 +16,7 @@ passed=0 failed=0 failed_names=()
 run_one() { # name, command...
   local name=$1; shift
   case "$name" in *${TESTS:-}*) ;; *) return ;; esac
-  local log=$logs/$name.log start=$SECONDS
+  local log=$logs/${name//\//_}.log start=$SECONDS
   "$@" >"$log" 2>&1
   local rc=$?
   local ok notok

@@ -25,8 +25,8 @@ static sk_rc count(void *ud, const sk_object *o, sk_err *err)
 {
     (void)err;
     char *seen = ud;
-    strcat(seen, o->key);
-    strcat(seen, ";");
+    size_t n = strlen(seen);
+    snprintf(seen + n, 1024 - n, "%s;", o->key);
     return SK_OK;
 }
 
