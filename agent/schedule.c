@@ -835,6 +835,8 @@ static const char *tzif_parse(sk_tz *tz, const unsigned char *b, size_t len)
         return "not a TZif file";
     if (h.version >= '2') {
         pos = 44 + tzif_block_len(&h, 4);
+        if (len < pos || len - pos < 44)
+            return "TZif file is truncated";
         if (tzif_hdr(b, len, pos, &h) < 0)
             return "bad second TZif header";
         tsize = 8;
