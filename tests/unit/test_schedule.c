@@ -133,6 +133,12 @@ static const struct next_case {
     {"15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00:00Z", "2026-10-03T15:30:00Z"}, /* 2026-10-04T02:30:00+11:00 +11 */
     {"0 * * * *", "Australia/Lord_Howe", "2026-10-03T14:30:00Z", "2026-10-03T16:00:00Z"}, /* 2026-10-04T03:00:00+11:00 +11 */
     {"30 2 * * *", "America/New_York", "2045-11-04T12:00:00Z", "2045-11-05T07:30:00Z"}, /* 2045-11-05T02:30:00-05:00 EST */
+    /* Nuuk past the table: footer rule with negative change time (M3.5.0/-1) */
+    {"30 23 * * *", "America/Nuuk", "2040-03-24T12:00:00Z", "2040-03-25T01:00:00Z"}, /* 2040-03-25T00:00:00-01:00 -01 */
+    {"30 23 * * *", "America/Nuuk", "2040-10-27T12:00:00Z", "2040-10-28T00:30:00Z"}, /* 2040-10-27T23:30:00-01:00 -01 */
+    {"30 23 * * *", "America/Nuuk", "2040-10-28T00:30:00Z", "2040-10-29T01:30:00Z"}, /* 2040-10-28T23:30:00-02:00 -02 */
+    {"*/20 * * * *", "America/Nuuk", "2040-03-25T00:40:00Z", "2040-03-25T01:00:00Z"}, /* 2040-03-25T00:00:00-01:00 -01 */
+    {"0 0 * * *", "America/Nuuk", "2040-03-24T12:00:00Z", "2040-03-25T01:00:00Z"}, /* 2040-03-25T00:00:00-01:00 -01 */
 };
 
 /* Every row: next fire strictly after `after` in `tz`. */
@@ -475,6 +481,8 @@ static void test_posix_tz_string(void **state)
             posix = "EST5EDT,M3.2.0,M11.1.0";
         else if (strcmp(cases[i].tz, "Australia/Sydney") == 0)
             posix = "AEST-10AEDT,M10.1.0,M4.1.0/3";
+        else if (strcmp(cases[i].tz, "America/Nuuk") == 0)
+            posix = "<-02>2<-01>,M3.5.0/-1,M10.5.0/0";
         else if (strcmp(cases[i].tz, "Australia/Lord_Howe") == 0)
             posix = "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0";
         if (!posix)
@@ -501,6 +509,35 @@ static void test_posix_tz_string(void **state)
     sk_tz_free(z);
     assert_null(sk_tz_load("CET-1CEST,M3.5.0", NULL, &err));
     assert_int_equal(err.rc, SK_ERR_CONFIG);
+
+    /* Jn counts days without Feb 29: J60 is March 1 even in 2028. */
+    z = sk_tz_load("AAA0BBB,J60/0,J300/0", NULL, &err);
+    assert_non_null(z);
+    assert_int_equal(sk_tz_offset(z, utc("2028-02-29T23:59:59Z")), 0);
+    assert_int_equal(sk_tz_offset(z, utc("2028-03-01T00:00:00Z")), 3600);
+    sk_tz_free(z);
+    /* n counts from 0 with Feb 29: day 59 is Feb 29 in 2028, March 1 in 2027. */
+    z = sk_tz_load("AAA0BBB,59/0,300/0", NULL, &err);
+    assert_non_null(z);
+    assert_int_equal(sk_tz_offset(z, utc("2028-02-28T23:59:59Z")), 0);
+    assert_int_equal(sk_tz_offset(z, utc("2028-02-29T00:00:00Z")), 3600);
+    assert_int_equal(sk_tz_offset(z, utc("2027-02-28T23:59:59Z")), 0);
+    assert_int_equal(sk_tz_offset(z, utc("2027-03-01T00:00:00Z")), 3600);
+    sk_tz_free(z);
+    /* RFC 8536 3.3.1: DST all year ("0/0,J365/25"), including the instant the years meet. */
+    z = sk_tz_load("EST5EDT,0/0,J365/25", NULL, &err);
+    assert_non_null(z);
+    assert_int_equal(sk_tz_offset(z, utc("2030-01-01T05:00:00Z")), -4 * 3600);
+    assert_int_equal(sk_tz_offset(z, utc("2030-01-01T04:59:59Z")), -4 * 3600);
+    assert_int_equal(sk_tz_offset(z, utc("2030-07-01T00:00:00Z")), -4 * 3600);
+    sk_tz_free(z);
+    sk_schedule *s = sk_schedule_parse("0 0 * * *", "S", &err);
+    assert_non_null(s);
+    int64_t t;
+    assert_int_equal(sk_schedule_next(s, "EST5EDT,0/0,J365/25", utc("2029-12-31T12:00:00Z"), &t,
+                                      &err), SK_OK);
+    assert_int_equal(t, utc("2030-01-01T04:00:00Z"));
+    sk_schedule_free(s);
 }
 
 /* A damaged zone file is refused with a reason (TZDIR points at a scratch directory). */
