@@ -191,9 +191,11 @@ static int parse_item(int f, const char *p, size_t len, uint64_t *bits, char *wh
     }
     if (slash && parse_step(f, slash + 1, len - rlen - 1, &step, why, wlen) < 0)
         return -1;
+    /* In day-of-week, "*" and "a/n" end on Saturday; only an explicit "a-7" reaches 7 (Sunday). */
+    int end = f == F_DOW ? 6 : fd->hi;
     if (rlen == 1 && p[0] == '*') {
         a = fd->lo;
-        b = fd->hi;
+        b = end;
     } else {
         const char *dash = memchr(p, '-', rlen);
         if (dash) {
@@ -208,7 +210,11 @@ static int parse_item(int f, const char *p, size_t len, uint64_t *bits, char *wh
         } else {
             if (parse_value(f, p, rlen, &a, why, wlen) < 0)
                 return -1;
-            b = slash ? fd->hi : a; /* "a/n" runs from a to the field's end */
+            b = slash ? end : a; /* "a/n" runs from a to the field's end */
+            if (a > b) {
+                snprintf(why, wlen, "'%.*s' selects nothing (write 0/n)", (int)len, p);
+                return -1;
+            }
         }
     }
     for (int v = a; v <= b; v += step)

@@ -6,7 +6,8 @@
  *     minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or jan..dec,
  *     day-of-week 0-7 or sun..sat (0 and 7 are both Sunday); names are case-insensitive.
  *   Each field is a comma list of items: `*`, `a`, `a-b`, `*\/n`, `a-b/n`, `a/n` (a to the field's
- *   maximum, step n). A step must be 1 or more; a range must not run backwards (`fri-mon` is
+ *   maximum, step n; in day-of-week `*` and `a/n` end at 6, so "1/2" is Mon, Wed, Fri). A step
+ *   must be 1 or more and at most the field's size; a range must not run backwards (`fri-mon` is
  *   rejected: write `5-7,1` or `fri,sat,sun,mon`).
  *   Macros: @yearly = @annually = "0 0 1 1 *", @monthly = "0 0 1 * *", @weekly = "0 0 * * 0",
  *   @daily = @midnight = "0 0 * * *", @hourly = "0 * * * *". @reboot is not supported.

@@ -305,6 +305,7 @@ static const struct bad_case {
     {"0 0 * * sat-sun", "SNAPKEEP_SCHEDULE: day-of-week field 'sat-sun': range 'sat-sun' runs backwards"},
     {"jan 0 * * *", "SNAPKEEP_SCHEDULE: minute field 'jan': 'jan' is not a number"},
     {"0 mon * * *", "SNAPKEEP_SCHEDULE: hour field 'mon': 'mon' is not a number"},
+    {"0 0 * * 7/2", "SNAPKEEP_SCHEDULE: day-of-week field '7/2': '7/2' selects nothing"},
     {"5-1 * * * *", "SNAPKEEP_SCHEDULE: minute field '5-1': range '5-1' runs backwards"},
     {"1,,2 * * * *", "SNAPKEEP_SCHEDULE: minute field '1,,2': empty list item"},
     {"0 0 1, * *", "SNAPKEEP_SCHEDULE: day-of-month field '1,': empty list item"},
@@ -361,6 +362,10 @@ static void test_normalized_form(void **state)
         {"*/1 * * * *", "* * * * *", 1},
         {"0 0 */2 * MON", "0 0 */2 * 1", 0},
         {"30/10 8-18/4 * * *", "30,40,50 8,12,16 * * *", 0},
+        {"0 0 * * 1/2", "0 0 * * 1,3,5", 0},
+        {"0 0 * * 0/3", "0 0 * * 0,3,6", 0},
+        {"0 0 * * 1-7/2", "0 0 * * 0,1,3,5", 0},
+        {"0 0 * * 5-7", "0 0 * * 0,5,6", 0},
     };
     for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
         sk_err err;
