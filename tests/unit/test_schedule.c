@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "err.h"
-#include "schedule.h"
+#include "../../agent/err.h"
+#include "../../agent/schedule.h"
 
 /* "YYYY-MM-DDTHH:MM:SSZ" -> unix seconds, via the C library (independent of the module). */
 static int64_t utc(const char *iso)
