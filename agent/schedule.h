@@ -9,6 +9,7 @@
  *   maximum, step n; in day-of-week `*` and `a/n` end at 6, so "1/2" is Mon, Wed, Fri). A step
  *   must be 1 or more and at most the field's size; a range must not run backwards (`fri-mon` is
  *   rejected: write `5-7,1` or `fri,sat,sun,mon`).
+ *   Not supported: a seconds or year field, and the L, W, # and ? extensions.
  *   Macros: @yearly = @annually = "0 0 1 1 *", @monthly = "0 0 1 * *", @weekly = "0 0 * * 0",
  *   @daily = @midnight = "0 0 * * *", @hourly = "0 * * * *". @reboot is not supported.
  *   Day matching (Vixie): if the day-of-month or the day-of-week field starts with `*` (this
@@ -46,6 +47,8 @@
  * hour and minute fields and by time-zone offset periods (no minute-by-minute scan).
  *
  * The clock is the caller's: nothing here calls time(). Supported instants: years 1..9999 UTC.
+ * No global state: a parsed sk_schedule and a loaded sk_tz are read-only and may be shared
+ * between threads. The runtime image needs the tzdata package for any zone other than UTC.
  */
 #ifndef SK_SCHEDULE_H
 #define SK_SCHEDULE_H
