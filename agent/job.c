@@ -619,8 +619,12 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
     for (size_t i = 0; i < l.n; i++) {
         if (fn)
             fn(ud, l.v[i].key, items[i].keep, items[i].reason);
-        if (items[i].keep || dry_run)
+        if (items[i].keep)
             continue;
+        if (dry_run) {
+            ++*deleted;
+            continue;
+        }
         if ((rc = delete_backup(job, l.v[i].key, err)) != SK_OK) {
             sk_err_prefix(err, "retention: delete '%s': ", l.v[i].key);
             goto out;
@@ -640,8 +644,10 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
             continue; /* complete (handled above), or young: maybe a backup in progress elsewhere */
         if (fn)
             fn(ud, s.v[i].key, 0, "orphan of an interrupted backup");
-        if (dry_run)
+        if (dry_run) {
+            ++*deleted;
             continue;
+        }
         if ((rc = job->dest->remove(job->dest_state, s.v[i].key, err)) != SK_OK) {
             sk_err_prefix(err, "retention: delete orphan '%s': ", s.v[i].key);
             goto out;

@@ -72,7 +72,8 @@ sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *sum
  * .md5, then data, so a half-deleted backup is never listed), and orphans of interrupted backups
  * (this job's data/.md5/manifest objects that do not form a complete backup) older than an hour.
  * Only keys of this job (its directory, tag, database and extension) are ever touched. `fn` is
- * called for every complete backup and orphan with the decision. With dry_run nothing is deleted. */
+ * called for every complete backup and orphan with the decision. With dry_run nothing is deleted
+ * and *deleted counts what would go. */
 typedef void (*sk_prune_fn)(void *ud, const char *key, int keep, const char *reason);
 sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64_t now, sk_prune_fn fn, void *ud,
                    size_t *deleted, sk_err *err);
