@@ -63,7 +63,7 @@ $(ASN)/tools/%: tests/tools/%.c $(ASN)/libsnapkeep.a
 
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(ASN)/tests/%) $(TOOL_SRC:tests/tools/%.c=$(ASN)/tools/%)
 
-test: $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
+test: bin/snapkeep bin/backup-now $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
 	@SK_BIN=$(CURDIR)/$(ASN)/snapkeep SK_TOOLS=$(CURDIR)/$(ASN)/tools SK_UNIT=$(CURDIR)/$(ASN)/tests \
 	  tests/run.sh
 
