@@ -55,8 +55,11 @@ PSEUDO = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 def log(msg):
     stream = LOG_STREAM[0]
-    stream.write("%s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), msg))
-    stream.flush()
+    try:
+        stream.write("%s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), msg))
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # a closed log pipe must not take the server down
 
 
 LOG_STREAM = [sys.stderr]
@@ -578,9 +581,23 @@ def detect_flavor_of_db(pb):
     return "unknown"
 
 
+class _StreamOnly:
+    """Hides seek/tell so zipfile streams like Go's archive/zip (data descriptor, flag bit 3)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def write(self, b):
+        return self.f.write(b)
+
+    def flush(self):
+        self.f.flush()
+
+
 def zip_pb_data(src, dest, excludes):
-    """archive.Create: files only, lexical walk, Unix modes, Deflate level 1."""
-    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+    """archive.Create: files only, lexical walk, Unix modes, Deflate level 1, streamed entries."""
+    with open(dest, "wb") as raw, zipfile.ZipFile(_StreamOnly(raw), "w", compression=zipfile.ZIP_DEFLATED,
+                                                  compresslevel=1, allowZip64=True) as zf:
         def walk(d, rel):
             for name in sorted(os.listdir(d)):
                 r = rel + "/" + name if rel else name
@@ -910,7 +927,9 @@ class App:
     def restore_backup(self, key):
         """core.RestoreBackup, run detached; failures are only logged."""
         if not self.try_take(key):
-            raise RuntimeError("try again later - another backup/restore operation has already been started")
+            log('Failed to restore backup key=%s error="%s"' %
+                (key, "try again later - another backup/restore operation has already been started"))
+            return
         extracted = None
         try:
             tmpdir = os.path.join(self.pb, TEMP_DIR)
@@ -1066,6 +1085,7 @@ class BodyReader:
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(self, addr, handler, app):
         self.app = app
@@ -1662,6 +1682,11 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:
             log("create failed: %s" % e)
             raise ApiError(400, "Failed to create backup.")
+        wt = app.args.write_timeout
+        if wt and time.monotonic() - self.t0 > wt:
+            # Go's WriteTimeout: the backup exists, but its 204 can no longer be written
+            log("write timeout: create finished after %.1fs, dropping the reply" % (time.monotonic() - self.t0))
+            self._abort()
         self.no_content()
 
     def h_backup_upload(self):
@@ -2156,8 +2181,11 @@ def main():
     signal.signal(signal.SIGUSR1, lambda *_: app.hold_phantom(args.busy_signal_seconds))
     signal.signal(signal.SIGUSR2, lambda *_: (setattr(app, "phantom_until", 0.0), log("lock: simulated backup freed")))
 
-    sys.stdout.write("listening on http://%s:%d\n" % (args.host, port))
-    sys.stdout.flush()
+    try:
+        sys.stdout.write("listening on http://%s:%d\n" % (args.host, port))
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass  # the reader may have gone after the first line; keep serving
     log("pocketbase fake v%s (generation %d, pid %d) serving %s" %
         (".".join(map(str, fl.version)), app.generation, os.getpid(), pb))
     try:
@@ -2174,8 +2202,11 @@ def main():
     env["PB_FAKE_GENERATION"] = str(app.generation + 1)
     env["PB_FAKE_PORT"] = str(port)
     log("restart: exec (pid %d)" % os.getpid())
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env)
 
 

@@ -452,6 +452,8 @@ class ModernApi(unittest.TestCase):
             wal = z.getinfo("data.db-wal")
             self.assertEqual(wal.file_size, 0, "WAL truncated by the checkpoint")
             self.assertEqual(z.getinfo("data.db").compress_type, zipfile.ZIP_DEFLATED)
+            self.assertTrue(z.getinfo("data.db").flag_bits & 0x08, "streamed entries (data descriptor)")
+            self.assertEqual(z.getinfo("data.db").external_attr >> 16 & 0o170000, 0o100000, "unix regular-file mode")
         with open(os.path.join(self.s.pb, "backups", "full_1.zip.attrs")) as f:
             attrs = json.load(f)
         self.assertEqual(attrs["user.content_type"], "application/zip")
@@ -606,6 +608,9 @@ class ModernApi(unittest.TestCase):
 
     def test_request_log_has_no_tokens(self):
         self.s.download(self.tok, "nope.zip")
+        end = time.time() + 3  # the line is written just after the reply
+        while "GET /api/backups/nope.zip 404" not in self.s.logtext() and time.time() < end:
+            time.sleep(0.02)
         text = self.s.logtext()
         self.assertIn("GET /api/backups/nope.zip 404", text)
         self.assertNotIn("token=", text)
@@ -714,6 +719,29 @@ class CutAndResume(unittest.TestCase):
             s.stop()
 
 
+class WriteTimeout(unittest.TestCase):
+    def test_create_reply_lost_and_download_cut(self):
+        s = Server("--write-timeout", "1", "--create-delay", "1.3", "--download-rate", "60000",
+                   "--seed-files", "1", "--seed-file-size", "200000")
+        try:
+            tok = s.login()
+            with self.assertRaises(http.client.RemoteDisconnected):
+                s.create(tok, "late_1.zip")
+            self.assertIn("late_1.zip", s.keys(tok))  # the backup was still made
+            ft = s.file_token(tok)
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            c.request("GET", "/api/backups/late_1.zip?token=" + ft)
+            r = c.getresponse()
+            total = int(r.headers["Content-Length"])
+            with self.assertRaises(http.client.IncompleteRead) as cm:
+                r.read()
+            c.close()
+            got = cm.exception.partial
+            self.assertTrue(0 < len(got) < total, (len(got), total))
+        finally:
+            s.stop()
+
+
 class Restore(unittest.TestCase):
     def test_create_modify_restore_restart(self):
         s = Server("--seed-rows", "9", "--seed-files", "3", "--restart-delay", "0.6")
@@ -731,6 +759,10 @@ class Restore(unittest.TestCase):
             self.assertEqual(s.count(), 0)
             st, _, b = s.req("POST", "/api/backups/rt_1.zip/restore", token=tok)
             self.assertEqual((st, b), (204, b""))
+            # the handler does not take the lock: a second restore within ~1 s also gets 204,
+            # and its RestoreBackup then fails in the background ("try again later", log only)
+            st, _, b = s.req("POST", "/api/backups/rt_1.zip/restore", token=tok)
+            self.assertEqual((st, b), (204, b""))
             self.assertTrue(s.wait_down(8), "the server never went away")
             self.assertTrue(s.wait_up(10), "the server never came back")
             self.assertEqual(s.count(), 9)
@@ -740,6 +772,8 @@ class Restore(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(s.pb, ".pb_temp_to_delete")))
             self.assertEqual(len([l for l in s.stdout_lines if l.startswith("listening on")]), 2)
             self.assertEqual(s.proc.poll(), None)
+            self.assertIn("try again later - another backup/restore operation has already been started",
+                          s.logtext())
             st, _, b = s.req("GET", "/api/collections/posts/records", token=tok)
             self.assertEqual(json.loads(b)["totalItems"], 9)
         finally:
@@ -768,7 +802,7 @@ class Restore(unittest.TestCase):
             b.stop()
 
     def test_bad_zip_restore_fails_silently_and_keeps_data(self):
-        s = Server("--seed-rows", "4")
+        s = Server("--seed-rows", "4", "--restore-delay", "0.8")
         try:
             tok = s.login()
             for name, data in (("nodb_1.zip", zip_bytes({"storage/a": b"x"})),
@@ -777,7 +811,10 @@ class Restore(unittest.TestCase):
                 self.assertEqual(s.req("POST", "/api/backups/upload", body, h, token=tok)[0], 204)
                 st, _, b = s.req("POST", "/api/backups/%s/restore" % name, token=tok)
                 self.assertEqual((st, b), (204, b""))
-                time.sleep(1.4)
+                time.sleep(1.3)  # the restore now holds the lock
+                self.assertFalse(json.loads(s.req("GET", "/api/health", token=tok)[2])["data"]["canBackup"])
+                self.assertEqual(s.create(tok, "during.zip")[0], 400)
+                time.sleep(0.9)
                 self.assertTrue(s.wait_up(2))
                 self.assertEqual(s.count(), 4)
                 self.assertTrue(json.loads(s.req("GET", "/api/health", token=tok)[2])["data"]["canBackup"])
