@@ -1140,6 +1140,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---------------- response helpers
     def _start(self, status, headers, body_len=None):
+        wt = self.app.args.write_timeout
+        if wt and time.monotonic() - self.t0 > wt:
+            # Go's WriteTimeout: the handler finished too late, its reply can no longer be written
+            log("write timeout: %s %s finished after %.1fs, reply dropped" %
+                (self.command, self.raw_path, time.monotonic() - self.t0))
+            self._abort()
         self.status = status
         keep = self.body.settle()
         if not keep:
@@ -1682,12 +1688,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:
             log("create failed: %s" % e)
             raise ApiError(400, "Failed to create backup.")
-        wt = app.args.write_timeout
-        if wt and time.monotonic() - self.t0 > wt:
-            # Go's WriteTimeout: the backup exists, but its 204 can no longer be written
-            log("write timeout: create finished after %.1fs, dropping the reply" % (time.monotonic() - self.t0))
-            self._abort()
-        self.no_content()
+        self.no_content()  # with --write-timeout, a slow create loses this reply (see _start)
 
     def h_backup_upload(self):
         app = self.app
@@ -1792,7 +1793,8 @@ class Handler(BaseHTTPRequestHandler):
             if im is None and ius is not None and mtime > ius:
                 return self._precond_failed(base)
             ims = _http_date(self.headers.get("If-Modified-Since"))
-            if self.headers.get("If-None-Match") is None and ims is not None and mtime <= ims:
+            inm = self.headers.get("If-None-Match")
+            if (inm is not None and inm.strip() == "*") or (inm is None and ims is not None and mtime <= ims):
                 self._start(304, [h for h in base if h[0] not in ("Content-Type",)], None)
                 return
             rng = self.headers.get("Range")
@@ -1807,8 +1809,8 @@ class Handler(BaseHTTPRequestHandler):
                     ranges = parse_range(rng, size)
                 except _RangeError as e:
                     body = ("%s\n" % e).encode()
-                    self.send_body(416, "text/plain; charset=utf-8", body,
-                                   [("Content-Range", "bytes */%d" % size)])
+                    extra = [("Content-Range", "bytes */%d" % size)] if "overlap" in str(e) else []
+                    self.send_body(416, "text/plain; charset=utf-8", body, extra)
                     return
                 if sum(r[1] for r in ranges) > size:
                     ranges = None
@@ -1829,8 +1831,8 @@ class Handler(BaseHTTPRequestHandler):
             parts = []
             total = 0
             for s, ln in ranges:
-                h = ("\r\n--%s\r\nContent-Range: bytes %d-%d/%d\r\nContent-Type: %s\r\n\r\n" %
-                     (boundary, s, s + ln - 1, size, ctype)).encode()
+                h = ("%s--%s\r\nContent-Range: bytes %d-%d/%d\r\nContent-Type: %s\r\n\r\n" %
+                     ("\r\n" if parts else "", boundary, s, s + ln - 1, size, ctype)).encode()
                 parts.append((h, s, ln))
                 total += len(h) + ln
             tail = ("\r\n--%s--\r\n" % boundary).encode()
@@ -2120,8 +2122,9 @@ def build_parser():
     p.add_argument("--cut-after", type=int, help="cut the connection after this many body bytes ...")
     p.add_argument("--cut-count", type=int, default=1, help="... on the first K downloads (default 1)")
     p.add_argument("--download-rate", type=float, default=0.0, help="throttle downloads to BYTES per second")
-    p.add_argument("--write-timeout", type=float, default=0.0,
-                   help="cut responses still streaming SECONDS after the request (Go WriteTimeout); 0 = off")
+    p.add_argument("--write-timeout", type=float, default=None,
+                   help="Go WriteTimeout: replies not finished SECONDS after the request are cut/dropped "
+                        "(default per version: 300 for >=0.26, 180 for 0.23-0.25, none before; 0 = off)")
     p.add_argument("--rate-limit", action="store_true", help="enable the default rate limit rules")
     p.add_argument("--superuser-ips", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
                    default=[], help="comma-separated SuperuserIPs whitelist (v0.38+)")
@@ -2135,6 +2138,9 @@ def main():
         LOG_STREAM[0] = open(args.log_file, "a", buffering=1)
     app = App(args)
     fl = app.fl
+    if args.write_timeout is None:
+        v = fl.version
+        args.write_timeout = 300.0 if v >= (0, 26, 0) else (180.0 if v >= (0, 23, 0) else 0.0)
     pb = app.pb
     password = read_secret(args.password_file, args.password_env, "superuser password")
     if args.email and password is None:
@@ -2151,6 +2157,7 @@ def main():
             (pb, "legacy" if fl.legacy else "v0.23+", args.seed_rows, args.seed_files))
     elif (flavor == "legacy") != fl.legacy:
         log("warning: pb_data has a %s schema but --version %s was given; logins will fail" % (flavor, args.version))
+        args.email = args.user_email = None
     os.makedirs(os.path.join(pb, BACKUPS_DIR), exist_ok=True)
     if app.generation == 0:
         if args.email:

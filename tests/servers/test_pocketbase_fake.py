@@ -491,10 +491,19 @@ class ModernApi(unittest.TestCase):
         st, h, b = self.s.download(self.tok, "rng_1.zip", {"Range": "bytes=%d-" % size})
         self.assertEqual((st, h["Content-Range"]), (416, "bytes */%d" % size))
         st, h, b = self.s.download(self.tok, "rng_1.zip", {"Range": "bytes=5-2"})
+        self.assertEqual((st, b, h["Content-Range"]), (416, b"invalid range\n", None))
+        st, h, b = self.s.download(self.tok, "rng_1.zip", {"Range": "items=0-5"})
         self.assertEqual(st, 416)
         st, h, b = self.s.download(self.tok, "rng_1.zip", {"Range": "bytes=0-1,4-5"})
         self.assertEqual(st, 206)
         self.assertTrue(h["Content-Type"].startswith("multipart/byteranges; boundary="))
+        bnd = h["Content-Type"].split("boundary=")[1]
+        self.assertEqual(b, ("--%s\r\nContent-Range: bytes 0-1/%d\r\nContent-Type: application/zip\r\n\r\n" % (bnd, size)).encode()
+                         + full[0:2] + ("\r\n--%s\r\nContent-Range: bytes 4-5/%d\r\nContent-Type: application/zip\r\n\r\n"
+                                         % (bnd, size)).encode() + full[4:6] + ("\r\n--%s--\r\n" % bnd).encode())
+        self.assertEqual(int(h["Content-Length"]), len(b))
+        st, _, b = self.s.download(self.tok, "rng_1.zip", {"If-None-Match": "*"})
+        self.assertEqual((st, b), (304, b""))
         # If-Range with a stale date: the whole file
         st, h, b = self.s.download(self.tok, "rng_1.zip", {"Range": "bytes=10-", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"})
         self.assertEqual((st, b), (200, full))
@@ -619,7 +628,8 @@ class ModernApi(unittest.TestCase):
 
 class TokenExpiry(unittest.TestCase):
     def test_file_and_auth_token_expire(self):
-        s = Server("--file-token-ttl", "1", "--auth-token-ttl", "3", "--seed-files", "1")
+        # exp is whole seconds (Go's Unix()), so a TTL of N s leaves between N-1 and N s of validity
+        s = Server("--file-token-ttl", "2", "--auth-token-ttl", "5", "--seed-files", "1")
         try:
             tok = s.login()
             self.assertEqual(s.create(tok, "exp_1.zip")[0], 204)
