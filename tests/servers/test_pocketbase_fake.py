@@ -614,6 +614,8 @@ class ModernApi(unittest.TestCase):
         self.assertEqual((st, j["totalItems"], len(j["items"]), j["perPage"]), (200, self.s.count(), 5, 5))
         st, _, b = self.s.req("GET", "/api/collections/posts/records")
         self.assertEqual((st, b), (403, err(403, "Only superusers can perform this action.")))
+        st, _, b = self.s.req("GET", "/api/collections/nope/records", token=self.tok)
+        self.assertEqual((st, b), (404, err(404, "Missing collection context.")))
 
     def test_request_log_has_no_tokens(self):
         self.s.download(self.tok, "nope.zip")
@@ -905,6 +907,21 @@ class Legacy(unittest.TestCase):
         self.assertIn("logs.db", names)
         self.assertNotIn("auxiliary.db", names)
 
+    def test_z_restore_round_trip(self):  # runs last: it restarts the shared server
+        tok = self.admin_login()["token"]
+        self.assertEqual(self.s.create(tok, "legrt_1.zip")[0], 204)
+        c = sqlite3.connect(os.path.join(self.s.pb, "data.db"))
+        c.execute("DELETE FROM posts")
+        c.commit()
+        c.close()
+        st, _, b = self.s.req("POST", "/api/backups/legrt_1.zip/restore", token=tok)
+        self.assertEqual((st, b), (204, b""))
+        self.assertTrue(self.s.wait_down(8))
+        self.assertTrue(self.s.wait_up(10))
+        self.assertEqual(self.s.count(), 5)
+        st, _, b = self.s.req("GET", "/api/collections/posts/records", token=tok)
+        self.assertEqual(json.loads(b)["totalItems"], 5)
+
 
 class VersionAndSettings(unittest.TestCase):
     def test_v0_23_0(self):
@@ -914,6 +931,27 @@ class VersionAndSettings(unittest.TestCase):
             self.assertEqual(s.req("GET", "/api/backups", token="bearer " + tok)[0], 401)
             self.assertEqual(s.req("GET", "/api/backups", token="Bearer " + tok)[0], 200)
             self.assertEqual(s.create(tok, "a" * 146 + ".zip")[0], 204)
+            # before v0.23.12 the upload route keeps the 32 MiB body limit (issue #6152)
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(b"POST /api/backups/upload HTTP/1.1\r\nHost: x\r\nAuthorization: " + tok.encode() +
+                      b"\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n" % (40 << 20))
+            self.assertTrue(c.recv(100).startswith(b"HTTP/1.1 413"))
+            c.close()
+        finally:
+            s.stop()
+
+    def test_password_auth_disabled(self):
+        s = Server("--seed-files", "0")
+        try:
+            db = sqlite3.connect(os.path.join(s.pb, "data.db"))
+            opts = json.loads(db.execute("SELECT options FROM _collections WHERE name='users'").fetchone()[0])
+            opts["passwordAuth"]["enabled"] = False
+            db.execute("UPDATE _collections SET options=? WHERE name='users'", (json.dumps(opts),))
+            db.commit()
+            db.close()
+            st, _, b = s.req("POST", "/api/collections/users/auth-with-password",
+                             {"identity": USER_EMAIL, "password": USER_PASSWORD})
+            self.assertEqual((st, b), (403, err(403, "The collection is not configured to allow password authentication.")))
         finally:
             s.stop()
 
