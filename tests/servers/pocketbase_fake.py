@@ -1307,7 +1307,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.app
         legacy = app.fl.legacy
         m = self.command
-        if self.clean_redirect():
+        if not legacy and self.clean_redirect():  # echo (legacy) does not clean paths
             return
         seg = self.segments()
         if legacy and len(seg) > 1 and seg[0] == "api" and seg[-1] == "":
@@ -1414,13 +1414,18 @@ class Handler(BaseHTTPRequestHandler):
             with tempfile.TemporaryFile() as tf:
                 self.body.to_file(tf)
                 tf.flush()
-                for name, filename, data in iter_multipart(tf, ctype):
-                    if filename is None:
-                        form.setdefault(name, []).append(data.decode("utf-8", "replace"))
+                try:
+                    for name, filename, data in iter_multipart(tf, ctype):
+                        if filename is None:
+                            form.setdefault(name, []).append(data.decode("utf-8", "replace"))
+                except ValueError:
+                    raise _BindError()
         elif ctype.startswith(("text/xml", "application/xml")):
             raise _BindError()  # XML binding not implemented in the fake
         else:
             raise _BindError()
+        for k, vs in self.query.items():  # Request.Form also holds the URL query (body values first)
+            form.setdefault(k, []).extend(vs)
         for f in fields:
             for k, vs in form.items():
                 if k == f and vs:
