@@ -16,6 +16,8 @@ and are never printed; request logs never contain query strings (tokens).
 import argparse
 import base64
 import email.message
+import email.utils
+import ipaddress
 import hashlib
 import hmac
 import json
@@ -1277,7 +1279,6 @@ class Handler(BaseHTTPRequestHandler):
         ips = self.app.args.superuser_ips
         if not ips or not self.app.fl.superuser_ips:
             return True
-        import ipaddress
         try:
             ip = ipaddress.ip_address(self.client_ip)
         except ValueError:

@@ -844,6 +844,9 @@ class Legacy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Server("--version", "0.22", "--seed-rows", "5", "--seed-files", "1")
+        os.makedirs(os.path.join(cls.s.pb, ".autocert_cache"))
+        with open(os.path.join(cls.s.pb, ".autocert_cache", "cert"), "w") as f:
+            f.write("x")
 
     @classmethod
     def tearDownClass(cls):
@@ -881,6 +884,12 @@ class Legacy(unittest.TestCase):
     def test_guards_and_errors(self):
         st, _, b = self.s.req("GET", "/api/backups")
         self.assertEqual((st, b), (401, legacy_err(401, "The request requires valid admin authorization token to be set.")))
+        utok = self.s.login(USER_EMAIL, USER_PASSWORD, "users")  # a record token is also a 401 here
+        self.assertEqual(jwt_claims(utok)["type"], "authRecord")
+        st, _, b = self.s.req("GET", "/api/backups", token=utok)
+        self.assertEqual((st, b), (401, legacy_err(401, "The request requires valid admin authorization token to be set.")))
+        st, _, b = self.s.req("GET", "/api/backups/x.zip?token=" + self.s.file_token(utok))
+        self.assertEqual((st, b), (403, legacy_err(403, "Insufficient permissions to access the resource.")))
         st, _, b = self.s.req("GET", "/api/health")
         self.assertEqual((st, b), (200, b'{"message":"API is healthy.","code":200,"data":{"canBackup":true}}\n'))
         tok = self.admin_login()["token"]
@@ -906,6 +915,7 @@ class Legacy(unittest.TestCase):
         self.assertEqual(rows, 5)
         self.assertIn("logs.db", names)
         self.assertNotIn("auxiliary.db", names)
+        self.assertIn(".autocert_cache/cert", names)  # only backups/ and .pb_temp_to_delete/ are excluded
 
     def test_z_restore_round_trip(self):  # runs last: it restarts the shared server
         tok = self.admin_login()["token"]
