@@ -2,6 +2,7 @@
 """Tests of pocketbase_fake.py against the behaviour in research/pocketbase-backup-api.md.
 
 Run:  python3 tests/servers/test_pocketbase_fake.py        (unittest output, exit 1 on failure)
+      python3 tests/servers/test_pocketbase_fake.py --tap  (TAP: "ok N - name", exit 1 on failure)
 Each test class starts its own real fake server (subprocess) on a free 127.0.0.1 port.
 """
 
@@ -49,12 +50,15 @@ class Server:
         args = [sys.executable, FAKE, "--dir", self.pb, "--email", EMAIL, "--password-file", pwf,
                 "--user-email", USER_EMAIL, "--user-password-file", upf, "--log-file", self.log]
         args += list(extra)
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.errpath = os.path.join(self.tmp, "stderr")
+        with open(self.errpath, "w") as errf:  # a file, so a chatty stderr can never block the server
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errf, text=True)
         line = self.proc.stdout.readline()
         m = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)\n", line)
         if not m:
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
-            raise RuntimeError("fake did not start: %r %s" % (line, err))
+            self.proc.kill()
+            with open(self.errpath) as f:
+                raise RuntimeError("fake did not start: %r %s" % (line, f.read()))
         self.port = int(m.group(1))
         self.stdout_lines = [line]
         threading.Thread(target=self._pump, daemon=True).start()
@@ -71,11 +75,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for s in (self.proc.stdout, self.proc.stderr):
-            try:
-                s.close()
-            except Exception:
-                pass
+        try:
+            self.proc.stdout.close()
+        except OSError:
+            pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def logtext(self):
@@ -264,6 +267,9 @@ class ModernApi(unittest.TestCase):
         self.assertTrue(c["refreshable"])
         self.assertAlmostEqual(c["exp"], time.time() + 86400, delta=5)
         self.assertNotIn(PASSWORD, self.s.logtext())
+        with open(self.s.errpath) as f:
+            self.assertNotIn(PASSWORD, f.read())
+        self.assertNotIn(PASSWORD, "".join(self.s.stdout_lines))
 
     def test_login_by_collection_id(self):
         st, _, _ = self.s.req("POST", "/api/collections/pbc_3142635823/auth-with-password",
@@ -978,5 +984,45 @@ class VersionAndSettings(unittest.TestCase):
             s.stop()
 
 
+class TapResult(unittest.TestResult):
+    """Prints one TAP line per test."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.n = 0
+
+    def _line(self, ok, test, note=""):
+        self.n += 1
+        print("%sok %d - %s%s" % ("" if ok else "not ", self.n, test.id().replace("__main__.", ""), note), flush=True)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line(True, test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._line(False, test)
+        print("# " + self._exc_info_to_string(err, test).replace("\n", "\n# "), flush=True)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._line(False, test)
+        print("# " + self._exc_info_to_string(err, test).replace("\n", "\n# "), flush=True)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._line(True, test, " # SKIP " + reason)
+
+
+def main_tap():
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    print("1..%d" % suite.countTestCases(), flush=True)
+    result = TapResult()
+    suite.run(result)
+    return 0 if result.wasSuccessful() else 1
+
+
 if __name__ == "__main__":
+    if "--tap" in sys.argv[1:]:
+        sys.exit(main_tap())
     unittest.main(verbosity=2)
