@@ -126,6 +126,20 @@ check "... leaving no partial object (hidden temp files or data without manifest
 check "... and says it stopped" grep -q 'agent exiting' "$T/run.log"
 env SNAPKEEP_SERVICE=r SNAPKEEP_SQLITE_PATH=$T/big.db "$SK_BIN" verify latest >/dev/null 2>&1
 check "the backups the agent made verify" test $? -eq 0
+# with a grace period, a backup running at SIGTERM finishes first
+before=$(ls "$T/dest/snapshots/r/default/" | grep -c '\.manifest\.json$')
+env "${R[@]}" SNAPKEEP_STOP_GRACE=120 SNAPKEEP_HTTP_LISTEN= "$SK_BIN" run 2>"$T/run2.log" & agent=$!
+for _ in $(seq 200); do running && break; sleep 0.05; done
+kill -TERM $agent; wait $agent; rc=$?
+check "SIGTERM within SNAPKEEP_STOP_GRACE: the running backup finishes, exit 0" \
+  bash -c "[ $rc -eq 0 ] && [ \$(ls '$T/dest/snapshots/r/default/' | grep -c '\.manifest\.json$') -eq $((before + 1)) ] && grep -q 'letting the running backup finish' '$T/run2.log'"
+# a second backup that cannot get the job's lock in time gives up with exit 8
+env "${R[@]}" "$SK_BIN" backup-now 2>/dev/null & first=$!
+for _ in $(seq 200); do running && break; sleep 0.05; done
+env "${R[@]}" SNAPKEEP_LOCK_WAIT=1 "$SK_BIN" backup-now 2>"$T/err"; rc=$?
+wait $first
+check "backup-now that waits past SNAPKEEP_LOCK_WAIT: exit 8, naming the variable" \
+  bash -c "[ $rc -eq 8 ] && grep -q SNAPKEEP_LOCK_WAIT '$T/err'"
 
 # ---- a libconfig file of jobs ------------------------------------------------------------------
 cat >"$T/snapkeep.conf" <<CONF
