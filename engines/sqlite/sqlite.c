@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -263,6 +265,28 @@ static void note_journal_mode(int fd, sk_dump_info *info)
     }
 }
 
+/* A process killed while taking a snapshot leaves its spool file behind. Live spool files are
+ * flock()ed by their owner (the lock dies with the process), so any we can lock are stale. */
+static void remove_stale_spools(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "snapkeep-snapshot-", 18) != 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlink(path);
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
 static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
     sqlite_engine *e = state;
@@ -270,10 +294,12 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
     int n = snprintf(spool, sizeof spool, "%s/snapkeep-snapshot-XXXXXX", e->spool);
     if (n < 0 || (size_t)n >= sizeof spool)
         return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_SPOOL_DIR is too long");
+    remove_stale_spools(e->spool);
     int fd = mkstemp(spool);
     if (fd < 0)
         return sk_fail(err, SK_ERR_CONFIG, errno, "SNAPKEEP_SPOOL_DIR='%s': cannot create a scratch file: %s", e->spool,
                        strerror(errno));
+    flock(fd, LOCK_EX); /* marks the file live for remove_stale_spools() of other runs */
     double t0 = sk_monotonic();
     sk_rc rc = snapshot_to(e, spool, info, err);
     if (rc == SK_OK) {
@@ -308,18 +334,7 @@ typedef struct sqlite_sink {
 static sk_rc sink_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
 {
     sqlite_sink *s = (sqlite_sink *)w;
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(s->fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return sk_fail(err, SK_ERR_SOURCE, errno, "write '%s': %s", s->tmp, strerror(errno));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return SK_OK;
+    return sk_write_all(s->fd, buf, len, s->tmp, SK_ERR_SOURCE, err);
 }
 
 /* An URI for read-only, lock-free access to a file nothing else uses (no -wal/-shm created). */
