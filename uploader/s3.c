@@ -9,6 +9,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "http.h"
@@ -605,17 +606,26 @@ static sk_rc put_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
     return SK_OK;
 }
 
-static sk_rc head_size(s3_dest *d, const char *path, const char *key, int64_t *size, sk_err *err)
+static sk_rc head_obj(s3_dest *d, const char *path, const char *key, int64_t *size, char *etag, size_t etagsz,
+                      sk_err *err)
 {
     char what[1100];
     snprintf(what, sizeof what, "S3 HeadObject '%s'", key);
     sk_http_request req = { .method = "HEAD", .path = path };
     sk_http_response resp;
     sk_rc rc = s3_call(d, d->http, &req, &resp, what, err);
-    if (rc == SK_OK)
+    if (rc == SK_OK) {
         *size = resp.content_length;
+        if (etag)
+            snprintf(etag, etagsz, "%s", resp.etag);
+    }
     sk_http_response_free(&resp);
     return rc;
+}
+
+static sk_rc head_size(s3_dest *d, const char *path, const char *key, int64_t *size, sk_err *err)
+{
+    return head_obj(d, path, key, size, NULL, 0, err);
 }
 
 /* Is `key` stored? HEAD answers that cheaply; but a refused HEAD has no body to say why, so then
@@ -682,9 +692,29 @@ static sk_rc put_single(s3_put *p, sk_err *err)
                             .body_len = p->cur_len, .payload_hash = hash };
     sk_http_response resp;
     sk_rc rc = s3_call(p->d, p->d->http, &req, &resp, what, err);
-    if (rc != SK_OK && resp.status == 412)
-        rc = sk_fail(err, SK_ERR_DEST, 412, "'%s' already exists; snapkeep never overwrites a stored object",
-                     p->key);
+    if (rc != SK_OK && resp.status == 412) {
+        /* Either someone else stored the key meanwhile, or our own earlier attempt did and only its
+         * answer was lost: then the stored ETag is the MD5 of this body. */
+        unsigned char raw[20];
+        char hex[33], want[40], etag[128] = "";
+        int64_t size = -1;
+        sk_err e;
+        sk_err_clear(&e);
+        if (EVP_DecodeBlock(raw, (const unsigned char *)md5, 24) == 18) {
+            sk_hex_encode(raw, 16, hex);
+            snprintf(want, sizeof want, "\"%s\"", hex);
+            if (head_obj(p->d, p->path, p->key, &size, etag, sizeof etag, &e) == SK_OK &&
+                (uint64_t)size == p->cur_len && strcmp(etag, want) == 0) {
+                sk_err_clear(err);
+                rc = SK_OK;
+            }
+        }
+        if (rc != SK_OK) {
+            sk_err_clear(err);
+            rc = sk_fail(err, SK_ERR_DEST, 412, "'%s' already exists; snapkeep never overwrites a stored object",
+                         p->key);
+        }
+    }
     sk_http_response_free(&resp);
     return rc;
 }
@@ -714,9 +744,12 @@ static sk_rc complete_upload(s3_put *p, sk_err *err)
     sk_http_request req = { .method = "POST", .path = p->path, .query = q, .nquery = 1, .headers = hd,
                             .nheaders = 1, .body = xml, .body_len = len };
     sk_rc rc = SK_OK;
+    int maybe_done = 0;
     for (int attempt = 1;; attempt++) {
         sk_http_response resp;
         rc = s3_call(p->d, p->d->http, &req, &resp, what, err);
+        /* NoSuchUpload after a retry: an earlier attempt may have completed and lost its answer. */
+        maybe_done = rc != SK_OK && resp.status == 404 && strcmp(resp.code, "NoSuchUpload") == 0;
         if (rc == SK_OK) {
             /* S3 may answer 200 and put an <Error> in the body: that is a (retryable) failure. */
             xmlDocPtr x = xml_parse(resp.body, resp.body_len);
@@ -742,6 +775,17 @@ static sk_rc complete_upload(s3_put *p, sk_err *err)
         break;
     }
     free(xml);
+    if (maybe_done) {
+        int64_t size = -1;
+        sk_err e;
+        sk_err_clear(&e);
+        if (head_size(p->d, p->path, p->key, &size, &e) == SK_OK && size >= 0 && (uint64_t)size == p->total) {
+            sk_log_msg(dlog(p->d), SK_LOG_WARN, "%s: NoSuchUpload, but the object is stored with the right size: "
+                       "an earlier attempt completed it", what);
+            sk_err_clear(err);
+            rc = SK_OK;
+        }
+    }
     return rc;
 }
 

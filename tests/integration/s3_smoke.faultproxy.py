@@ -13,11 +13,14 @@ again for every request, so a test can change the faults while the proxy runs. O
       QUERY_REGEX  searched in "path?query" ("." matches all)
       NTH          1-based count of matching requests to hit, or "all"
       ACTION       500 | 503 | 429      answer that status with an S3 XML error, body not forwarded
+                   STATUS:CODE          the same with any status and S3 error code (404:NoSuchUpload)
                    drop-request         read half of the request body, then close the connection
                    drop-response        forward, send the headers and half the body, then close
                    error200             forward, then answer 200 with an S3 <Error> body instead
+                   lose-response        forward, then close the connection without answering
 
-Each injected fault is logged on stderr as "fault: ...". Counting is per rule line.
+Each injected fault is logged on stderr as "fault: ...". Every rule counts the requests it matches;
+the first rule (in file order) whose count reaches its NTH acts.
 """
 import http.client
 import re
@@ -38,7 +41,9 @@ def pick_fault(method, target):
             lines = [l.split() for l in f if l.strip() and not l.startswith("#")]
     except OSError:
         return None
+    chosen = None
     with LOCK:
+        # every matching rule counts this request; the first one whose turn it is acts
         for i, parts in enumerate(lines):
             if len(parts) != 4:
                 continue
@@ -49,9 +54,9 @@ def pick_fault(method, target):
                 continue
             key = (i, " ".join(parts))
             COUNTS[key] = COUNTS.get(key, 0) + 1
-            if nth == "all" or COUNTS[key] == int(nth):
-                return action
-    return None
+            if chosen is None and (nth == "all" or COUNTS[key] == int(nth)):
+                chosen = action
+    return chosen
 
 
 def error_xml(code, message):
@@ -86,6 +91,12 @@ class Handler(socketserver.StreamRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return False
         body = self.rfile.read(length) if length else b""
+        if action and re.match(r"^[0-9]{3}:[A-Za-z]+$", action):
+            status, code = action.split(":")
+            sys.stderr.write("fault: %s %s: answered %s %s\n" % (method, target, status, code))
+            self.reply(int(status), code, [("Content-Type", "application/xml")],
+                       b"" if method == "HEAD" else error_xml(code, "injected by faultproxy"))
+            return True
         if action in ("500", "503", "429"):
             code = {"500": "InternalError", "503": "ServiceUnavailable", "429": "SlowDown"}[action]
             sys.stderr.write("fault: %s %s: answered %s\n" % (method, target, action))
@@ -102,6 +113,10 @@ class Handler(socketserver.StreamRequestHandler):
         rheaders = [(k, v) for k, v in resp.getheaders()
                     if k.lower() not in ("content-length", "transfer-encoding", "connection")]
         up.close()
+        if action == "lose-response":
+            sys.stderr.write("fault: %s %s: processed (%d), answer lost\n" % (method, target, resp.status))
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return False
         if action == "error200":
             sys.stderr.write("fault: %s %s: 200 with an <Error> body\n" % (method, target))
             self.reply(200, "OK", [("Content-Type", "application/xml")],

@@ -300,6 +300,21 @@ fault "POST uploadId= 1 error200"
 drv dest-put f/error200 "$WORK/d_many.bin"
 check "CompleteMultipartUpload answering 200 with an <Error> body: retried, then stored" \
     bash -c "grep -q '^stored' '$WORK/last.out' && grep -q '200 with an <Error> body' '$WORK/proxy.err'"
+printf 'POST uploadId= 1 lose-response\nPOST uploadId= 2 404:NoSuchUpload\n' >"$RULES"
+drv dest-put f/lostcomplete "$WORK/d_many.bin" && drv dest-get f/lostcomplete "$WORK/flost.out"
+check "CompleteMultipartUpload done but its answer lost: the retry's NoSuchUpload is resolved by HEAD, stored" \
+    bash -c "cmp -s '$WORK/d_many.bin' '$WORK/flost.out' && grep -q 'answer lost' '$WORK/proxy.err' &&
+             grep -q 'lostcomplete.*an earlier attempt completed it' '$ALL_OUT'"
+# (RGW ignores If-None-Match on PUT; the proxy answers the retry as R2 would: 412)
+printf 'PUT fault/f/lostput 1 lose-response\nPUT fault/f/lostput 2 412:PreconditionFailed\n' >"$RULES"
+drv dest-put f/lostput "$WORK/small.bin" && drv dest-get f/lostput "$WORK/flostput.out"
+check "single PutObject stored but its answer lost, the retry refused (412): our own bytes are recognised, success" \
+    bash -c "cmp -s '$WORK/small.bin' '$WORK/flostput.out' && grep -q 'lostput: answered 412' '$WORK/proxy.err'"
+printf 'PUT fault/f/racer 1 412:PreconditionFailed\n' >"$RULES"
+drv dest-put f/racer "$WORK/small.bin"
+rc=$?
+check "single PutObject refused with 412 for another object: 'already exists', never overwritten" \
+    bash -c "[ $rc = 1 ] && grep -q \"'f/racer' already exists\" '$WORK/last.out'"
 fault "GET fault/f/503 1 drop-response"
 drv dest-get f/503 "$WORK/fresume.out"
 check "get(): connection dropped after half the object: resumed with Range, bytes identical" \
