@@ -2,7 +2,7 @@
 # s3_smoke.sh: uploader/http.c + uploader/sigv4.c against a real S3 server that verifies
 # signatures and payload hashes (Ceph RGW started by tests/servers/rgw.sh).
 #
-# Reuses a running gateway when SNAPKEEP_RGW_DIR names the directory of one (rgw.sh start DIR);
+# Reuses a running gateway when SK_RGW_DIR names the directory of one (rgw.sh start DIR);
 # otherwise starts its own in a temporary directory and stops it at the end.
 # Prints TAP; exits non-zero when a check fails.
 set -uo pipefail
@@ -10,7 +10,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/snapkeep-s3-smoke.XXXXXX)
 OWN_RGW=0
-RGW_DIR=${SNAPKEEP_RGW_DIR:-}
+RGW_DIR=${SK_RGW_DIR:-}
 
 cleanup() {
     [ "$OWN_RGW" = 1 ] && "$ROOT/tests/servers/rgw.sh" stop "$RGW_DIR" >/dev/null 2>&1
@@ -46,27 +46,17 @@ set -a
 set +a
 
 # ---- driver -----------------------------------------------------------------------------------
-# Linked with the project's sanitizer build of its library (make builds it when missing).
-CC=${CC:-cc}
-if ! make -s -C "$ROOT" build/asan/libsnapkeep.a >"$WORK/make.out" 2>&1; then
+# tests/tools/s3_smoke.c, built by `make test` with the project's sanitizer flags into $SK_TOOLS.
+DRIVER=${SK_TOOLS:-$ROOT/build/asan/tools}/s3_smoke
+if [ ! -x "$DRIVER" ] && ! make -s -C "$ROOT" build/asan/tools/s3_smoke >"$WORK/make.out" 2>&1; then
     sed 's/^/# /' "$WORK/make.out"
-    echo "not ok 1 - build the project library (make build/asan/libsnapkeep.a)"
-    exit 1
-fi
-# The project's flags (Makefile WARN and ASN_CFLAGS).
-CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
-        -Wno-format-truncation -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-if ! $CC $CFLAGS $(pkg-config --cflags libxml-2.0) -o "$WORK/s3_smoke" "$ROOT/tests/integration/s3_smoke.c" \
-    "$ROOT/build/asan/libsnapkeep.a" -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 \
-    -lpthread -lm 2>"$WORK/cc.err"; then
-    sed 's/^/# /' "$WORK/cc.err"
-    echo "not ok 1 - build the smoke driver"
+    echo "not ok 1 - build the smoke driver (make build/asan/tools/s3_smoke)"
     exit 1
 fi
 
 ALL_OUT="$WORK/all.out"   # every driver output, searched for the secret at the end
 drv() { # drv OP ARGS...: runs the driver, output in $WORK/last.out, returns its exit status
-    "$WORK/s3_smoke" "$@" >"$WORK/last.out" 2>&1
+    "$DRIVER" "$@" >"$WORK/last.out" 2>&1
     local rc=$?
     cat "$WORK/last.out" >>"$ALL_OUT"
     return $rc
@@ -220,7 +210,7 @@ check "a plain http S3_ENDPOINT without S3_ALLOW_HTTP: configuration error namin
 
 # SIGTERM in the middle of a multipart upload (the stream stalls after 12 MiB, 2 parts sent).
 mkfifo "$WORK/stream.fifo"
-"$WORK/s3_smoke" dest-put-stdin "cancel/obj" <"$WORK/stream.fifo" >"$WORK/cancel.out" 2>&1 &
+"$DRIVER" dest-put-stdin "cancel/obj" <"$WORK/stream.fifo" >"$WORK/cancel.out" 2>&1 &
 PUT_PID=$!
 exec 9>"$WORK/stream.fifo"
 head -c $((12 * MiB)) /dev/urandom >&9
@@ -331,6 +321,66 @@ drv dest-list "f/permanent"
 check "... and nothing is listed" last_has '^count=0$'
 kill $PROXY_PID 2>/dev/null
 export S3_ENDPOINT=$DIRECT_ENDPOINT
+
+# ---- the CLI against S3: backup-now, list, verify, restore, refusals --------------------------
+skc() { # skc ARGS...: the snapkeep CLI with the S3 job's settings; output in $WORK/cli.out
+    env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$WORK/app.db" S3_BUCKET=snapkeep-cli S3_ALLOW_HTTP=true \
+        SNAPKEEP_STATE_DIR="$WORK/state" SNAPKEEP_SERVICE=backend SNAPKEEP_ENVIRONMENT=production "$@" \
+        >"$WORK/cli.out" 2>&1
+    local rc=$?
+    cat "$WORK/cli.out" >>"$ALL_OUT"
+    return $rc
+}
+mkdir -p "$WORK/state"
+unset S3_PREFIX # the keys below are the documented ones, at the bucket's root
+drv mkbucket snapkeep-cli
+sqlite3 "$WORK/app.db" <"$ROOT/tests/fixtures/sqlite_fixture.sql" >/dev/null
+digest() { python3 "$ROOT/tests/tools/db_digest.py" "$1" 2>&1; }
+skc "$SK_BIN" backup-now
+check "CLI: backup-now to S3 exits 0" test $? -eq 0
+key=$(grep -o 'snapshots/backend/production/sqlite_app_[0-9-]*\.sqlite3\.zst' "$WORK/cli.out" | head -1)
+for k in "$key" "$key.md5" "$key.manifest.json"; do
+    drv head snapkeep-cli "$k"
+    check "CLI: '$k' is in the bucket" test $? -eq 0
+done
+drv get snapkeep-cli "$key" "$WORK/cli.zst" && drv get snapkeep-cli "$key.md5" "$WORK/cli.md5"
+check "CLI: the object fetched back passes md5sum -c and zstd -t" \
+    bash -c "cd '$WORK' && sed 's/ .*\.zst$/  cli.zst/' cli.md5 | md5sum -c --status && zstd -q -t cli.zst"
+skc "$SK_BIN" backup-now && skc "$SK_BIN" list
+check "CLI: list shows 2 backups with checksum ok" test "$(grep -c ' ok$' "$WORK/cli.out")" -eq 2
+skc "$SK_BIN" verify latest
+check "CLI: verify latest from S3 exits 0" test $? -eq 0
+skc "$SK_BIN" restore "$key" --to "$WORK/restored.db"
+check "CLI: restore from S3 gives back the source database" \
+    bash -c "[ \"\$(python3 '$ROOT/tests/tools/db_digest.py' '$WORK/restored.db')\" = \"\$(python3 '$ROOT/tests/tools/db_digest.py' '$WORK/app.db')\" ]"
+# a damaged object in the bucket (same key, other bytes) is refused; the target stays as it was
+head -c 5000 /dev/urandom >"$WORK/junk"
+drv delete snapkeep-cli "$key" && drv put snapkeep-cli "$key" "$WORK/junk"
+before=$(md5sum <"$WORK/restored.db")
+skc "$SK_BIN" restore "$key" --to "$WORK/restored.db" --force
+rc=$?
+check "CLI: a damaged S3 object is refused (exit 6, MD5 mismatch) and the target is untouched" \
+    bash -c "[ $rc = 6 ] && grep -q 'MD5 mismatch' '$WORK/cli.out' && [ \"\$(md5sum <'$WORK/restored.db')\" = '$before' ]"
+# a wrong secret: clear error naming SignatureDoesNotMatch, the secret never printed
+printf 'wrong-secret-%s\n' "$RANDOM$RANDOM" >"$WORK/wrong_secret"
+WRONG=$(cat "$WORK/wrong_secret")
+skc S3_SECRET_ACCESS_KEY_FILE="$WORK/wrong_secret" "$SK_BIN" backup-now
+rc=$?
+check "CLI: wrong secret: exit 3 (credentials are configuration) naming SignatureDoesNotMatch" \
+    bash -c "[ $rc = 3 ] && grep -q SignatureDoesNotMatch '$WORK/cli.out'"
+check "CLI: ... and neither secret appears in the output" \
+    bash -c "! grep -qF -- \"\$1\" '$WORK/cli.out' && ! grep -qF -- \"\$2\" '$WORK/cli.out'" _ "$WRONG" "$SECRET"
+# SIGKILL in the middle of a multipart upload: nothing is listed
+"${SK_TOOLS:-$ROOT/build/asan/tools}/sqlite_load" make "$WORK/big.db" 40
+env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$WORK/big.db" S3_BUCKET=snapkeep-cli S3_ALLOW_HTTP=true \
+    SNAPKEEP_STATE_DIR="$WORK/state" SNAPKEEP_COMPRESSION_LEVEL=1 S3_PART_SIZE_MB=5 "$SK_BIN" backup-now \
+    >"$WORK/kill.out" 2>&1 &
+pid=$!
+for _ in $(seq 400); do grep -q '\[snapshot\]' "$WORK/kill.out" && break; sleep 0.05; done
+sleep 0.5
+kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+skc SNAPKEEP_SQLITE_PATH="$WORK/big.db" "$SK_BIN" list
+check "CLI: SIGKILL mid-upload leaves nothing listed" test "$(grep -c '\.zst ' "$WORK/cli.out")" -eq 0
 
 check "no sanitizer report in any driver output" bash -c "! grep -qE 'Sanitizer|runtime error' '$ALL_OUT'"
 check "the real secret appears in no output of any run" bash -c "! grep -qF -- \"\$1\" '$ALL_OUT'" _ "$SECRET"
