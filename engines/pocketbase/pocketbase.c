@@ -517,8 +517,8 @@ static int dl_sink(void *ud, const void *buf, size_t len)
             sk_log_msg(lg(x->e), SK_LOG_WARN, "the server ignored the Range request; skipping the first %llu bytes",
                        (unsigned long long)x->skip);
         }
-        if (x->total < 0 && st->total >= 0)
-            x->total = st->total;
+        if (x->req_offset == 0 && st->total >= 0)
+            x->total = st->total; /* the reply's own size rules over the listing's */
     }
     if (x->skip) {
         size_t k = len < x->skip ? len : (size_t)x->skip;
@@ -640,14 +640,13 @@ out:
 
 /* ---- dump ------------------------------------------------------------------------------- */
 
-static sk_rc pb_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
+static void drop_uncommitted(pb_engine *e, const char *why);
+
+static sk_rc do_dump(pb_engine *e, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
-    pb_engine *e = state;
     pb_client *c = &e->src;
     char name[256], mod[64] = "";
     sk_rc rc;
-    e->backup[0] = '\0';
-    e->created_by_us = e->committed = 0;
     /* log in first: a password login writes to PocketBase's DB and would wait behind a running zip */
     if ((rc = login(e, c, e->lock_wait_s + 60, err)) != SK_OK)
         return rc;
@@ -686,20 +685,40 @@ static sk_rc pb_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *er
     return SK_OK;
 }
 
+static sk_rc pb_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
+{
+    pb_engine *e = state;
+    /* `snapkeep run` keeps the engine: an earlier run that failed after its dump left its zip */
+    drop_uncommitted(e, "an earlier backup failed before it was committed");
+    e->created_by_us = e->committed = 0;
+    sk_rc rc = do_dump(e, out, info, err);
+    if (rc != SK_OK)
+        drop_uncommitted(e, "this backup failed");
+    return rc;
+}
+
 /* DELETE the server-side backup; logs the outcome. */
-static void delete_server_copy(pb_engine *e, pb_client *c, const char *name, const char *why)
+static void delete_server_copy(pb_engine *e, pb_client *cl, const char *name, const char *why)
 {
     char esc[800], path[900];
+    /* cleanup runs also after SIGTERM: a copy of the client without the cancellation hook */
+    pb_client *c = malloc(sizeof *c);
+    if (!c)
+        return;
+    *c = *cl;
+    c->rt = NULL;
     pb_escape(name, esc, sizeof esc);
     snprintf(path, sizeof path, "/api/backups/%s", esc);
     pb_resp *r = malloc(sizeof *r);
-    if (!r)
+    if (!r) {
+        free(c);
         return;
+    }
     sk_err err;
     sk_err_clear(&err);
     for (int attempt = 0; attempt < 2; attempt++) {
-        pb_request(c, "DELETE", path, NULL, 1, 60, r);
-        if (r->status == 401 && attempt == 0 && login(e, c, 60, &err) == SK_OK)
+        pb_request(c, "DELETE", path, NULL, 1, 20, r);
+        if (r->status == 401 && attempt == 0 && login(e, c, 20, &err) == SK_OK)
             continue;
         break;
     }
@@ -712,7 +731,17 @@ static void delete_server_copy(pb_engine *e, pb_client *c, const char *name, con
                    "could not delete the server-side copy %s from PocketBase: %s; delete it in the admin UI "
                    "(Settings > Backups) so PocketBase's disk does not fill up", name, desc);
     }
+    memset(c->token, 0, sizeof c->token);
+    free(c);
     free(r);
+}
+
+/* A backup this engine created but that was never committed is of no use: remove it. */
+static void drop_uncommitted(pb_engine *e, const char *why)
+{
+    if (e->backup[0] && e->created_by_us && !e->committed && !e->keep)
+        delete_server_copy(e, &e->src, e->backup, why);
+    e->backup[0] = '\0';
 }
 
 static void pb_after_backup(void *state, const char *key)
@@ -736,8 +765,7 @@ static void pb_close(void *state)
     if (!e)
         return;
     /* a run that created a backup but failed before committing leaves nothing behind on the server */
-    if (e->backup[0] && e->created_by_us && !e->committed && !e->keep)
-        delete_server_copy(e, &e->src, e->backup, "this run failed");
+    drop_uncommitted(e, "this backup failed");
     memset(e->password, 0, sizeof e->password);
     memset(e->src.token, 0, sizeof e->src.token);
     free(e);

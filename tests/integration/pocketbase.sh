@@ -237,6 +237,17 @@ kf=$(grep -o 'snapshots/flaky/production/pocketbase_pb_[0-9-]*\.zip\.zst' "$T/er
 zstd -q -d "$T/dest/$kf" -o "$T/flaky.zip"
 check "... and the stored zip is byte-identical to the server's" cmp -s "$T/flaky.zip" "$(ls "$T"/flaky/backups/*.zip | head -1)"
 
+# a backup stopped by SIGTERM mid-download removes the zip it created on the server
+kept=$(zips_on_server "$T/flaky")
+POCKETBASE_URL=$url_flaky SNAPKEEP_SERVICE=flaky "$SK_BIN" backup-now >"$T/out" 2>"$T/err" &
+bpid=$!
+for i in $(seq 100); do grep -q 'created PocketBase backup' "$T/err" && break; sleep 0.05; done
+sleep 0.5; kill -TERM "$bpid"; wait "$bpid"; rc=$?
+check "SIGTERM during the download: exit 130" rc_is 130
+check "... and the server-side copy this run created is deleted" test "$(zips_on_server "$T/flaky")" -eq "$kept"
+check "... saying so" err_has "deleted the server-side copy snapkeep_[0-9_]*\.zip from PocketBase (this backup failed)"
+check "... and nothing was stored" test -z "$(ls "$T/dest/snapshots/flaky/production" | grep -v "^$(basename "$kf")" )"
+
 # ---- legacy PocketBase (v0.22, admins API) -------------------------------------------------
 start_fake legacy --version 0.22 --seed-rows 15 --seed-files 2
 POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk backup-now
