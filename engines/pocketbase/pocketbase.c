@@ -269,21 +269,26 @@ static int health(pb_client *c, int auth, long timeout_s, long *status)
 /* Wait until PocketBase's backup/restore lock is free, up to `deadline_ms`. */
 static sk_rc wait_lock_free(pb_engine *e, pb_client *c, int64_t deadline_ms, int *waited, sk_err *err)
 {
-    double t0 = sk_monotonic();
+    double t0 = sk_monotonic(), next_note = 30;
+    int silent = 0;
     for (;;) {
         long st;
         int cb = health(c, 1, 30, &st);
         if (cb == 1 || cb == -1)
             return SK_OK; /* free, or a server that does not tell: let the create decide */
-        if (cb == -2 && now_ms(e) >= deadline_ms)
-            return sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase at %s stopped answering /api/health", c->shown);
+        silent = cb == -2 ? silent + 1 : 0;
+        if (silent >= 3) {
+            sk_rc rc = sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase at %s stopped answering /api/health", c->shown);
+            err->retryable = 1;
+            return rc;
+        }
         if (now_ms(e) >= deadline_ms)
             return sk_fail(err, SK_ERR_BUSY, 0,
                            "PocketBase at %s is still running another backup or restore after %ld s (health: "
                            "canBackup=false). Retry later, raise SNAPKEEP_POCKETBASE_LOCK_WAIT, or restart PocketBase "
                            "if a backup is stuck",
                            c->shown, e->lock_wait_s);
-        if (!*waited) {
+        if (!*waited && cb == 0) {
             sk_log_msg(lg(e), SK_LOG_INFO,
                        "PocketBase is running another backup or restore (its lock is held); waiting up to %ld s "
                        "(SNAPKEEP_POCKETBASE_LOCK_WAIT)", e->lock_wait_s);
@@ -291,8 +296,10 @@ static sk_rc wait_lock_free(pb_engine *e, pb_client *c, int64_t deadline_ms, int
         }
         if (nap(e, 1000))
             return cancelled(err);
-        if (sk_monotonic() - t0 > 30 && (long)(sk_monotonic() - t0) % 30 == 0)
+        if (sk_monotonic() - t0 >= next_note) {
             sk_log_msg(lg(e), SK_LOG_INFO, "still waiting for PocketBase's backup lock (%.0f s)", sk_monotonic() - t0);
+            next_note += 30;
+        }
     }
 }
 
