@@ -96,9 +96,16 @@ sk_rc sk_agent_run(sk_agent_job *jobs, size_t n, const sk_runtime *rt, const sk_
             return err->rc;
     }
     sk_log_msg(rt->log, SK_LOG_INFO, "agent started: %zu job(s), time zone %s", n, sk_tz_name(tz));
+    int ran = 0;
     for (size_t i = 0; i < n && !sk_signals_received(); i++)
-        if (jobs[i].run_at_start)
+        if (jobs[i].run_at_start) {
             run_one(&jobs[i], rt);
+            ran = 1;
+        }
+    /* fire times that passed during the start-up backups are skipped, as any missed ones */
+    for (size_t i = 0; ran && i < n; i++)
+        if (jobs[i].next < wall(rt) && plan(&jobs[i], tz, wall(rt), rt, err) != SK_OK)
+            return err->rc;
 
     while (!sk_signals_received()) {
         size_t k = 0;

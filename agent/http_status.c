@@ -16,7 +16,6 @@
 struct sk_http_status {
     int fd;
     pthread_t thread;
-    char state_dir[4096];
     sk_http_job *jobs;
     size_t n;
 };
@@ -52,8 +51,7 @@ static void add(text *t, const char *fmt, ...)
     }
 }
 
-char *sk_http_render(const char *path, const char *state_dir, const sk_http_job *jobs, size_t n, int64_t now,
-                     int *code)
+char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_t now, int *code)
 {
     text t = { 0 };
     sk_err err;
@@ -63,7 +61,7 @@ char *sk_http_render(const char *path, const char *state_dir, const sk_http_job 
             sk_status st;
             char why[1024];
             sk_err_clear(&err);
-            sk_status_read(state_dir, jobs[i].job_id, &st, &err);
+            sk_status_read(jobs[i].state_dir, jobs[i].job_id, &st, &err);
             int h = sk_health_eval(&st, now, jobs[i].warn_s, jobs[i].fail_s, why, sizeof why);
             if (h > worst)
                 worst = h;
@@ -83,7 +81,7 @@ char *sk_http_render(const char *path, const char *state_dir, const sk_http_job 
         sk_status *st = calloc(n ? n : 1, sizeof *st);
         for (size_t i = 0; st && i < n; i++) {
             sk_err_clear(&err);
-            sk_status_read(state_dir, jobs[i].job_id, &st[i], &err);
+            sk_status_read(jobs[i].state_dir, jobs[i].job_id, &st[i], &err);
         }
         for (size_t m = 0; st && m < sizeof metrics / sizeof metrics[0]; m++) {
             add(&t, "# HELP %s %s\n# TYPE %s %s\n", metrics[m][0], metrics[m][2], metrics[m][0], metrics[m][1]);
@@ -134,7 +132,7 @@ static void serve(sk_http_status *h, int c)
     int code;
     char *body = strcmp(method, "GET") && strcmp(method, "HEAD")
                      ? (code = 405, strdup("method not allowed\n"))
-                     : sk_http_render(path, h->state_dir, h->jobs, h->n, (int64_t)time(NULL), &code);
+                     : sk_http_render(path, h->jobs, h->n, (int64_t)time(NULL), &code);
     if (!body)
         return;
     char head[256];
@@ -165,8 +163,7 @@ static void *accept_loop(void *arg)
     return NULL;
 }
 
-sk_http_status *sk_http_status_start(const char *addr, const char *state_dir, const sk_http_job *jobs, size_t n,
-                                     sk_err *err)
+sk_http_status *sk_http_status_start(const char *addr, const sk_http_job *jobs, size_t n, sk_err *err)
 {
     char host[256] = "", port[16] = "";
     const char *colon = strrchr(addr, ':');
@@ -203,7 +200,6 @@ sk_http_status *sk_http_status_start(const char *addr, const char *state_dir, co
     }
     freeaddrinfo(ai);
     h->fd = fd;
-    snprintf(h->state_dir, sizeof h->state_dir, "%s", state_dir);
     h->jobs = calloc(n ? n : 1, sizeof *jobs);
     if (h->jobs)
         memcpy(h->jobs, jobs, n * sizeof *jobs);

@@ -12,6 +12,7 @@
 #include "err.h"
 
 typedef struct sk_http_job {
+    char state_dir[4096];
     char job_id[256];
     char name[256];
     int64_t warn_s, fail_s;
@@ -20,12 +21,10 @@ typedef struct sk_http_job {
 typedef struct sk_http_status sk_http_status;
 
 /* addr: "host:port" or ":port" (all interfaces). */
-sk_http_status *sk_http_status_start(const char *addr, const char *state_dir, const sk_http_job *jobs, size_t n,
-                                     sk_err *err);
+sk_http_status *sk_http_status_start(const char *addr, const sk_http_job *jobs, size_t n, sk_err *err);
 void sk_http_status_stop(sk_http_status *h);
 
 /* The bodies, for tests and `snapkeep status`: malloc'd text; *code gets the HTTP status. */
-char *sk_http_render(const char *path, const char *state_dir, const sk_http_job *jobs, size_t n, int64_t now,
-                     int *code);
+char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_t now, int *code);
 
 #endif

@@ -456,37 +456,42 @@ static void print_prune(void *ud, const char *key, int keep, const char *reason)
     printf("%s %s (%s)\n", keep ? "keep  " : (c->dry_run ? "would delete" : "delete"), key, reason);
 }
 
-static int cmd_run(jobs *j, sk_runtime *rt, sk_notifier *notifier)
+static int cmd_run(jobs *j, sk_runtime *rt)
 {
     sk_err err;
     sk_err_clear(&err);
     int code = 0;
     sk_http_status *http = NULL;
     sk_http_job *hj = NULL;
-    sk_tz *tz = sk_tz_load(getenv("TZ"), "TZ", &err);
+    sk_notifier **notifiers = calloc(j->n, sizeof *notifiers);
+    sk_tz *tz = notifiers ? sk_tz_load(getenv("TZ"), "TZ", &err) : NULL;
     if (!tz)
         return fail(rt->log, "run", &err);
     if (sk_agent_prepare(j->v, j->n, &err) != SK_OK) {
         code = fail(rt->log, "configuration", &err);
         goto out;
     }
-    for (size_t i = 0; i < j->n; i++)
-        if (sk_runner_init(&j->v[i].runner, j->v[i].job, notifier, &err) != SK_OK) {
+    for (size_t i = 0; i < j->n; i++) {
+        /* each job its own webhooks (a config file may give them per job) */
+        notifiers[i] = sk_notifier_new(sk_job_config(j->v[i].job), rt->log, &err);
+        if ((!notifiers[i] && err.rc) || sk_runner_init(&j->v[i].runner, j->v[i].job, notifiers[i], &err) != SK_OK) {
             code = fail(rt->log, "configuration", &err);
             goto out;
         }
+    }
     const sk_config *first = sk_job_config(j->v[0].job);
     const char *listen = sk_config_str(first, "SNAPKEEP_HTTP_LISTEN");
     if (listen) {
         hj = calloc(j->n, sizeof *hj);
         for (size_t i = 0; hj && i < j->n; i++) {
             const sk_config *cfg = sk_job_config(j->v[i].job);
+            snprintf(hj[i].state_dir, sizeof hj[i].state_dir, "%s", j->v[i].runner.state_dir);
             snprintf(hj[i].job_id, sizeof hj[i].job_id, "%s", j->v[i].runner.job_id);
             snprintf(hj[i].name, sizeof hj[i].name, "%s", sk_job_name(j->v[i].job));
             hj[i].warn_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
             hj[i].fail_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
         }
-        if (!hj || !(http = sk_http_status_start(listen, j->v[0].runner.state_dir, hj, j->n, &err))) {
+        if (!hj || !(http = sk_http_status_start(listen, hj, j->n, &err))) {
             code = fail(rt->log, "configuration", &err);
             goto out;
         }
@@ -500,6 +505,9 @@ static int cmd_run(jobs *j, sk_runtime *rt, sk_notifier *notifier)
 out:
     sk_http_status_stop(http);
     free(hj);
+    for (size_t i = 0; notifiers && i < j->n; i++)
+        sk_notifier_free(notifiers[i], 15);
+    free(notifiers);
     sk_tz_free(tz);
     return code;
 }
@@ -603,14 +611,8 @@ int main(int argc, char **argv)
         code = cmd_health_status(&j, &c, &rt, !strcmp(cmd, "health"));
         goto out;
     }
-    if (!strcmp(cmd, "run") || !strcmp(cmd, "backup-now")) {
-        if (!(notifier = sk_notifier_new(cfg0, log, &err)) && err.rc) {
-            code = fail(log, "configuration", &err);
-            goto out;
-        }
-    }
     if (!strcmp(cmd, "run")) {
-        code = cmd_run(&j, &rt, notifier);
+        code = cmd_run(&j, &rt);
         goto out;
     }
 
@@ -622,6 +624,10 @@ int main(int argc, char **argv)
     sk_log_set_job(log, sk_job_name(a->job));
     if (!strcmp(cmd, "backup-now")) {
         sk_backup_result res;
+        if (!(notifier = sk_notifier_new(sk_job_config(a->job), log, &err)) && err.rc) {
+            code = fail(log, "configuration", &err);
+            goto out;
+        }
         if (sk_runner_init(&a->runner, a->job, notifier, &err) != SK_OK ||
             sk_runner_backup(&a->runner, a->job, &rt, &res, &err) != SK_OK) {
             code = fail(log, "backup", &err);
