@@ -888,7 +888,8 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
         rc = reply_fail(err, SK_ERR_SOURCE, r, what,
                         r->status == 413 ? "this PocketBase (before v0.23.12) limits uploads to 32 MiB: upgrade it, or "
                                            "restore by hand (stop it, unzip the backup into pb_data)"
-                        : r->status == 404 ? "this PocketBase has no upload route (before v0.18): upgrade it" : NULL);
+                        : r->status == 404 || r->status == 405 ? "this PocketBase has no upload route (before v0.18): upgrade it"
+                                                     : NULL);
         goto out;
     }
     sk_log_stage(lg(e), "upload", size, sk_monotonic() - t0, "uploaded %s to %s (%s)", name, c->shown, sz);

@@ -262,6 +262,22 @@ POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk restore latest --to "$url_
 check "... restore into the v0.22 server exits 0" rc_is 0
 check "... and the rows are back" test "$(pb_digest "$T/legacy")" = "$lbefore"
 
+# a PocketBase before v0.18 has no upload route: the restore stops there, nothing changed
+start_fake old --version 0.17 --seed-rows 3 --seed-files 1
+odigest=$(pb_digest "$T/old")
+POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk restore latest --to "$url_old"
+check "restore into a v0.17 server (no upload route): exit 4" rc_is 4
+check "... saying why" err_has "HTTP 40[45].*no upload route (before v0.18)"
+check "... and its data is unchanged" test "$(pb_digest "$T/old")" = "$odigest"
+
+# ---- a create whose 204 is lost (PocketBase's write timeout on a slow zip) ------------------
+start_fake slow --create-delay 3 --write-timeout 1 --seed-rows 5 --seed-files 1
+POCKETBASE_URL=$url_slow SNAPKEEP_SERVICE=slow sk backup-now
+check "a create that outlives the server's write timeout: the backup still succeeds" rc_is 0
+check "... noticing the lost reply and finding the finished zip" bash -c "
+  grep -q 'no reply to the create request' '$T/err' && grep -q 'created PocketBase backup snapkeep_' '$T/err'"
+check "... and the server copy is deleted" test "$(zips_on_server "$T/slow")" -eq 0
+
 # ---- refusals of bad targets --------------------------------------------------------------
 sk restore latest --to "http://user:pw@127.0.0.1:1"
 check "--to with credentials in the URL is refused (exit 2)" rc_is 2
