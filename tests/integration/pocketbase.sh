@@ -278,6 +278,43 @@ check "... noticing the lost reply and finding the finished zip" bash -c "
   grep -q 'no reply to the create request' '$T/err' && grep -q 'created PocketBase backup snapkeep_' '$T/err'"
 check "... and the server copy is deleted" test "$(zips_on_server "$T/slow")" -eq 0
 
+# ---- https with a private CA (SNAPKEEP_POCKETBASE_CA_FILE), through a TLS-terminating proxy ---
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+python3 - "$T/tls.crt" "$T/tls.key" "${url_main##*:}" >"$T/tls.out" 2>"$T/tls.log" <<'PY' &
+import socket, ssl, sys, threading
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); ls.bind(("127.0.0.1", 0)); ls.listen(16)
+print("listening on https://127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d)
+    except OSError: pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def serve(c):
+    try: t = ctx.wrap_socket(c, server_side=True)
+    except (OSError, ssl.SSLError): c.close(); return
+    u = socket.create_connection(("127.0.0.1", int(sys.argv[3])))
+    threading.Thread(target=pipe, args=(u, t), daemon=True).start(); pipe(t, u)
+while True:
+    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+pids+=($!)
+for i in $(seq 50); do grep -q '^listening on ' "$T/tls.out" && break; sleep 0.1; done
+url_tls=$(sed -n 's/^listening on //p' "$T/tls.out")
+POCKETBASE_URL=$url_tls SNAPKEEP_SERVICE=tls sk backup-now
+check "https with a private CA and no CA file: exit 4 naming the certificate problem" \
+  bash -c "[ $rc -eq 4 ] && grep -qi 'certificate' '$T/err'"
+POCKETBASE_URL=$url_tls SNAPKEEP_SERVICE=tls SNAPKEEP_POCKETBASE_CA_FILE=$T/tls.crt sk backup-now
+check "... with SNAPKEEP_POCKETBASE_CA_FILE: the backup succeeds over https" rc_is 0
+SNAPKEEP_POCKETBASE_CA_FILE=$T/missing.pem sk config check
+check "a missing CA file is a configuration error (exit 3)" rc_is 3
+
 # ---- refusals of bad targets --------------------------------------------------------------
 sk restore latest --to "http://user:pw@127.0.0.1:1"
 check "--to with credentials in the URL is refused (exit 2)" rc_is 2
