@@ -181,15 +181,43 @@ static int message_starts(const pb_resp *r, const char *prefix)
     return strncmp(msg, prefix, strlen(prefix)) == 0;
 }
 
+/* JSON string escaping of `in` into `out` (6 bytes per input byte at most); returns the length. */
+static size_t json_escape(const char *in, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 7 < outsz; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20) {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[*p >> 4];
+            out[o + 5] = hex[*p & 15];
+            o += 6;
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
 /* Log in as superuser (v0.23+), or as admin through the legacy route when the first is absent. */
 static sk_rc login(pb_engine *e, pb_client *c, long timeout_s, sk_err *err)
 {
     static const char *routes[] = { "/api/collections/_superusers/auth-with-password", "/api/admins/auth-with-password" };
-    json_t *j = json_pack("{s:s, s:s}", "identity", e->email, "password", e->password);
-    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j); /* (jansson keeps no copy after this) */
+    /* built by hand into one buffer that is wiped afterwards (no library copies of the password) */
+    size_t cap = 6 * (strlen(e->email) + strlen(e->password)) + 64;
+    char *body = malloc(cap);
     if (!body)
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    size_t n = 0;
+    n += (size_t)snprintf(body + n, cap - n, "{\"identity\":\"");
+    n += json_escape(e->email, body + n, cap - n);
+    n += (size_t)snprintf(body + n, cap - n, "\",\"password\":\"");
+    n += json_escape(e->password, body + n, cap - n);
+    snprintf(body + n, cap - n, "\"}");
     pb_resp *r = malloc(sizeof *r);
     sk_rc rc = SK_OK;
     if (!r) {
@@ -239,8 +267,10 @@ static sk_rc login(pb_engine *e, pb_client *c, long timeout_s, sk_err *err)
         goto out;
     }
 out:
-    memset(body, 0, strlen(body));
+    memset(body, 0, cap);
     free(body);
+    if (r)
+        memset(r, 0, sizeof *r); /* the reply held the token */
     free(r);
     return rc;
 }
