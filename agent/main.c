@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <libxml/parser.h>
 
 #include "agent.h"
 #include "config.h"
@@ -527,6 +528,7 @@ int main(int argc, char **argv)
     if (!log)
         return SK_ERR_INTERNAL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser(); /* before upload threads may parse S3 replies concurrently */
 
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
@@ -700,6 +702,7 @@ out:
     sk_notifier_free(notifier, 15);
     jobs_free(&j);
     curl_global_cleanup();
+    xmlCleanupParser();
     sk_log_free(log);
     return code;
 }
