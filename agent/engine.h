@@ -50,6 +50,11 @@ typedef struct sk_engine_type {
      * (at least 512 bytes) receives a one-line report. */
     sk_rc (*verify_open)(void *state, char *summary, sk_writer **sink, sk_err *err);
     void (*close)(void *state);
+    /* Optional (NULL when unused): called once a backup is committed, i.e. after backup-now stored
+     * the manifest (`key` = the data key), or after `dump` finished its output (`key` = NULL).
+     * For engines that leave state on the server, such as PocketBase's server-side backup zip,
+     * which may only be deleted once snapkeep's own copy is safe. Failures are the engine's to log. */
+    void (*after_backup)(void *state, const char *key);
 } sk_engine_type;
 
 #endif

@@ -421,6 +421,8 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     }
     sk_log_stage(job_log(job), "manifest", strlen(json), sk_monotonic() - tm, "%s (backup committed)", mkey);
     free(json);
+    if (job->engine->after_backup)
+        job->engine->after_backup(job->engine_state, key);
     sk_writer_free_chain(head);
 
     snprintf(res->key, sizeof res->key, "%s", key);
@@ -450,7 +452,11 @@ sk_rc sk_job_dump(sk_job *job, sk_writer *out, sk_err *err)
 {
     if (job->engine->dump(job->engine_state, out, &job->info, err) != SK_OK)
         return err->rc;
-    return sk_writer_finish(out, err);
+    if (sk_writer_finish(out, err) != SK_OK)
+        return err->rc;
+    if (job->engine->after_backup)
+        job->engine->after_backup(job->engine_state, NULL);
+    return SK_OK;
 }
 
 /* ---- restore / verify ------------------------------------------------------------------- */
