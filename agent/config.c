@@ -11,7 +11,7 @@
 /* The core's settings. Engines and destinations declare their own tables next to their code. */
 const sk_setting_def sk_core_settings[] = {
     { "SNAPKEEP_ENGINE", SK_SET_NAME, NULL, 0, 0, NULL, 0,
-      "database engine of the job: sqlite (postgres and pocketbase when built in)" },
+      "database engine of the job: sqlite, pocketbase (postgres when built in)" },
     { "SNAPKEEP_SERVICE", SK_SET_NAME, "default", 0, 0, NULL, 0, "service name, the 2nd part of the key" },
     { "SNAPKEEP_ENVIRONMENT", SK_SET_NAME, "default", 0, 0, NULL, 0,
       "environment name (production, staging...), the 3rd part of the key" },
@@ -21,7 +21,8 @@ const sk_setting_def sk_core_settings[] = {
       "the <db> part of the key (default: from the engine, e.g. the SQLite file name)" },
     { "SNAPKEEP_DESTINATION", SK_SET_ENUM, NULL, 0, 0, "local|s3", 0,
       "destination type (default: local when SNAPKEEP_DEST_DIR is set, s3 when S3_BUCKET is set)" },
-    { "SNAPKEEP_COMPRESSION_LEVEL", SK_SET_INT, "3", 1, 22, NULL, 0, "zstd level 1..22" },
+    { "SNAPKEEP_COMPRESSION_LEVEL", SK_SET_INT, "3", 1, 22, NULL, 0,
+      "zstd level 1..22 (default 3; 1 for pocketbase, whose zip is already compressed)" },
     { "SNAPKEEP_COMPRESSION_THREADS", SK_SET_INT, "auto", 0, 64, "auto", 0,
       "zstd worker threads: 0 compresses in the main thread, auto = number of CPUs (at most 8)" },
     { "SNAPKEEP_SPOOL_DIR", SK_SET_PATH, "/tmp", 0, 0, NULL, 0,

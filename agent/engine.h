@@ -55,6 +55,9 @@ typedef struct sk_engine_type {
      * For engines that leave state on the server, such as PocketBase's server-side backup zip,
      * which may only be deleted once snapkeep's own copy is safe. Failures are the engine's to log. */
     void (*after_backup)(void *state, const char *key);
+    /* zstd level when SNAPKEEP_COMPRESSION_LEVEL is not set; 0 means the global default (3). For
+     * already-compressed dumps (PocketBase's zip) a low level costs nothing in size. */
+    int default_level;
 } sk_engine_type;
 
 #endif

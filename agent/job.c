@@ -50,6 +50,8 @@ sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_e
     if (sk_engine_select(cfg, &job->engine, err) != SK_OK || sk_dest_select(cfg, &job->dest, err) != SK_OK)
         goto fail;
     job->zstd.level = (int)sk_config_int(cfg, "SNAPKEEP_COMPRESSION_LEVEL", 3);
+    if (job->engine->default_level > 0 && !strcmp(sk_config_origin(cfg, "SNAPKEEP_COMPRESSION_LEVEL"), "default"))
+        job->zstd.level = job->engine->default_level;
     job->zstd.workers = (int)sk_config_int(cfg, "SNAPKEEP_COMPRESSION_THREADS", default_workers());
     job->pause_at = sk_config_str(cfg, "SNAPKEEP_DEBUG_PAUSE_AT");
     if (job->engine->open(cfg, rt, &job->engine_state, &job->info, err) != SK_OK)

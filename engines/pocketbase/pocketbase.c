@@ -1100,4 +1100,6 @@ const sk_engine_type sk_engine_pocketbase = {
     .verify_open = pb_verify_open,
     .close = pb_close,
     .after_backup = pb_after_backup,
+    /* the zip is already deflated: level 3 saves 0.2% over level 1 (measured, see README) */
+    .default_level = 1,
 };
