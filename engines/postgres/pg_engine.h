@@ -1,0 +1,67 @@
+/*
+ * pg_engine.h: the PostgreSQL engine — a pg_dump equivalent over libpq, and its restore.
+ *
+ * Dump: one consistent snapshot (BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; or SERIALIZABLE,
+ * READ ONLY, DEFERRABLE), pg_dump's session settings, ACCESS SHARE locks on every dumped table,
+ * then a plain SQL script in the shape of `pg_dump --clean --if-exists`: fixed header settings, a
+ * drop section (reverse order, every statement IF EXISTS, so it also runs on an empty database),
+ * pre-data, data (`COPY ... FROM stdin;` blocks streamed row by row from `COPY ... TO STDOUT`;
+ * setval for sequences), post-data (constraints, indexes, triggers, rules, FKs, policies, matview
+ * refreshes), ordered by pg_depend with a topological sort. No pg_dump/psql at run time.
+ *
+ * Restore: a sink that executes such a script through libpq inside ONE transaction (COPY blocks fed
+ * with PQputCopyData), committed only by finish(); abort() rolls back. A failing statement is
+ * reported with its line number in the script and the server's message and SQLSTATE.
+ *
+ * Settings (declared in sk_engine_postgres.settings):
+ *   DATABASE_URL                  libpq connection string or postgresql:// URI (secret). Unset:
+ *                                 libpq's own PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSFILE/PGSSLMODE...
+ *   PGPASSWORD                    password (secret); mainly so PGPASSWORD_FILE works (Docker secrets)
+ *   SNAPKEEP_PG_ISOLATION         repeatable-read (default) | serializable-deferrable
+ *   SNAPKEEP_PG_EXCLUDE_SCHEMAS   comma-separated fnmatch patterns on schema names
+ *   SNAPKEEP_PG_EXCLUDE_TABLES    comma-separated patterns on "schema.table" (or "table": any schema)
+ *   SNAPKEEP_PG_EXCLUDE_TABLE_DATA  same patterns; the table's definition is kept, its rows are not
+ *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
+ * sslmode and every other libpq parameter are honoured as libpq honours them (in the URL or PG*).
+ */
+#ifndef SK_PG_ENGINE_H
+#define SK_PG_ENGINE_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "../../agent/engine.h"
+
+extern const sk_engine_type sk_engine_postgres;
+
+typedef struct sk_pg_dump_opts {
+    int serializable_deferrable;
+    int lock_timeout_ms;                 /* 0 = wait forever */
+    const char *const *exclude_schemas;  /* NULL-terminated fnmatch patterns, or NULL */
+    const char *const *exclude_tables;
+    const char *const *exclude_data;
+} sk_pg_dump_opts;
+
+typedef struct sk_pg_dump_stats {
+    long objects;        /* objects written (DDL entries, data blocks, setvals) */
+    long tables;         /* tables whose rows were copied */
+    uint64_t rows;       /* rows copied */
+    long order_warnings; /* dependency edges that could not be honoured (loops) */
+    int server_version_num;
+    char server_version[64];
+} sk_pg_dump_stats;
+
+/* Dump the database `conn` is connected to into `out` (not finished). `conn` must be idle; it is
+ * left idle (the snapshot transaction is ended). `rt` may be NULL (no cancellation, no log). */
+sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *out, const sk_runtime *rt,
+                      sk_pg_dump_stats *stats, sk_err *err);
+
+/* Connect with a connection string / URI (NULL or "" = libpq defaults from PG* variables), with
+ * `password` (may be NULL) passed as a parameter, never in a command line. */
+PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *what, sk_err *err);
+
+/* A sink executing a script into the database at `conninfo` in one transaction (see above). */
+sk_writer *sk_pg_restore_sink_new(const char *conninfo, const char *password, sk_log *log, sk_err *err);
+
+#endif
