@@ -1,0 +1,401 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <strings.h>
+
+/* The core's settings. Engines and destinations declare their own tables next to their code. */
+const sk_setting_def sk_core_settings[] = {
+    { "SNAPKEEP_ENGINE", SK_SET_NAME, NULL, 0, 0, NULL, 0,
+      "database engine of the job: sqlite (postgres and pocketbase when built in)" },
+    { "SNAPKEEP_SERVICE", SK_SET_NAME, "default", 0, 0, NULL, 0, "service name, the 2nd part of the key" },
+    { "SNAPKEEP_ENVIRONMENT", SK_SET_NAME, "default", 0, 0, NULL, 0,
+      "environment name (production, staging...), the 3rd part of the key" },
+    { "SNAPKEEP_PREFIX", SK_SET_PREFIX, "snapshots", 0, 0, NULL, 0,
+      "key prefix, the 1st part of the key ('' for none)" },
+    { "SNAPKEEP_DB_NAME", SK_SET_NAME, NULL, 0, 0, NULL, 0,
+      "the <db> part of the key (default: from the engine, e.g. the SQLite file name)" },
+    { "SNAPKEEP_DESTINATION", SK_SET_ENUM, NULL, 0, 0, "local", 0,
+      "destination type (default: local when SNAPKEEP_DEST_DIR is set)" },
+    { "SNAPKEEP_COMPRESSION_LEVEL", SK_SET_INT, "3", 1, 22, NULL, 0, "zstd level 1..22" },
+    { "SNAPKEEP_COMPRESSION_THREADS", SK_SET_INT, "auto", 0, 64, "auto", 0,
+      "zstd worker threads: 0 compresses in the main thread, auto = number of CPUs (at most 8)" },
+    { "SNAPKEEP_SPOOL_DIR", SK_SET_PATH, "/tmp", 0, 0, NULL, 0,
+      "scratch directory for SQLite snapshot copies and verify staging" },
+    { "SNAPKEEP_LOG_FORMAT", SK_SET_ENUM, "text", 0, 0, "text|json", 0, "log lines on stderr: text or json" },
+    { "SNAPKEEP_LOG_LEVEL", SK_SET_ENUM, "info", 0, 0, "debug|info|warn|error", 0, "least severe level logged" },
+    { "SNAPKEEP_DEBUG_PAUSE_AT", SK_SET_ENUM, NULL, 0, 0, "after-snapshot|after-data|after-md5", 0,
+      "testing aid: stop the process (SIGSTOP) at this point of a backup" },
+    { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
+};
+
+typedef struct entry {
+    const sk_setting_def *def;
+    char *value;          /* NULL when unset and no default */
+    const char *origin;
+} entry;
+
+struct sk_config {
+    entry *e;
+    size_t n;
+};
+
+static const entry *find(const sk_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && i < cfg->n; i++)
+        if (strcmp(cfg->e[i].def->name, name) == 0)
+            return &cfg->e[i];
+    return NULL;
+}
+
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncasecmp(p, v, n) == 0)
+            return 1;
+        p = bar ? bar + 1 : p + len;
+    }
+    return 0;
+}
+
+static int name_ok(const char *s, size_t n)
+{
+    if (n == 0 || s[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* Quote a value for a message, or hide it when secret. */
+static const char *shown(const sk_setting_def *d, const char *v)
+{
+    return d->secret ? "(hidden: secret)" : v;
+}
+
+sk_rc sk_setting_check(const sk_setting_def *d, const char *v, sk_err *err)
+{
+    switch (d->kind) {
+    case SK_SET_STRING:
+    case SK_SET_PATH:
+        if (!*v)
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s is empty: give a value or unset it", d->name);
+        return SK_OK;
+    case SK_SET_NAME:
+        if (!name_ok(v, strlen(v)))
+            return sk_fail(err, SK_ERR_CONFIG, 0,
+                           "%s='%s' is not a valid name: use letters, digits, '.', '_' and '-' "
+                           "(not starting with '.')", d->name, shown(d, v));
+        return SK_OK;
+    case SK_SET_PREFIX: {
+        const char *p = v;
+        while (*p) {
+            const char *slash = strchr(p, '/');
+            size_t len = slash ? (size_t)(slash - p) : strlen(p);
+            if (!name_ok(p, len))
+                return sk_fail(err, SK_ERR_CONFIG, 0,
+                               "%s='%s' is not a valid key prefix: use '/'-separated names of letters, "
+                               "digits, '.', '_' and '-', without empty parts or a leading/trailing '/'",
+                               d->name, v);
+            p += len;
+            if (*p == '/' && !*++p)
+                return sk_fail(err, SK_ERR_CONFIG, 0, "%s='%s' must not end with '/'", d->name, v);
+        }
+        return SK_OK;
+    }
+    case SK_SET_INT: {
+        if (d->choices && in_choices(d->choices, v))
+            return SK_OK;
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < d->min || n > d->max) {
+            if (d->choices)
+                return sk_fail(err, SK_ERR_CONFIG, 0, "%s='%s' is invalid: accepted %s or a whole number %ld..%ld",
+                               d->name, shown(d, v), d->choices, d->min, d->max);
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s='%s' is invalid: accepted a whole number %ld..%ld", d->name,
+                           shown(d, v), d->min, d->max);
+        }
+        return SK_OK;
+    }
+    case SK_SET_ENUM:
+        if (!in_choices(d->choices, v))
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s='%s' is invalid: accepted %s", d->name, shown(d, v),
+                           d->choices);
+        return SK_OK;
+    case SK_SET_BOOL:
+        if (!in_choices("true|false|1|0|yes|no|on|off", v))
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s='%s' is invalid: accepted true or false", d->name,
+                           shown(d, v));
+        return SK_OK;
+    }
+    return sk_fail(err, SK_ERR_INTERNAL, 0, "%s: unknown setting kind", d->name);
+}
+
+/* Read NAME_FILE's content: the whole file, less one trailing newline (as Docker secrets are
+ * usually written with one). */
+static char *read_value_file(const char *var, const char *path, sk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sk_fail(err, SK_ERR_CONFIG, errno, "%s: cannot read '%s': %s", var, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 256, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+        if (len + 1 >= cap) {
+            if (cap >= (1u << 20)) {
+                free(buf);
+                fclose(f);
+                sk_fail(err, SK_ERR_CONFIG, 0, "%s: '%s' is larger than 1 MiB; it should hold one value", var, path);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (!buf) {
+        sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (rerr) {
+        free(buf);
+        sk_fail(err, SK_ERR_CONFIG, EIO, "%s: error reading '%s'", var, path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (len && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    if (len && buf[len - 1] == '\r')
+        buf[--len] = '\0';
+    if (strlen(buf) != len) {
+        free(buf);
+        sk_fail(err, SK_ERR_CONFIG, 0, "%s: '%s' contains a NUL byte", var, path);
+        return NULL;
+    }
+    return buf;
+}
+
+static const sk_setting_def *declared(const sk_setting_def *const *tables, const char *name, size_t len)
+{
+    for (size_t t = 0; tables[t]; t++)
+        for (const sk_setting_def *d = tables[t]; d->name; d++)
+            if (strlen(d->name) == len && strncmp(d->name, name, len) == 0)
+                return d;
+    return NULL;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[128], cur[128];
+    if (la >= 127 || lb >= 127)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+    }
+    return prev[lb];
+}
+
+static sk_rc unknown_variable(const sk_setting_def *const *tables, const char *name, sk_err *err)
+{
+    const char *best = NULL;
+    size_t bestd = 4; /* suggest only close names */
+    for (size_t t = 0; tables[t]; t++)
+        for (const sk_setting_def *d = tables[t]; d->name; d++) {
+            size_t dist = edit_distance(name, d->name);
+            if (dist < bestd) {
+                bestd = dist;
+                best = d->name;
+            }
+        }
+    if (best)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: did you mean %s? (see snapkeep --help)", name,
+                       best);
+    return sk_fail(err, SK_ERR_CONFIG, 0,
+                   "unknown variable %s: snapkeep does not use it; remove it or fix its name (see snapkeep --help)",
+                   name);
+}
+
+sk_config *sk_config_load(const sk_setting_def *const *tables, sk_getenv_fn env, void *ud,
+                          char *const *environ_names, sk_err *err)
+{
+    sk_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        goto nomem;
+    for (size_t t = 0; tables[t]; t++)
+        for (const sk_setting_def *d = tables[t]; d->name; d++)
+            cfg->n++;
+    cfg->e = calloc(cfg->n ? cfg->n : 1, sizeof *cfg->e);
+    if (!cfg->e)
+        goto nomem;
+
+    for (size_t i = 0; environ_names && environ_names[i]; i++) {
+        const char *name = environ_names[i];
+        size_t len = strcspn(name, "=");
+        if (len < 9 || strncmp(name, "SNAPKEEP_", 9) != 0)
+            continue;
+        if (declared(tables, name, len))
+            continue;
+        if (len > 5 && strncmp(name + len - 5, "_FILE", 5) == 0 && declared(tables, name, len - 5))
+            continue;
+        char shortname[128];
+        snprintf(shortname, sizeof shortname, "%.*s", (int)(len < 127 ? len : 127), name);
+        unknown_variable(tables, shortname, err);
+        goto fail;
+    }
+
+    size_t k = 0;
+    for (size_t t = 0; tables[t]; t++) {
+        for (const sk_setting_def *d = tables[t]; d->name; d++, k++) {
+            entry *e = &cfg->e[k];
+            e->def = d;
+            char filevar[160];
+            snprintf(filevar, sizeof filevar, "%s_FILE", d->name);
+            const char *direct = env(ud, d->name);
+            const char *file = env(ud, filevar);
+            if (direct && file) {
+                sk_fail(err, SK_ERR_CONFIG, 0, "both %s and %s are set: set only one", d->name, filevar);
+                goto fail;
+            }
+            if (file) {
+                if (!*file) {
+                    sk_fail(err, SK_ERR_CONFIG, 0, "%s is empty: give the path of a file holding %s", filevar,
+                            d->name);
+                    goto fail;
+                }
+                if (!(e->value = read_value_file(filevar, file, err)))
+                    goto fail;
+                e->origin = "file";
+            } else if (direct) {
+                if (!(e->value = strdup(direct)))
+                    goto nomem;
+                e->origin = "env";
+            } else if (d->def) {
+                if (!(e->value = strdup(d->def)))
+                    goto nomem;
+                e->origin = "default";
+                continue; /* defaults are trusted */
+            } else {
+                e->origin = "unset";
+                continue;
+            }
+            /* An empty variable means "unset" for optional settings without a default, as in
+             * `environment: SNAPKEEP_DB_NAME:` in compose files. */
+            if (!*e->value && d->kind != SK_SET_PREFIX && !d->def) {
+                free(e->value);
+                e->value = NULL;
+                e->origin = "unset";
+                continue;
+            }
+            if (sk_setting_check(d, e->value, err) != SK_OK) {
+                if (strcmp(e->origin, "file") == 0)
+                    sk_err_prefix(err, "(from %s) ", filevar);
+                goto fail;
+            }
+        }
+    }
+    return cfg;
+nomem:
+    sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+fail:
+    sk_config_free(cfg);
+    return NULL;
+}
+
+void sk_config_free(sk_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n; i++) {
+        if (cfg->e[i].value && cfg->e[i].def && cfg->e[i].def->secret)
+            memset(cfg->e[i].value, 0, strlen(cfg->e[i].value));
+        free(cfg->e[i].value);
+    }
+    free(cfg->e);
+    free(cfg);
+}
+
+const char *sk_config_str(const sk_config *cfg, const char *name)
+{
+    const entry *e = find(cfg, name);
+    return e ? e->value : NULL;
+}
+
+long sk_config_int(const sk_config *cfg, const char *name, long dflt)
+{
+    const entry *e = find(cfg, name);
+    if (!e || !e->value)
+        return dflt;
+    char *end;
+    long n = strtol(e->value, &end, 10);
+    if (end == e->value || *end)
+        return dflt;
+    return n;
+}
+
+int sk_config_bool(const sk_config *cfg, const char *name)
+{
+    const char *v = sk_config_str(cfg, name);
+    return v && in_choices("true|1|yes|on", v);
+}
+
+const char *sk_config_origin(const sk_config *cfg, const char *name)
+{
+    const entry *e = find(cfg, name);
+    return e ? e->origin : "unset";
+}
+
+sk_rc sk_config_require(const sk_config *cfg, const char *name, const char *why, sk_err *err)
+{
+    const char *v = sk_config_str(cfg, name);
+    if (v && *v)
+        return SK_OK;
+    return sk_fail(err, SK_ERR_CONFIG, 0, "%s is not set: %s (or set %s_FILE to a file holding it)", name, why,
+                   name);
+}
+
+void sk_config_each_secret(const sk_config *cfg, void (*fn)(void *ud, const char *value), void *ud)
+{
+    for (size_t i = 0; cfg && i < cfg->n; i++)
+        if (cfg->e[i].def->secret && cfg->e[i].value)
+            fn(ud, cfg->e[i].value);
+}
+
+void sk_config_print(const sk_config *cfg, FILE *out)
+{
+    for (size_t i = 0; cfg && i < cfg->n; i++) {
+        const entry *e = &cfg->e[i];
+        if (!e->value)
+            continue;
+        fprintf(out, "%s=%s (%s)\n", e->def->name, e->def->secret ? "***" : e->value, e->origin);
+    }
+}

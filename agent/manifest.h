@@ -1,0 +1,46 @@
+/*
+ * manifest.h: the per-backup manifest (JSON) and the md5sum-format sidecar.
+ *
+ * The manifest is written last: a backup without it is not a backup. It records what a restore
+ * checks: the stored object's size and MD5, the plaintext's size and SHA-256.
+ */
+#ifndef SK_MANIFEST_H
+#define SK_MANIFEST_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+#define SK_MANIFEST_VERSION 1
+
+typedef struct sk_manifest {
+    int version;
+    char tool_version[32];
+    char engine[32];
+    char tag[32];
+    char database[128];
+    char service[128];
+    char environment[128];
+    char key[1024];
+    char server_version[64];
+    char facts_json[1024];     /* engine facts, a JSON object */
+    int64_t started_at, finished_at;   /* UTC seconds */
+    uint64_t plain_size;
+    char plain_sha256[65];
+    uint64_t stored_size;
+    char stored_md5[65];
+    char compression[16];      /* "zstd" */
+    int compression_level;
+} sk_manifest;
+
+/* Serialise to a malloc'd JSON text (caller frees). NULL on failure. */
+char *sk_manifest_to_json(const sk_manifest *m, sk_err *err);
+/* Parse; SK_ERR_INTEGRITY naming `what` when it is not a valid manifest. */
+sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manifest *m, sk_err *err);
+
+/* "<md5>  <base name>\n" as md5sum writes it. */
+int sk_md5_line(const char *md5hex, const char *base, char *out, size_t outsz);
+/* Parse an md5sum line; checks the named file is `base`. SK_ERR_INTEGRITY when malformed. */
+sk_rc sk_md5_parse(const char *text, size_t len, const char *base, char md5hex[65], sk_err *err);
+
+#endif

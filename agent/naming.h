@@ -1,0 +1,35 @@
+/*
+ * naming.h: object keys.
+ *
+ *   <prefix>/<service>/<environment>/<tag>_<db>_<YYYYMMDD-HHMMSS>.<ext>.zst      the data
+ *   ...<same>.zst.md5                                                          md5sum sidecar
+ *   ...<same>.zst.manifest.json                                                manifest (last)
+ *
+ * The time is UTC. <db> may itself contain '_' ("app_db"): a key is parsed from both ends.
+ */
+#ifndef SK_NAMING_H
+#define SK_NAMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_MD5_SUFFIX ".md5"
+#define SK_MANIFEST_SUFFIX ".manifest.json"
+
+/* "<prefix>/<service>/<environment>/" (no leading part when prefix is empty). 0 on success. */
+int sk_key_dir(const char *prefix, const char *service, const char *environment, char *out, size_t outsz);
+
+/* dir + "<tag>_<db>_<YYYYMMDD-HHMMSS>.<ext>.zst". 0 on success. */
+int sk_key_build(const char *dir, const char *tag, const char *db, int64_t ts, const char *ext, char *out,
+                 size_t outsz);
+
+/* Is `key` (full key or base name) a data object of this tag/db/ext? Fills *ts (UTC seconds). */
+int sk_key_match(const char *key, const char *tag, const char *db, const char *ext, int64_t *ts);
+
+/* The base name of a key (after the last '/'). */
+const char *sk_key_base(const char *key);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" for a UTC time; out needs 21 bytes. */
+void sk_iso8601(int64_t ts, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,54 @@
+#include "registry.h"
+
+#include <string.h>
+
+#include "../engines/sqlite/sqlite.h"
+#include "../uploader/local.h"
+
+/* Adding an engine or destination: one line in its table and one in all_settings. */
+static const sk_engine_type *const engines[] = { &sk_engine_sqlite, NULL };
+static const char engine_names[] = "sqlite";
+static const sk_dest_type *const dests[] = { &sk_dest_local, NULL };
+
+static const sk_setting_def *const all_settings[] = {
+    sk_core_settings,
+    sk_sqlite_settings,
+    sk_local_settings,
+    NULL,
+};
+
+const sk_engine_type *const *sk_engines(void) { return engines; }
+const sk_dest_type *const *sk_dests(void) { return dests; }
+const sk_setting_def *const *sk_all_settings(void) { return all_settings; }
+const char *sk_engine_names(void) { return engine_names; }
+
+const sk_engine_type *sk_engine_find(const char *name)
+{
+    for (size_t i = 0; name && engines[i]; i++)
+        if (strcmp(engines[i]->name, name) == 0)
+            return engines[i];
+    return NULL;
+}
+
+sk_rc sk_engine_select(const sk_config *cfg, const sk_engine_type **out, sk_err *err)
+{
+    const char *name = sk_config_str(cfg, "SNAPKEEP_ENGINE");
+    if (!name)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_ENGINE is not set: accepted %s", engine_names);
+    if (!(*out = sk_engine_find(name)))
+        return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_ENGINE='%s' is not a known engine: accepted %s", name,
+                       engine_names);
+    return SK_OK;
+}
+
+sk_rc sk_dest_select(const sk_config *cfg, const sk_dest_type **out, sk_err *err)
+{
+    const char *name = sk_config_str(cfg, "SNAPKEEP_DESTINATION");
+    for (size_t i = 0; dests[i]; i++) {
+        if (name ? strcmp(dests[i]->name, name) == 0 : dests[i]->selected(cfg)) {
+            *out = dests[i];
+            return SK_OK;
+        }
+    }
+    return sk_fail(err, SK_ERR_CONFIG, 0, "no destination configured: set SNAPKEEP_DEST_DIR to a directory");
+}

@@ -1,0 +1,562 @@
+#include "sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+const sk_setting_def sk_sqlite_settings[] = {
+    { "SNAPKEEP_SQLITE_PATH", SK_SET_PATH, NULL, 0, 0, NULL, 0, "the SQLite database file to back up" },
+    { "SNAPKEEP_SQLITE_BUSY_TIMEOUT", SK_SET_INT, "60", 1, 3600, NULL, 0,
+      "seconds to keep retrying while the database is locked (SQLITE_BUSY) before failing" },
+    { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
+};
+
+typedef struct sqlite_engine {
+    char path[PATH_MAX];
+    char spool[PATH_MAX];
+    int busy_timeout_s;
+    const sk_runtime *rt;
+} sqlite_engine;
+
+/* The default <db> of the key: the file name without its extension, made key-safe. */
+static void db_name_of(const char *path, char *out, size_t outsz)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strcspn(base, ".");
+    if (n == 0)
+        n = strlen(base);
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outsz; i++) {
+        char c = base[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        out[o++] = ok ? c : '-';
+    }
+    out[o] = '\0';
+    if (!o)
+        snprintf(out, outsz, "db");
+}
+
+static sk_rc sqlite_open(const sk_config *cfg, const sk_runtime *rt, void **state, sk_dump_info *info, sk_err *err)
+{
+    const char *path = sk_config_str(cfg, "SNAPKEEP_SQLITE_PATH");
+    if (sk_config_require(cfg, "SNAPKEEP_SQLITE_PATH", "the sqlite engine needs the database file's path", err))
+        return err->rc;
+    sqlite_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    snprintf(e->path, sizeof e->path, "%s", path);
+    snprintf(e->spool, sizeof e->spool, "%s", rt && rt->spool_dir ? rt->spool_dir : "/tmp");
+    e->busy_timeout_s = (int)sk_config_int(cfg, "SNAPKEEP_SQLITE_BUSY_TIMEOUT", 60);
+    e->rt = rt;
+    const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
+    if (db)
+        snprintf(info->database, sizeof info->database, "%s", db);
+    else
+        db_name_of(path, info->database, sizeof info->database);
+    snprintf(info->server_version, sizeof info->server_version, "SQLite %s", sqlite3_libversion());
+    *state = e;
+    return SK_OK;
+}
+
+static void sqlite_close(void *state) { free(state); }
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int is_busy(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+/* Run a single-row, single-column pragma and return its integer value. */
+static int pragma_int(sqlite3 *db, const char *sql, long long *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run a check pragma (quick_check / integrity_check); success is exactly one row "ok".
+ * Otherwise the first rows are put in `report`. Returns an SQLite rc; *ok tells the verdict. */
+static int run_check(sqlite3 *db, const char *pragma, int *ok, char *report, size_t reportsz)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, pragma, -1, &st, NULL), rows = 0;
+    size_t used = 0;
+    *ok = 0;
+    report[0] = '\0';
+    if (rc != SQLITE_OK)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(st, 0);
+        rows++;
+        if (rows == 1 && line && strcmp(line, "ok") == 0)
+            *ok = 1;
+        else
+            *ok = 0;
+        if (line && used + 3 < reportsz && rows <= 5) {
+            int n = snprintf(report + used, reportsz - used, "%s%s", used ? "; " : "", line);
+            if (n > 0)
+                used += (size_t)n < reportsz - used ? (size_t)n : reportsz - used - 1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rows != 1)
+        *ok = 0;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Take the snapshot into `spool` (an existing empty file). */
+static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info, sk_err *err)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *bk = NULL;
+    sk_rc rc = SK_OK;
+    int src_in_txn = 0, attempts = 0;
+    double deadline = sk_monotonic() + e->busy_timeout_s;
+    long backoff = 50;
+
+    struct stat st;
+    if (stat(e->path, &st) != 0)
+        return sk_fail(err, SK_ERR_SOURCE, errno, "SNAPKEEP_SQLITE_PATH='%s': %s", e->path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return sk_fail(err, SK_ERR_SOURCE, 0, "SNAPKEEP_SQLITE_PATH='%s' is not a regular file", e->path);
+
+    int src_rc = sqlite3_open_v2(e->path, &src, SQLITE_OPEN_READONLY, NULL);
+    if (src_rc != SQLITE_OK) {
+        rc = sk_fail(err, SK_ERR_SOURCE, src_rc, "open '%s': %s", e->path, src ? sqlite3_errmsg(src) : "out of memory");
+        goto out;
+    }
+    /* short busy handler per attempt; the loop below owns the overall deadline */
+    sqlite3_busy_timeout(src, 250);
+    if (sqlite3_open_v2(spool, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(dst, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "spool file '%s': %s", spool, dst ? sqlite3_errmsg(dst) : "out of memory");
+        goto out;
+    }
+
+    for (;;) {
+        if (sk_rt_cancelled(e->rt)) {
+            rc = sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal");
+            goto out;
+        }
+        int r = SQLITE_OK;
+        attempts++;
+        if (!src_in_txn) {
+            /* pin one read snapshot: BEGIN is deferred, the SELECT takes the read lock */
+            r = sqlite3_exec(src, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL);
+            if (r == SQLITE_OK)
+                src_in_txn = 1;
+            else
+                sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+        }
+        if (r == SQLITE_OK) {
+            if (!(bk = sqlite3_backup_init(dst, "main", src, "main"))) {
+                rc = sk_fail(err, SK_ERR_SOURCE, sqlite3_errcode(dst), "backup of '%s' cannot start: %s", e->path,
+                             sqlite3_errmsg(dst));
+                goto out;
+            }
+            r = sqlite3_backup_step(bk, -1);
+            if (r == SQLITE_DONE) {
+                info->facts_json[0] = '\0';
+                int pages = sqlite3_backup_pagecount(bk);
+                int frc = sqlite3_backup_finish(bk);
+                bk = NULL;
+                if (frc != SQLITE_OK) {
+                    rc = sk_fail(err, SK_ERR_SOURCE, frc, "backup of '%s' failed: %s", e->path, sqlite3_errmsg(dst));
+                    goto out;
+                }
+                (void)pages;
+                break;
+            }
+            sqlite3_backup_finish(bk);
+            bk = NULL;
+        }
+        if (!is_busy(r)) {
+            rc = sk_fail(err, SK_ERR_SOURCE, r, "backup of '%s' failed: %s", e->path,
+                         r == SQLITE_NOTADB ? "the file is not an SQLite database" : sqlite3_errstr(r));
+            goto out;
+        }
+        if (sk_monotonic() + backoff / 1000.0 > deadline) {
+            rc = sk_fail(err, SK_ERR_SOURCE, r,
+                         "'%s' stayed locked (%s) for %d s over %d attempts; a writer holds an exclusive lock. "
+                         "Retry later or raise SNAPKEEP_SQLITE_BUSY_TIMEOUT",
+                         e->path, sqlite3_errstr(r), e->busy_timeout_s, attempts);
+            err->retryable = 1;
+            goto out;
+        }
+        if (src_in_txn) {
+            sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+            src_in_txn = 0;
+        }
+        sleep_ms(backoff + rand() % (backoff / 2 + 1));
+        if (backoff < 2000)
+            backoff *= 2;
+    }
+    if (src_in_txn) {
+        sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+        src_in_txn = 0;
+    }
+    sqlite3_close(src); /* the application is free from here on */
+    src = NULL;
+
+    int ok;
+    char report[512];
+    if (run_check(dst, "PRAGMA quick_check", &ok, report, sizeof report) != SQLITE_OK || !ok) {
+        rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
+                     "the snapshot of '%s' fails PRAGMA quick_check (%s); the source database is damaged: "
+                     "nothing was stored", e->path, report[0] ? report : sqlite3_errmsg(dst));
+        goto out;
+    }
+    long long page_size = 0, page_count = 0, user_version = 0, freelist = 0, tables = 0;
+    pragma_int(dst, "PRAGMA page_size", &page_size);
+    pragma_int(dst, "PRAGMA page_count", &page_count);
+    pragma_int(dst, "PRAGMA user_version", &user_version);
+    pragma_int(dst, "PRAGMA freelist_count", &freelist);
+    pragma_int(dst, "SELECT count(*) FROM sqlite_schema WHERE type='table'", &tables);
+    snprintf(info->facts_json, sizeof info->facts_json,
+             "{\"page_size\":%lld,\"page_count\":%lld,\"freelist_count\":%lld,\"user_version\":%lld,"
+             "\"tables\":%lld,\"wal\":%s}",
+             page_size, page_count, freelist, user_version, tables, "null");
+out:
+    if (bk)
+        sqlite3_backup_finish(bk);
+    if (src) {
+        if (src_in_txn)
+            sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(src);
+    }
+    if (dst)
+        sqlite3_close(dst);
+    return rc;
+}
+
+/* Header bytes 18/19 are the write/read format versions: 2 means WAL. */
+static void note_journal_mode(int fd, sk_dump_info *info)
+{
+    unsigned char hdr[20];
+    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+        return;
+    char *wal = strstr(info->facts_json, "\"wal\":null");
+    if (wal) {
+        const char *v = hdr[18] == 2 ? "true}" : "false}";
+        snprintf(wal + 6, sizeof info->facts_json - (size_t)(wal + 6 - info->facts_json), "%s", v);
+    }
+}
+
+/* A process killed while taking a snapshot leaves its spool file behind. Live spool files are
+ * flock()ed by their owner (the lock dies with the process), so any we can lock are stale. */
+static void remove_stale_spools(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "snapkeep-snapshot-", 18) != 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlink(path);
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
+static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
+{
+    sqlite_engine *e = state;
+    char spool[PATH_MAX];
+    int n = snprintf(spool, sizeof spool, "%s/snapkeep-snapshot-XXXXXX", e->spool);
+    if (n < 0 || (size_t)n >= sizeof spool)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_SPOOL_DIR is too long");
+    remove_stale_spools(e->spool);
+    int fd = mkstemp(spool);
+    if (fd < 0)
+        return sk_fail(err, SK_ERR_CONFIG, errno, "SNAPKEEP_SPOOL_DIR='%s': cannot create a scratch file: %s", e->spool,
+                       strerror(errno));
+    flock(fd, LOCK_EX); /* marks the file live for remove_stale_spools() of other runs */
+    double t0 = sk_monotonic();
+    sk_rc rc = snapshot_to(e, spool, info, err);
+    if (rc == SK_OK) {
+        struct stat st;
+        fstat(fd, &st);
+        note_journal_mode(fd, info);
+        sk_log_stage(e->rt ? e->rt->log : NULL, "snapshot", (uint64_t)st.st_size, sk_monotonic() - t0,
+                     "consistent copy of %s taken with the online backup API, quick_check ok", e->path);
+    }
+    /* the open descriptor keeps the data readable; nothing is left behind if we die from here on */
+    unlink(spool);
+    if (rc == SK_OK)
+        rc = sk_copy_fd(fd, spool, out, 1 << 20, e->rt ? e->rt->cancelled : NULL, e->rt ? e->rt->cancel_ud : NULL,
+                        err);
+    close(fd);
+    return rc;
+}
+
+/* ---- restore / verify sink -------------------------------------------------------------- */
+
+typedef struct sqlite_sink {
+    sk_writer base;
+    sqlite_engine *e;
+    int fd;
+    int verify;                 /* 1: check only, then discard */
+    char tmp[PATH_MAX];
+    char target[PATH_MAX];
+    char dir[PATH_MAX];
+    char *summary;              /* verify: the report buffer (>= 512 bytes) */
+} sqlite_sink;
+
+static sk_rc sink_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
+{
+    sqlite_sink *s = (sqlite_sink *)w;
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(s->fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return sk_fail(err, SK_ERR_SOURCE, errno, "write '%s': %s", s->tmp, strerror(errno));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return SK_OK;
+}
+
+/* An URI for read-only, lock-free access to a file nothing else uses (no -wal/-shm created). */
+static void immutable_uri(const char *path, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    const char *head = "file:";
+    for (const char *h = head; *h && o + 1 < outsz; h++)
+        out[o++] = *h;
+    for (const unsigned char *p = (const unsigned char *)path; *p && o + 4 < outsz; p++) {
+        if (*p == '?' || *p == '#' || *p == '%' || *p < 0x21 || *p > 0x7e) {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    snprintf(out + o, outsz - o, "?immutable=1");
+}
+
+static sk_rc check_file(sqlite_sink *s, sk_err *err)
+{
+    static const char magic[16] = "SQLite format 3";
+    char hdr[16];
+    struct stat st;
+    if (fstat(s->fd, &st) != 0)
+        return sk_fail(err, SK_ERR_INTEGRITY, errno, "stat '%s': %s", s->tmp, strerror(errno));
+    if (pread(s->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || memcmp(hdr, magic, sizeof hdr) != 0)
+        return sk_fail(err, SK_ERR_INTEGRITY, 0, "the restored data is not an SQLite database (bad header)");
+    char uri[PATH_MAX + 64];
+    immutable_uri(s->tmp, uri, sizeof uri);
+    sqlite3 *db = NULL;
+    sk_rc rc = SK_OK;
+    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+        rc = sk_fail(err, SK_ERR_INTEGRITY, 0, "cannot open the restored database: %s",
+                     db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    int ok;
+    char report[512];
+    double t0 = sk_monotonic();
+    if (run_check(db, "PRAGMA integrity_check", &ok, report, sizeof report) != SQLITE_OK || !ok) {
+        rc = sk_fail(err, SK_ERR_INTEGRITY, 0, "PRAGMA integrity_check failed on the restored database: %s",
+                     report[0] ? report : sqlite3_errmsg(db));
+        goto out;
+    }
+    long long page_size = 0, page_count = 0, fk = 0, tables = 0;
+    pragma_int(db, "PRAGMA page_size", &page_size);
+    pragma_int(db, "PRAGMA page_count", &page_count);
+    pragma_int(db, "SELECT count(*) FROM sqlite_schema WHERE type='table'", &tables);
+    pragma_int(db, "SELECT count(*) FROM pragma_foreign_key_check", &fk);
+    if (page_size * page_count != (long long)st.st_size) {
+        rc = sk_fail(err, SK_ERR_INTEGRITY, 0, "the restored file is %lld bytes but holds %lld pages of %lld bytes",
+                     (long long)st.st_size, page_count, page_size);
+        goto out;
+    }
+    sk_log_stage(s->e->rt ? s->e->rt->log : NULL, "check", (uint64_t)st.st_size, sk_monotonic() - t0,
+                 "integrity_check ok: %lld tables, %lld pages%s", tables, page_count,
+                 fk ? ", foreign_key_check reports violations (as in the source)" : "");
+    if (s->summary)
+        snprintf(s->summary, 512, "integrity_check ok; %lld tables, %lld pages of %lld bytes; foreign_key_check: %lld "
+                 "violation(s)", tables, page_count, page_size, fk);
+out:
+    if (db)
+        sqlite3_close(db);
+    return rc;
+}
+
+static sk_rc sink_finish(sk_writer *w, sk_err *err)
+{
+    sqlite_sink *s = (sqlite_sink *)w;
+    if (fsync(s->fd) != 0)
+        return sk_fail(err, SK_ERR_SOURCE, errno, "fsync '%s': %s", s->tmp, strerror(errno));
+    sk_rc rc = check_file(s, err);
+    if (rc != SK_OK || s->verify)
+        return rc;
+    /* a leftover WAL or hot journal would be replayed onto the restored file and corrupt it */
+    static const char *sides[] = { "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < 3; i++) {
+        char side[PATH_MAX + 16];
+        snprintf(side, sizeof side, "%s%s", s->target, sides[i]);
+        if (unlink(side) != 0 && errno != ENOENT)
+            return sk_fail(err, SK_ERR_SOURCE, errno, "cannot remove stale '%s': %s", side, strerror(errno));
+    }
+    if (rename(s->tmp, s->target) != 0)
+        return sk_fail(err, SK_ERR_SOURCE, errno, "cannot move the restored database to '%s': %s", s->target,
+                       strerror(errno));
+    s->tmp[0] = '\0';
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return SK_OK;
+}
+
+static void sink_abort(sk_writer *w)
+{
+    sqlite_sink *s = (sqlite_sink *)w;
+    if (s->tmp[0]) {
+        unlink(s->tmp);
+        s->tmp[0] = '\0';
+    }
+}
+
+static void sink_destroy(sk_writer *w)
+{
+    sqlite_sink *s = (sqlite_sink *)w;
+    sink_abort(w);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+}
+
+static const sk_writer_type sink_type = { "sqlite-restore", sink_write, sink_finish, sink_abort, sink_destroy };
+
+/* `like`: the file whose mode and owner the result takes (the replaced target), or NULL for the
+ * default mode under the umask. */
+static sk_rc sink_new(sqlite_engine *e, const char *dir, const char *target, int verify, char *summary,
+                      const struct stat *like, sk_writer **out, sk_err *err)
+{
+    sqlite_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    sk_writer_init(&s->base, &sink_type, NULL);
+    s->e = e;
+    s->verify = verify;
+    s->summary = summary;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    snprintf(s->target, sizeof s->target, "%s", target ? target : "");
+    const char *base = target ? strrchr(target, '/') : NULL;
+    base = base ? base + 1 : (target ? target : "verify");
+    int n = snprintf(s->tmp, sizeof s->tmp, "%s/.%s.snapkeep-restore-XXXXXX", dir, base);
+    if (n < 0 || (size_t)n >= sizeof s->tmp) {
+        free(s);
+        return sk_fail(err, SK_ERR_USAGE, 0, "path too long: '%s'", target ? target : dir);
+    }
+    s->fd = mkstemp(s->tmp);
+    if (s->fd < 0) {
+        int e2 = errno;
+        free(s);
+        return sk_fail(err, verify ? SK_ERR_CONFIG : SK_ERR_SOURCE, e2, "cannot create a temp file in '%s': %s", dir,
+                       strerror(e2));
+    }
+    if (!verify) {
+        /* mkstemp makes 0600; the application (often another uid in containers) must keep access */
+        if (like) {
+            if (fchmod(s->fd, like->st_mode & 07777) != 0 ||
+                (geteuid() == 0 && fchown(s->fd, like->st_uid, like->st_gid) != 0))
+                sk_log_msg(e->rt ? e->rt->log : NULL, SK_LOG_WARN, "could not copy the mode/owner of '%s': %s",
+                           target, strerror(errno));
+        } else {
+            mode_t um = umask(0);
+            umask(um);
+            fchmod(s->fd, 0666 & ~um);
+        }
+    }
+    *out = &s->base;
+    return SK_OK;
+}
+
+static sk_rc sqlite_restore_open(void *state, const sk_restore_opts *opts, sk_writer **sink, sk_err *err)
+{
+    sqlite_engine *e = state;
+    const char *target = opts->target;
+    if (!target || !*target)
+        return sk_fail(err, SK_ERR_USAGE, 0, "restore needs --to <path of the database file to write>");
+    struct stat st, old;
+    int existed = 0;
+    if (stat(target, &st) == 0) {
+        existed = 1;
+        old = st;
+        if (!S_ISREG(st.st_mode))
+            return sk_fail(err, SK_ERR_USAGE, 0, "--to '%s' exists and is not a regular file", target);
+        if (!opts->force)
+            return sk_fail(err, SK_ERR_USAGE, 0,
+                           "--to '%s' exists: stop the application that uses it, then pass --force to replace it",
+                           target);
+    } else if (errno != ENOENT) {
+        return sk_fail(err, SK_ERR_USAGE, errno, "--to '%s': %s", target, strerror(errno));
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", target);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return sk_fail(err, SK_ERR_USAGE, errno, "--to '%s': directory '%s' does not exist", target, dir);
+    return sink_new(e, dir, target, 0, NULL, existed ? &old : NULL, sink, err);
+}
+
+static sk_rc sqlite_verify_open(void *state, char *summary, sk_writer **sink, sk_err *err)
+{
+    sqlite_engine *e = state;
+    return sink_new(e, e->spool, NULL, 1, summary, NULL, sink, err);
+}
+
+const sk_engine_type sk_engine_sqlite = {
+    .name = "sqlite",
+    .tag = "sqlite",
+    .ext = "sqlite3",
+    .settings = sk_sqlite_settings,
+    .open = sqlite_open,
+    .dump = sqlite_dump,
+    .restore_open = sqlite_restore_open,
+    .verify_open = sqlite_verify_open,
+    .close = sqlite_close,
+};
