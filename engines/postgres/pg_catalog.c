@@ -365,6 +365,9 @@ static sk_rc read_functions(cat *c)
     acl_sql(&c->sql, "p.proacl", "");
     pg_buf_add(&c->sql, ", pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                         "WHERE p.oid >= 16384 AND p.prokind IN ('f', 'p', 'w') AND " NSP_OK("n") " AND "
+                        /* range/multirange constructors belong to their type */
+                        "NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass AND "
+                        "i.objid = p.oid AND i.deptype = 'i') AND "
                         NOT_EXT("pg_proc", "p.oid") " ORDER BY p.oid");
     if (!pg_buf_ok(&c->sql))
         return oom(c->err);
@@ -549,11 +552,14 @@ static void rel_trailer(cat *c, pg_buf *b, const PGresult *r, int i, const PGres
         emit_acl(b, gtarget, owner, bval(cols, k, C_ACLNULL), val(cols, k, C_GRANTS), 0);
 }
 
-static void seq_options(pg_buf *b, const PGresult *r, int i)
+/* identity sequences take their type from the column: no AS clause */
+static void seq_options(pg_buf *b, const PGresult *r, int i, int with_type)
 {
-    pg_buf_addf(b, "\n    AS %s\n    START WITH %s\n    INCREMENT BY %s\n    MINVALUE %s\n    MAXVALUE %s\n"
+    if (with_type)
+        pg_buf_addf(b, "\n    AS %s", val(r, i, R_SEQTYPE));
+    pg_buf_addf(b, "\n    START WITH %s\n    INCREMENT BY %s\n    MINVALUE %s\n    MAXVALUE %s\n"
                    "    CACHE %s%s",
-                val(r, i, R_SEQTYPE), val(r, i, R_SEQSTART), val(r, i, R_SEQINC), val(r, i, R_SEQMIN),
+                val(r, i, R_SEQSTART), val(r, i, R_SEQINC), val(r, i, R_SEQMIN),
                 val(r, i, R_SEQMAX), val(r, i, R_SEQCACHE), bval(r, i, R_SEQCYCLE) ? "\n    CYCLE" : "");
 }
 
@@ -585,7 +591,7 @@ static sk_rc lock_tables(cat *c, const PGresult *r, int lock_timeout_ms)
     for (int i = 0; i <= PQntuples(r); i++) {
         if (i < PQntuples(r)) {
             char k = val(r, i, R_KIND)[0];
-            if ((k != 'r' && k != 'p' && k != 'm') || rel_obj(c, uval(r, i, R_OID)) < 0)
+            if ((k != 'r' && k != 'p') || rel_obj(c, uval(r, i, R_OID)) < 0)
                 continue;
             pg_buf_addf(&b, "%s%s", n ? ", " : "LOCK TABLE ", val(r, i, R_QNAME));
             n++;
@@ -720,38 +726,8 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         const char *q = val(r, i, R_QNAME);
         pg_buf b;
         pg_buf_init(&b);
-        if (k == 'S' && val(r, i, R_SEQDEPTYPE) && val(r, i, R_SEQDEPTYPE)[0] == 'i') {
-            /* identity: ALTER TABLE ... ADD GENERATED ... AS IDENTITY, appended to the table */
-            long t = rel_obj(c, uval(r, i, R_SEQOWNER));
-            if (t < 0)
-                continue;
-            unsigned owner = uval(r, i, R_SEQOWNER);
-            const char *how = "BY DEFAULT";
-            long crow = pg_model_find(c->m, IDX_COLS, owner);
-            for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && uval(cols, j, C_RELID) == owner; j++)
-                if (strcmp(val(cols, j, C_NAME), val(r, i, R_SEQCOL)) == 0 && val(cols, j, C_IDENTITY)[0] == 'a')
-                    how = "ALWAYS";
-            pg_buf_addf(&b, "ALTER TABLE ONLY %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (\n    SEQUENCE NAME %s",
-                        c->m->objs[t].qname, val(r, i, R_SEQCOL), how, q);
-            seq_options(&b, r, i);
-            pg_buf_add(&b, "\n);\n");
-            rc = add_text(c, t, &b);
-            if (!rc) {
-                long sv = pg_model_add(c->m, K_SEQ_SET, PG_PSEUDO_NONE, 0, val(r, i, R_SCHEMA), val(r, i, R_NAME),
-                                       "SEQUENCE SET", NULL);
-                if (sv < 0 || !(c->m->objs[sv].qname = strdup(q)))
-                    rc = oom(c->err);
-                else {
-                    c->m->objs[sv].table_obj = t;
-                    rc = pg_model_dep(c->m, sv, t) < 0 ? oom(c->err) : SK_OK;
-                    /* the sequence's own oid names its table (defaults using nextval on it) */
-                    if (!rc && pg_model_alias(c->m, PG_CLASS_OID, relid, t) < 0)
-                        rc = oom(c->err);
-                }
-            }
-            pg_buf_free(&b);
-            continue;
-        }
+        if (k == 'S' && val(r, i, R_SEQDEPTYPE) && val(r, i, R_SEQDEPTYPE)[0] == 'i')
+            continue; /* after all tables, below */
         long idx = rel_obj(c, relid);
         if (idx < 0) {
             pg_buf_free(&b);
@@ -795,7 +771,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             pg_buf_addf(&d, "DROP MATERIALIZED VIEW IF EXISTS %s;\n", q);
         } else { /* sequence */
             pg_buf_addf(&b, "CREATE %sSEQUENCE %s", val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
-            seq_options(&b, r, i);
+            seq_options(&b, r, i, 1);
             pg_buf_add(&b, ";\n");
             rel_trailer(c, &b, r, i, cols, cons, "SEQUENCE");
             long t = val(r, i, R_SEQOWNER) ? rel_obj(c, uval(r, i, R_SEQOWNER)) : -1;
@@ -895,6 +871,50 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                     rc = oom(c->err);
             }
         }
+    }
+    if (rc)
+        goto out;
+
+    /* identity columns: ALTER TABLE ... ADD GENERATED ... AS IDENTITY, appended to their table */
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        unsigned relid = uval(r, i, R_OID);
+        char k = val(r, i, R_KIND)[0];
+        const char *q = val(r, i, R_QNAME);
+        pg_buf b;
+        pg_buf_init(&b);
+        if (k == 'S' && val(r, i, R_SEQDEPTYPE) && val(r, i, R_SEQDEPTYPE)[0] == 'i') {
+            /* identity: ALTER TABLE ... ADD GENERATED ... AS IDENTITY, appended to the table */
+            long t = rel_obj(c, uval(r, i, R_SEQOWNER));
+            if (t < 0)
+                continue;
+            unsigned owner = uval(r, i, R_SEQOWNER);
+            const char *how = "BY DEFAULT";
+            long crow = pg_model_find(c->m, IDX_COLS, owner);
+            for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && uval(cols, j, C_RELID) == owner; j++)
+                if (strcmp(val(cols, j, C_NAME), val(r, i, R_SEQCOL)) == 0 && val(cols, j, C_IDENTITY)[0] == 'a')
+                    how = "ALWAYS";
+            pg_buf_addf(&b, "ALTER TABLE ONLY %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (\n    SEQUENCE NAME %s",
+                        c->m->objs[t].qname, val(r, i, R_SEQCOL), how, q);
+            seq_options(&b, r, i, 0);
+            pg_buf_add(&b, "\n);\n");
+            rc = add_text(c, t, &b);
+            if (!rc) {
+                long sv = pg_model_add(c->m, K_SEQ_SET, PG_PSEUDO_NONE, 0, val(r, i, R_SCHEMA), val(r, i, R_NAME),
+                                       "SEQUENCE SET", NULL);
+                if (sv < 0 || !(c->m->objs[sv].qname = strdup(q)))
+                    rc = oom(c->err);
+                else {
+                    c->m->objs[sv].table_obj = t;
+                    rc = pg_model_dep(c->m, sv, t) < 0 ? oom(c->err) : SK_OK;
+                    /* the sequence's own oid names its table (defaults using nextval on it) */
+                    if (!rc && pg_model_alias(c->m, PG_CLASS_OID, relid, t) < 0)
+                        rc = oom(c->err);
+                }
+            }
+            pg_buf_free(&b);
+            continue;
+        }
+        pg_buf_free(&b);
     }
     if (rc)
         goto out;

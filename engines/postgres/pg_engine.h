@@ -34,6 +34,7 @@
 #include "../../agent/engine.h"
 
 extern const sk_engine_type sk_engine_postgres;
+extern const sk_setting_def sk_pg_settings[];
 
 typedef struct sk_pg_dump_opts {
     int serializable_deferrable;
