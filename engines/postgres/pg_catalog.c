@@ -1041,6 +1041,10 @@ static sk_rc read_indexes(cat *c)
         long prow = pg_model_find(c->m, IDX_INDEX, parent);
         if (child_obj < 0 || parent_obj < 0 || prow < 0 || rel_obj(c, uval(r, i, 3)) < 0)
             continue;
+        /* An attached index (or its constraint) cannot be dropped on its own: dropping the
+         * parent's removes it, and so does dropping its table. */
+        free(c->m->objs[child_obj].drop);
+        c->m->objs[child_obj].drop = NULL;
         pg_buf b;
         pg_buf_init(&b);
         pg_buf_addf(&b, "ALTER INDEX %s ATTACH PARTITION %s;\n", val(r, (int)prow, 2), val(r, i, 2));

@@ -57,13 +57,33 @@ static long line_of_position(const char *sql, long first_token_line, const char 
     long pos = pos_s ? strtol(pos_s, &end, 10) : 0;
     if (pos <= 0)
         return first_token_line;
-    /* lines before the first token belong to the statement's leading whitespace/comments */
+    /* the statement's text starts with what followed the previous ';': find the first token
+     * (past blanks, -- comments and slash-star comments) to know the line the text starts on */
     long lead = 0;
     const char *p = sql;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-        if (*p == '\n')
-            lead++;
-        p++;
+    for (;;) {
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            lead += *p == '\n';
+            p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            int depth = 1;
+            for (p += 2; *p && depth > 0; p++) {
+                if (p[0] == '/' && p[1] == '*') {
+                    depth++;
+                    p++;
+                } else if (p[0] == '*' && p[1] == '/') {
+                    depth--;
+                    p++;
+                } else if (*p == '\n') {
+                    lead++;
+                }
+            }
+        } else {
+            break;
+        }
     }
     long line = first_token_line - lead, chars = 0;
     for (p = sql; *p && chars < pos - 1; p++) {

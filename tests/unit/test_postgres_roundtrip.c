@@ -1,0 +1,483 @@
+/*
+ * Round trip of the postgres engine against a real PostgreSQL 15 server started here
+ * (tests/servers/pg.sh): load tests/fixtures/postgres/fixture.sql, dump it with the engine, restore
+ * the script into empty databases with the engine's restore sink and with psql, and require
+ *   - `pg_dump --schema-only` of source and target to be identical (minus \restrict lines),
+ *   - every table's rows identical (count + md5 of the sorted rows), sequences' last_value and
+ *     is_called, matviews' populated state and contents.
+ * Also: restoring over an existing copy (the drop section), abort rolling everything back, and the
+ * error messages naming the failing line. pg_dump and psql are used here only, never by the engine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../agent/stream.h"
+#include "../../engines/postgres/pg_engine.h"
+#include "../../engines/postgres/pg_buf.h"
+
+typedef struct env {
+    char root[1024];   /* repository root */
+    char dir[256];     /* temp dir of this run */
+    char dump[512];    /* the engine's dump of src */
+    int server_up;
+} env;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd)
+        return -1;
+    int st = system(cmd);
+    if (st != 0)
+        print_message("# command failed (%d): %s\n", st, cmd);
+    return st;
+}
+
+static int find_root(char *out, size_t outsz)
+{
+    const char *r = getenv("SK_ROOT");
+    const char *cands[] = { r ? r : "", ".", "..", "../..", "../../.." };
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+        char p[1200];
+        if (!cands[i][0])
+            continue;
+        snprintf(p, sizeof p, "%s/tests/servers/pg.sh", cands[i]);
+        if (access(p, X_OK) == 0 && realpath(cands[i], out) && strlen(out) < outsz)
+            return 0;
+    }
+    return -1;
+}
+
+static int load_env_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "export ", 7) == 0) {
+            char *eq = strchr(line + 7, '=');
+            if (eq) {
+                *eq = '\0';
+                setenv(line + 7, eq + 1, 1);
+            }
+        } else if (strncmp(line, "unset ", 6) == 0) {
+            unsetenv(line + 6);
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static PGconn *connect_db(const char *db)
+{
+    char ci[256];
+    snprintf(ci, sizeof ci, "dbname=%s", db);
+    sk_err err;
+    sk_err_clear(&err);
+    PGconn *c = sk_pg_connect(ci, NULL, "test database", &err);
+    if (!c)
+        fail_msg("%s", err.msg);
+    return c;
+}
+
+static sk_rc dump_to(const char *db, const sk_pg_dump_opts *opts, const char *path, sk_pg_dump_stats *st,
+                     sk_err *err)
+{
+    PGconn *c = connect_db(db);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    sk_writer *w = sk_fd_writer_new(fd, path, err);
+    assert_non_null(w);
+    sk_rc rc = sk_pg_dump_conn(c, opts, w, NULL, st, err);
+    if (!rc)
+        rc = sk_writer_finish(w, err);
+    else
+        sk_writer_abort(w);
+    sk_writer_free_chain(w);
+    close(fd);
+    /* the connection is idle again, outside any transaction */
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+    PQfinish(c);
+    return rc;
+}
+
+/* Feed `path` (or `text`) into a restore sink in `chunk`-byte writes; finish unless abort_after >= 0
+ * bytes, where it aborts instead. */
+static sk_rc restore_from(const char *db, const char *path, const char *text, size_t chunk, long abort_after,
+                          sk_err *err)
+{
+    char ci[256];
+    snprintf(ci, sizeof ci, "dbname=%s", db);
+    sk_err_clear(err);
+    sk_writer *w = sk_pg_restore_sink_new(ci, NULL, NULL, err);
+    if (!w)
+        return err->rc;
+    sk_rc rc = SK_OK;
+    size_t total = 0;
+    if (path) {
+        int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        char *buf = malloc(chunk);
+        assert_non_null(buf);
+        ssize_t n;
+        while (!rc && (n = read(fd, buf, chunk)) > 0) {
+            rc = sk_writer_write(w, buf, (size_t)n, err);
+            total += (size_t)n;
+            if (abort_after >= 0 && total >= (size_t)abort_after)
+                break;
+        }
+        free(buf);
+        close(fd);
+    } else {
+        size_t len = strlen(text);
+        for (size_t off = 0; off < len && !rc; off += chunk)
+            rc = sk_writer_write(w, text + off, len - off < chunk ? len - off : chunk, err);
+    }
+    if (!rc && abort_after < 0)
+        rc = sk_writer_finish(w, err);
+    else
+        sk_writer_abort(w);
+    sk_writer_free_chain(w);
+    return rc;
+}
+
+static char *query1(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("query failed: %s: %s", sql, PQerrorMessage(c));
+    pg_buf b;
+    pg_buf_init(&b);
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (int j = 0; j < PQnfields(r); j++)
+            pg_buf_addf(&b, "%s%s", j ? "|" : "", PQgetisnull(r, i, j) ? "<null>" : PQgetvalue(r, i, j));
+        pg_buf_add(&b, "\n");
+    }
+    PQclear(r);
+    return pg_buf_take(&b);
+}
+
+/* Everything about a database's contents: per table count + md5 of sorted rows, sequences'
+ * state, matviews' populated flag and rows. */
+static char *content_digest(const char *db)
+{
+    PGconn *c = connect_db(db);
+    PGresult *r = PQexec(c, "SELECT c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+                            "c.relispopulated FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE c.relkind IN ('r', 'S', 'm') AND n.nspname NOT IN ('pg_catalog', "
+                            "'information_schema', 'ext') AND n.nspname !~ '^pg_toast' "
+                            "ORDER BY 2");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    pg_buf out;
+    pg_buf_init(&out);
+    for (int i = 0; i < PQntuples(r); i++) {
+        char k = PQgetvalue(r, i, 0)[0];
+        const char *q = PQgetvalue(r, i, 1);
+        char sql[1024];
+        if (k == 'S')
+            snprintf(sql, sizeof sql, "SELECT last_value, is_called FROM %s", q);
+        else if (k == 'm' && PQgetvalue(r, i, 2)[0] != 't')
+            snprintf(sql, sizeof sql, "SELECT 'not populated'");
+        else
+            snprintf(sql, sizeof sql, "SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY "
+                                      "x::text), '')) FROM %s x", q);
+        char *v = query1(c, sql);
+        pg_buf_addf(&out, "%c %s: %s", k, q, v);
+        free(v);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return pg_buf_take(&out);
+}
+
+static int schema_dump(const env *e, const char *db, const char *file)
+{
+    return sh("pg_dump --schema-only '%s' | grep -v '^\\\\\\(un\\)\\?restrict ' > '%s/%s'", db, e->dir, file);
+}
+
+static void assert_same_database(const env *e, const char *src, const char *dst)
+{
+    char a[64], b[64];
+    snprintf(a, sizeof a, "schema-%s.sql", src);
+    snprintf(b, sizeof b, "schema-%s.sql", dst);
+    assert_int_equal(schema_dump(e, src, a), 0);
+    assert_int_equal(schema_dump(e, dst, b), 0);
+    if (sh("diff -u '%s/%s' '%s/%s' | head -60 | sed 's/^/# /'; cmp -s '%s/%s' '%s/%s'", e->dir, a, e->dir, b,
+           e->dir, a, e->dir, b) != 0)
+        fail_msg("pg_dump --schema-only of %s and %s differ", src, dst);
+    char *da = content_digest(src), *db_ = content_digest(dst);
+    if (strcmp(da, db_) != 0) {
+        print_message("# source:\n%s# target:\n%s", da, db_);
+        free(da);
+        free(db_);
+        fail_msg("contents of %s and %s differ", src, dst);
+    }
+    /* the fixture's data is really there (the digest is not trivially equal) */
+    assert_non_null(strstr(da, "r app.customers: 3000|"));
+    assert_non_null(strstr(da, "m app.mv_empty: not populated"));
+    assert_non_null(strstr(da, "S app.rewound: 42|f"));
+    free(da);
+    free(db_);
+}
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof *e);
+    if (!e || find_root(e->root, sizeof e->root) != 0) {
+        print_message("# cannot find the repository root (tests/servers/pg.sh); set SK_ROOT\n");
+        free(e);
+        return -1;
+    }
+    snprintf(e->dir, sizeof e->dir, "/tmp/sk-pgtest-XXXXXX");
+    if (!mkdtemp(e->dir) || chmod(e->dir, 0755) != 0) {
+        free(e);
+        return -1;
+    }
+    double t0 = now_s();
+    if (sh("'%s/tests/servers/pg.sh' start '%s/pg'", e->root, e->dir) != 0) {
+        free(e);
+        return -1;
+    }
+    e->server_up = 1;
+    print_message("# PostgreSQL server started in %.2f s\n", now_s() - t0);
+    char envf[512];
+    snprintf(envf, sizeof envf, "%s/pg/env", e->dir);
+    if (load_env_file(envf) != 0)
+        return -1;
+    if (sh("createdb src && psql -X -q -v ON_ERROR_STOP=1 -d src -f '%s/tests/fixtures/postgres/fixture.sql' "
+           ">'%s/fixture.log' 2>&1", e->root, e->dir) != 0)
+        return -1;
+    snprintf(e->dump, sizeof e->dump, "%s/src.sql", e->dir);
+    sk_err err;
+    sk_err_clear(&err);
+    sk_pg_dump_stats st;
+    t0 = now_s();
+    if (dump_to("src", NULL, e->dump, &st, &err) != SK_OK) {
+        print_message("# dump failed: %s\n", err.msg);
+        return -1;
+    }
+    print_message("# dump of the fixture: %.3f s, %ld objects, %ld tables, %llu rows, %ld order warnings\n",
+                  now_s() - t0, st.objects, st.tables, (unsigned long long)st.rows, st.order_warnings);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    if (!e)
+        return 0;
+    if (e->server_up)
+        sh("'%s/tests/servers/pg.sh' stop '%s/pg'", e->root, e->dir);
+    sh("rm -rf '%s'", e->dir);
+    free(e);
+    return 0;
+}
+
+static void test_dump_shape(void **state)
+{
+    env *e = *state;
+    char *txt = NULL;
+    FILE *f = fopen(e->dump, "r");
+    assert_non_null(f);
+    struct stat stt;
+    assert_int_equal(fstat(fileno(f), &stt), 0);
+    txt = calloc(1, (size_t)stt.st_size + 1);
+    assert_int_equal(fread(txt, 1, (size_t)stt.st_size, f), (size_t)stt.st_size);
+    fclose(f);
+    /* header settings, drops before creates, data before post-data, COPY blocks, setval */
+    assert_non_null(strstr(txt, "SELECT pg_catalog.set_config('search_path', '', false);\n"));
+    char *drop = strstr(txt, "DROP TABLE IF EXISTS app.customers;");
+    char *create = strstr(txt, "CREATE TABLE app.customers (");
+    char *copy = strstr(txt, "COPY app.customers (id, name, email, mood, addr, score, \"Mixed Case\"");
+    char *pk = strstr(txt, "ADD CONSTRAINT customers_pkey PRIMARY KEY (id);");
+    char *refresh = strstr(txt, "REFRESH MATERIALIZED VIEW app.mv_moods;");
+    char *refresh_top = strstr(txt, "REFRESH MATERIALIZED VIEW app.mv_top;");
+    assert_non_null(drop);
+    assert_non_null(create);
+    assert_non_null(copy);
+    assert_non_null(pk);
+    assert_non_null(refresh);
+    assert_non_null(refresh_top);
+    assert_true(drop < create && create < copy && copy < pk && pk < refresh && refresh < refresh_top);
+    assert_null(strstr(txt, "shout) FROM stdin")); /* generated columns are not copied */
+    assert_null(strstr(txt, "REFRESH MATERIALIZED VIEW app.mv_empty"));
+    assert_non_null(strstr(txt, "SELECT pg_catalog.setval('app.rewound', 42, false);"));
+    assert_non_null(strstr(txt, "CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA ext;"));
+    assert_null(strstr(txt, "FUNCTION ext.")); /* extension members are not dumped */
+    /* a name holding a newline stays inside the comment line of the entry header */
+    assert_non_null(strstr(txt, "-- Name: Tab\"le; DROP TABLE x; --; Type: TABLE; Schema: Weird Schema;"));
+    free(txt);
+}
+
+static void test_restore_sink_roundtrip(void **state)
+{
+    env *e = *state;
+    sk_err err;
+    assert_int_equal(sh("createdb dst_sink"), 0);
+    double t0 = now_s();
+    /* an odd chunk size splits tokens, quotes and COPY rows across writes */
+    sk_rc rc = restore_from("dst_sink", e->dump, NULL, 4093, -1, &err);
+    if (rc)
+        fail_msg("restore: %s", err.msg);
+    print_message("# restore sink: %.3f s\n", now_s() - t0);
+    assert_same_database(e, "src", "dst_sink");
+    /* again, over the restored copy: the drop section clears what the script creates */
+    rc = restore_from("dst_sink", e->dump, NULL, 65536, -1, &err);
+    if (rc)
+        fail_msg("restore over an existing copy: %s", err.msg);
+    assert_same_database(e, "src", "dst_sink");
+}
+
+static void test_psql_roundtrip(void **state)
+{
+    env *e = *state;
+    assert_int_equal(sh("createdb dst_psql && psql -X -q -v ON_ERROR_STOP=1 -d dst_psql -f '%s' >'%s/psql.log' 2>&1",
+                        e->dump, e->dir), 0);
+    assert_same_database(e, "src", "dst_psql");
+}
+
+static long user_relations(const char *db)
+{
+    PGconn *c = connect_db(db);
+    char *v = query1(c, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+                        "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'");
+    long n = strtol(v, NULL, 10);
+    free(v);
+    PQfinish(c);
+    return n;
+}
+
+static void test_abort_rolls_back(void **state)
+{
+    env *e = *state;
+    sk_err err;
+    assert_int_equal(sh("createdb dst_abort"), 0);
+    struct stat st;
+    assert_int_equal(stat(e->dump, &st), 0);
+    /* stop in the middle of the data section, then abort: nothing may remain */
+    sk_rc rc = restore_from("dst_abort", e->dump, NULL, 8192, (long)st.st_size / 2, &err);
+    assert_int_equal(rc, SK_OK);
+    assert_int_equal(user_relations("dst_abort"), 0);
+}
+
+static void test_error_names_line(void **state)
+{
+    (void)state;
+    sk_err err;
+    assert_int_equal(sh("createdb dst_err"), 0);
+    const char *script = "SET client_min_messages = warning;\n"
+                         "CREATE TABLE public.t (a integer);\n"
+                         "\n"
+                         "-- a comment\n"
+                         "SELECT 1\n"
+                         "  FROM public.nope;\n";
+    sk_rc rc = restore_from("dst_err", NULL, script, 7, -1, &err);
+    assert_int_equal(rc, SK_ERR_SOURCE);
+    if (!strstr(err.msg, "line 6") || !strstr(err.msg, "42P01") || !strstr(err.msg, "public.nope"))
+        fail_msg("unexpected message: %s", err.msg);
+    assert_int_equal(user_relations("dst_err"), 0); /* the CREATE TABLE was rolled back */
+
+    const char *copy = "CREATE TABLE public.t (a integer, b text);\n"
+                       "COPY public.t (a, b) FROM stdin;\n"
+                       "1\tone\n"
+                       "x\ttwo\n"
+                       "\\.\n";
+    rc = restore_from("dst_err", NULL, copy, 5, -1, &err);
+    assert_int_equal(rc, SK_ERR_SOURCE);
+    if (!strstr(err.msg, "line 2") || !strstr(err.msg, "22P02") || !strstr(err.msg, "line 2, column a"))
+        fail_msg("unexpected message: %s", err.msg);
+    assert_int_equal(user_relations("dst_err"), 0);
+
+    const char *truncated = "CREATE TABLE public.t (a integer);\nCOPY public.t (a) FROM stdin;\n1\n2\n";
+    rc = restore_from("dst_err", NULL, truncated, 64, -1, &err);
+    assert_int_equal(rc, SK_ERR_INTEGRITY);
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_int_equal(user_relations("dst_err"), 0);
+}
+
+static void test_excludes(void **state)
+{
+    env *e = *state;
+    static const char *const ex_tables[] = { "app.bookings", "empty_*", NULL };
+    static const char *const ex_data[] = { "app.cache", "*.orders", NULL };
+    static const char *const ex_schemas[] = { "select", NULL };
+    sk_pg_dump_opts o = { 0 };
+    o.exclude_tables = ex_tables;
+    o.exclude_data = ex_data;
+    o.exclude_schemas = ex_schemas;
+    char path[600];
+    snprintf(path, sizeof path, "%s/excl.sql", e->dir);
+    sk_err err;
+    sk_err_clear(&err);
+    sk_pg_dump_stats st;
+    assert_int_equal(dump_to("src", &o, path, &st, &err), SK_OK);
+    /* restore it, then look at what is there */
+    assert_int_equal(sh("createdb dst_excl"), 0);
+    sk_rc rc = restore_from("dst_excl", path, NULL, 65536, -1, &err);
+    if (rc)
+        fail_msg("restore of the filtered dump: %s", err.msg);
+    PGconn *c = connect_db("dst_excl");
+    char *v = query1(c, "SELECT to_regclass('app.bookings') IS NULL, to_regclass('\"Weird Schema\".empty_cols') IS NULL, "
+                        "to_regnamespace('\"select\"') IS NULL, (SELECT count(*) FROM app.orders), "
+                        "(SELECT count(*) FROM app.cache), (SELECT count(*) FROM app.customers)");
+    assert_string_equal(v, "t|t|t|0|0|3000\n");
+    free(v);
+    PQfinish(c);
+}
+
+static void test_serializable_deferrable(void **state)
+{
+    env *e = *state;
+    sk_pg_dump_opts o = { 0 };
+    o.serializable_deferrable = 1;
+    o.lock_timeout_ms = 5000;
+    char path[600];
+    snprintf(path, sizeof path, "%s/ser.sql", e->dir);
+    sk_err err;
+    sk_err_clear(&err);
+    sk_pg_dump_stats st;
+    assert_int_equal(dump_to("src", &o, path, &st, &err), SK_OK);
+    /* the same snapshot content as the default mode: the same script */
+    assert_int_equal(sh("cmp -s '%s' '%s'", path, e->dump), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dump_shape),
+        cmocka_unit_test(test_restore_sink_roundtrip),
+        cmocka_unit_test(test_psql_roundtrip),
+        cmocka_unit_test(test_abort_rolls_back),
+        cmocka_unit_test(test_error_names_line),
+        cmocka_unit_test(test_excludes),
+        cmocka_unit_test(test_serializable_deferrable),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
