@@ -14,136 +14,12 @@
 #include <string.h>
 
 #include "pg_buf.h"
+#include "pg_cat.h"
 
 /* pseudo class ids for private row indexes in the model's map */
 #define IDX_COLS 0xFFFF0001u
 #define IDX_CONS 0xFFFF0002u
 #define IDX_INDEX 0xFFFF0003u
-
-#define NSP_OK(n) \
-    n ".nspname NOT IN ('pg_catalog', 'information_schema') AND " n ".nspname !~ '^pg_toast' AND " \
-    n ".nspname !~ '^pg_temp_'"
-#define NOT_EXT(cls, oidexpr) \
-    "NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '" cls "'::regclass AND x.objid = " \
-    oidexpr " AND x.deptype = 'e')"
-
-typedef struct cat {
-    PGconn *conn;
-    pg_model *m;
-    sk_err *err;
-    pg_buf sql;
-} cat;
-
-static sk_rc oom(sk_err *err)
-{
-    return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory reading the catalogs");
-}
-
-static PGresult *query(cat *c, const char *what, const char *sql)
-{
-    PGresult *r = PQexec(c->conn, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return r;
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    sk_fail(c->err, SK_ERR_SOURCE, 0, "reading %s from the catalogs failed: %s (SQLSTATE %s)", what,
-            msg ? msg : PQerrorMessage(c->conn), state ? state : "none");
-    PQclear(r);
-    return NULL;
-}
-
-static const char *val(const PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-}
-
-static unsigned uval(const PGresult *r, int row, int col)
-{
-    const char *s = val(r, row, col);
-    return s ? (unsigned)strtoul(s, NULL, 10) : 0;
-}
-
-static long ival(const PGresult *r, int row, int col, long dflt)
-{
-    const char *s = val(r, row, col);
-    if (!s)
-        return dflt;
-    char *end;
-    long v = strtol(s, &end, 10);
-    return end != s && *end == '\0' ? v : dflt;
-}
-
-static int bval(const PGresult *r, int row, int col)
-{
-    const char *s = val(r, row, col);
-    return s && s[0] == 't';
-}
-
-/* (SELECT ...) yielding one line per grantee: "PRIVS\tGRANTEE[ WITH GRANT OPTION]", in acl order. */
-static void acl_sql(pg_buf *b, const char *acl, const char *suffix)
-{
-    pg_buf_addf(b,
-                "(SELECT string_agg(g.privs || E'\\t' || g.who || CASE WHEN g.opt THEN ' WITH GRANT OPTION' "
-                "ELSE '' END, E'\\n' ORDER BY g.o) FROM (SELECT min(e.o) AS o, CASE WHEN e.grantee = 0 "
-                "THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(e.grantee)) END AS who, e.is_grantable AS "
-                "opt, string_agg(e.privilege_type%s, ', ' ORDER BY e.o) AS privs FROM aclexplode(%s) WITH "
-                "ORDINALITY AS e(grantor, grantee, privilege_type, is_grantable, o) GROUP BY e.grantee, "
-                "e.is_grantable) g)",
-                suffix, acl);
-}
-
-/* GRANT statements reproducing an ACL exactly: start from nothing, then grant in acl order. */
-static void emit_acl(pg_buf *b, const char *target, const char *owner, int aclnull, const char *grants,
-                     int revoke_first)
-{
-    if (aclnull)
-        return;
-    if (revoke_first) {
-        pg_buf_addf(b, "REVOKE ALL ON %s FROM PUBLIC;\n", target);
-        if (owner)
-            pg_buf_addf(b, "REVOKE ALL ON %s FROM %s;\n", target, owner);
-    }
-    if (!grants)
-        return;
-    const char *p = grants;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *tab = memchr(p, '\t', len);
-        if (tab)
-            pg_buf_addf(b, "GRANT %.*s ON %s TO %.*s;\n", (int)(tab - p), p, target,
-                        (int)(len - (size_t)(tab - p) - 1), tab + 1);
-        p += len;
-        if (*p == '\n')
-            p++;
-    }
-}
-
-static void emit_comment(pg_buf *b, const char *target, const char *lit)
-{
-    if (lit)
-        pg_buf_addf(b, "COMMENT ON %s IS %s;\n", target, lit);
-}
-
-static sk_rc finish_obj(cat *c, long idx, pg_buf *create, const char *drop)
-{
-    if (idx < 0)
-        return oom(c->err);
-    pg_obj *o = &c->m->objs[idx];
-    o->create = pg_buf_take(create);
-    if (!o->create)
-        return oom(c->err);
-    if (drop && !(o->drop = strdup(drop)))
-        return oom(c->err);
-    return SK_OK;
-}
-
-static int schema_excluded(cat *c, const char *schema)
-{
-    return pg_name_excluded(c->m->exclude_schemas, NULL, schema) ||
-           (c->m->exclude_schemas && pg_name_excluded(c->m->exclude_schemas, schema, ""));
-}
 
 /* ---- schemas and extensions ---- */
 
@@ -152,18 +28,18 @@ static sk_rc read_schemas(cat *c)
     pg_buf_reset(&c->sql);
     pg_buf_add(&c->sql, "SELECT n.oid, n.nspname, quote_ident(n.nspname), quote_ident(pg_get_userbyid(n.nspowner)), "
                         "quote_literal(obj_description(n.oid, 'pg_namespace')), n.nspacl IS NULL, ");
-    acl_sql(&c->sql, "n.nspacl", "");
+    pgc_acl_sql(&c->sql, "n.nspacl", "");
     pg_buf_add(&c->sql, " FROM pg_namespace n WHERE n.oid >= 16384 AND " NSP_OK("n") " AND "
                         NOT_EXT("pg_namespace", "n.oid") " ORDER BY n.oid");
     if (!pg_buf_ok(&c->sql))
-        return oom(c->err);
-    PGresult *r = query(c, "schemas", c->sql.s);
+        return pgc_oom(c->err);
+    PGresult *r = pgc_query(c, "schemas", c->sql.s);
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        const char *name = val(r, i, 1), *q = val(r, i, 2), *owner = val(r, i, 3);
-        if (schema_excluded(c, name))
+        const char *name = pgc_val(r, i, 1), *q = pgc_val(r, i, 2), *owner = pgc_val(r, i, 3);
+        if (pgc_schema_excluded(c, name))
             continue;
         pg_buf b, d;
         pg_buf_init(&b);
@@ -171,12 +47,12 @@ static sk_rc read_schemas(cat *c)
         char target[600];
         snprintf(target, sizeof target, "SCHEMA %s", q);
         pg_buf_addf(&b, "CREATE SCHEMA %s;\nALTER SCHEMA %s OWNER TO %s;\n", q, q, owner);
-        emit_comment(&b, target, val(r, i, 4));
-        emit_acl(&b, target, owner, bval(r, i, 5), val(r, i, 6), 1);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 4));
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 5), pgc_val(r, i, 6), 1);
         pg_buf_addf(&d, "DROP SCHEMA IF EXISTS %s;\n", q);
-        long idx = pg_model_add(c->m, K_SCHEMA, PG_NAMESPACE_OID, uval(r, i, 0), NULL, name, "SCHEMA",
+        long idx = pg_model_add(c->m, K_SCHEMA, PG_NAMESPACE_OID, pgc_uval(r, i, 0), NULL, name, "SCHEMA",
                                 owner);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -186,7 +62,7 @@ static sk_rc read_schemas(cat *c)
 
 static sk_rc read_extensions(cat *c)
 {
-    PGresult *r = query(c, "extensions",
+    PGresult *r = pgc_query(c, "extensions",
                         "SELECT x.oid, x.extname, quote_ident(x.extname), n.nspname, quote_ident(n.nspname), "
                         "quote_literal(obj_description(x.oid, 'pg_extension')) FROM pg_extension x "
                         "JOIN pg_namespace n ON n.oid = x.extnamespace WHERE x.oid >= 16384 ORDER BY x.oid");
@@ -194,20 +70,20 @@ static sk_rc read_extensions(cat *c)
         return c->err->rc;
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        const char *q = val(r, i, 2);
-        if (schema_excluded(c, val(r, i, 3)))
+        const char *q = pgc_val(r, i, 2);
+        if (pgc_schema_excluded(c, pgc_val(r, i, 3)))
             continue;
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
         char target[600];
         snprintf(target, sizeof target, "EXTENSION %s", q);
-        pg_buf_addf(&b, "CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s;\n", q, val(r, i, 4));
-        emit_comment(&b, target, val(r, i, 5));
+        pg_buf_addf(&b, "CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s;\n", q, pgc_val(r, i, 4));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
         pg_buf_addf(&d, "DROP EXTENSION IF EXISTS %s;\n", q);
-        long idx = pg_model_add(c->m, K_EXTENSION, PG_EXTENSION_OID, uval(r, i, 0), NULL, val(r, i, 1),
+        long idx = pg_model_add(c->m, K_EXTENSION, PG_EXTENSION_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1),
                                 "EXTENSION", NULL);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -216,7 +92,7 @@ static sk_rc read_extensions(cat *c)
         return rc;
     /* Members of an extension are created by it: they are not dumped, and whatever depends on
      * them depends on the extension. Array types of member types count as members. */
-    r = query(c, "extension members",
+    r = pgc_query(c, "extension members",
               "SELECT d.classid, d.objid, d.refobjid FROM pg_depend d WHERE d.deptype = 'e' AND "
               "d.refclassid = 'pg_extension'::regclass UNION ALL SELECT 'pg_type'::regclass, t.typarray, "
               "d.refobjid FROM pg_depend d JOIN pg_type t ON t.oid = d.objid WHERE d.deptype = 'e' AND "
@@ -224,10 +100,10 @@ static sk_rc read_extensions(cat *c)
     if (!r)
         return c->err->rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        long x = pg_model_find(c->m, PG_EXTENSION_OID, uval(r, i, 2));
-        if (x >= 0 && pg_model_alias(c->m, uval(r, i, 0), uval(r, i, 1), x) < 0) {
+        long x = pg_model_find(c->m, PG_EXTENSION_OID, pgc_uval(r, i, 2));
+        if (x >= 0 && pg_model_alias(c->m, pgc_uval(r, i, 0), pgc_uval(r, i, 1), x) < 0) {
             PQclear(r);
-            return oom(c->err);
+            return pgc_oom(c->err);
         }
     }
     PQclear(r);
@@ -243,7 +119,7 @@ static sk_rc read_types(cat *c)
                "SELECT t.oid, n.nspname, t.typname, quote_ident(n.nspname) || '.' || quote_ident(t.typname), "
                "t.typtype, quote_ident(pg_get_userbyid(t.typowner)), "
                "quote_literal(obj_description(t.oid, 'pg_type')), t.typacl IS NULL, ");
-    acl_sql(&c->sql, "t.typacl", "");
+    pgc_acl_sql(&c->sql, "t.typacl", "");
     pg_buf_add(&c->sql,
                ", t.typrelid, t.typarray, "
                /* 11 enum labels */
@@ -285,68 +161,70 @@ static sk_rc read_types(cat *c)
                "(SELECT cl.relkind FROM pg_class cl WHERE cl.oid = t.typrelid) = 'c') AND " NSP_OK("n")
                " AND " NOT_EXT("pg_type", "t.oid") " ORDER BY t.oid");
     if (!pg_buf_ok(&c->sql))
-        return oom(c->err);
-    PGresult *r = query(c, "types", c->sql.s);
+        return pgc_oom(c->err);
+    PGresult *r = pgc_query(c, "types", c->sql.s);
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        const char *schema = val(r, i, 1), *q = val(r, i, 3), *owner = val(r, i, 5);
-        char tt = val(r, i, 4)[0];
-        if (schema_excluded(c, schema))
+        const char *schema = pgc_val(r, i, 1), *q = pgc_val(r, i, 3), *owner = pgc_val(r, i, 5);
+        char tt = pgc_val(r, i, 4)[0];
+        if (pgc_schema_excluded(c, schema))
             continue;
         const char *kw = tt == 'd' ? "DOMAIN" : "TYPE";
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
         if (tt == 'e') {
-            pg_buf_addf(&b, "CREATE TYPE %s AS ENUM (%s);\n", q, val(r, i, 11) ? val(r, i, 11) : "");
+            pg_buf_addf(&b, "CREATE TYPE %s AS ENUM (%s);\n", q, pgc_val(r, i, 11) ? pgc_val(r, i, 11) : "");
         } else if (tt == 'c') {
-            pg_buf_addf(&b, "CREATE TYPE %s AS (%s\n);\n", q, val(r, i, 12) ? val(r, i, 12) : "");
+            pg_buf_addf(&b, "CREATE TYPE %s AS (%s\n);\n", q, pgc_val(r, i, 12) ? pgc_val(r, i, 12) : "");
         } else if (tt == 'd') {
-            pg_buf_addf(&b, "CREATE DOMAIN %s AS %s", q, val(r, i, 13));
-            if (val(r, i, 16))
-                pg_buf_addf(&b, " COLLATE %s", val(r, i, 16));
-            if (val(r, i, 15))
-                pg_buf_addf(&b, " DEFAULT %s", val(r, i, 15));
-            if (bval(r, i, 14))
+            pg_buf_addf(&b, "CREATE DOMAIN %s AS %s", q, pgc_val(r, i, 13));
+            if (pgc_val(r, i, 16))
+                pg_buf_addf(&b, " COLLATE %s", pgc_val(r, i, 16));
+            if (pgc_val(r, i, 15))
+                pg_buf_addf(&b, " DEFAULT %s", pgc_val(r, i, 15));
+            if (pgc_bval(r, i, 14))
                 pg_buf_add(&b, " NOT NULL");
-            if (val(r, i, 17))
-                pg_buf_add(&b, val(r, i, 17));
+            if (pgc_val(r, i, 17))
+                pg_buf_add(&b, pgc_val(r, i, 17));
             pg_buf_add(&b, ";\n");
         } else { /* range */
-            pg_buf_addf(&b, "CREATE TYPE %s AS RANGE (\n    subtype = %s", q, val(r, i, 18));
-            if (val(r, i, 19))
-                pg_buf_addf(&b, ",\n    multirange_type_name = %s", val(r, i, 19));
-            if (val(r, i, 20))
-                pg_buf_addf(&b, ",\n    subtype_opclass = %s", val(r, i, 20));
-            if (val(r, i, 21))
-                pg_buf_addf(&b, ",\n    collation = %s", val(r, i, 21));
-            if (val(r, i, 25))
-                pg_buf_addf(&b, ",\n    canonical = %s", val(r, i, 25));
-            if (val(r, i, 22))
-                pg_buf_addf(&b, ",\n    subtype_diff = %s", val(r, i, 22));
+            pg_buf_addf(&b, "CREATE TYPE %s AS RANGE (\n    subtype = %s", q, pgc_val(r, i, 18));
+            if (pgc_val(r, i, 19))
+                pg_buf_addf(&b, ",\n    multirange_type_name = %s", pgc_val(r, i, 19));
+            if (pgc_val(r, i, 20))
+                pg_buf_addf(&b, ",\n    subtype_opclass = %s", pgc_val(r, i, 20));
+            if (pgc_val(r, i, 21))
+                pg_buf_addf(&b, ",\n    collation = %s", pgc_val(r, i, 21));
+            if (pgc_val(r, i, 25))
+                pg_buf_addf(&b, ",\n    canonical = %s", pgc_val(r, i, 25));
+            if (pgc_val(r, i, 22))
+                pg_buf_addf(&b, ",\n    subtype_diff = %s", pgc_val(r, i, 22));
             pg_buf_add(&b, "\n);\n");
         }
         char target[600];
         snprintf(target, sizeof target, "%s %s", kw, q);
         pg_buf_addf(&b, "ALTER %s OWNER TO %s;\n", target, owner);
-        emit_comment(&b, target, val(r, i, 6));
-        emit_acl(&b, target, owner, bval(r, i, 7), val(r, i, 8), 1);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 7), pgc_val(r, i, 8), 1);
         pg_buf_addf(&d, "DROP %s IF EXISTS %s;\n", kw, q);
-        long idx = pg_model_add(c->m, K_TYPE, PG_TYPE_OID, uval(r, i, 0), schema, val(r, i, 2),
+        long idx = pg_model_add(c->m, K_TYPE, PG_TYPE_OID, pgc_uval(r, i, 0), schema, pgc_val(r, i, 2),
                                 tt == 'd' ? "DOMAIN" : "TYPE", owner);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
+        if (!rc && !(c->m->objs[idx].qname = strdup(q)))
+            rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);
         if (rc)
             break;
         /* the array type, a composite's relation, a range's multirange are part of the type */
-        if (pg_model_alias(c->m, PG_TYPE_OID, uval(r, i, 10), idx) < 0 ||
-            (uval(r, i, 9) && pg_model_alias(c->m, PG_CLASS_OID, uval(r, i, 9), idx) < 0) ||
-            (uval(r, i, 23) && pg_model_alias(c->m, PG_TYPE_OID, uval(r, i, 23), idx) < 0) ||
-            (uval(r, i, 24) && pg_model_alias(c->m, PG_TYPE_OID, uval(r, i, 24), idx) < 0))
-            rc = oom(c->err);
+        if (pg_model_alias(c->m, PG_TYPE_OID, pgc_uval(r, i, 10), idx) < 0 ||
+            (pgc_uval(r, i, 9) && pg_model_alias(c->m, PG_CLASS_OID, pgc_uval(r, i, 9), idx) < 0) ||
+            (pgc_uval(r, i, 23) && pg_model_alias(c->m, PG_TYPE_OID, pgc_uval(r, i, 23), idx) < 0) ||
+            (pgc_uval(r, i, 24) && pg_model_alias(c->m, PG_TYPE_OID, pgc_uval(r, i, 24), idx) < 0))
+            rc = pgc_oom(c->err);
     }
     PQclear(r);
     return rc;
@@ -362,7 +240,7 @@ static sk_rc read_functions(cat *c)
                "'(' || pg_get_function_identity_arguments(p.oid) || ')', p.prokind, "
                "quote_ident(pg_get_userbyid(p.proowner)), quote_literal(obj_description(p.oid, 'pg_proc')), "
                "p.proacl IS NULL, ");
-    acl_sql(&c->sql, "p.proacl", "");
+    pgc_acl_sql(&c->sql, "p.proacl", "");
     pg_buf_add(&c->sql, ", pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                         "WHERE p.oid >= 16384 AND p.prokind IN ('f', 'p', 'w') AND " NSP_OK("n") " AND "
                         /* range/multirange constructors belong to their type */
@@ -370,20 +248,20 @@ static sk_rc read_functions(cat *c)
                         "i.objid = p.oid AND i.deptype = 'i') AND "
                         NOT_EXT("pg_proc", "p.oid") " ORDER BY p.oid");
     if (!pg_buf_ok(&c->sql))
-        return oom(c->err);
-    PGresult *r = query(c, "functions", c->sql.s);
+        return pgc_oom(c->err);
+    PGresult *r = pgc_query(c, "functions", c->sql.s);
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        const char *schema = val(r, i, 1), *q = val(r, i, 3), *owner = val(r, i, 5);
-        if (schema_excluded(c, schema))
+        const char *schema = pgc_val(r, i, 1), *q = pgc_val(r, i, 3), *owner = pgc_val(r, i, 5);
+        if (pgc_schema_excluded(c, schema))
             continue;
-        const char *kw = val(r, i, 4)[0] == 'p' ? "PROCEDURE" : "FUNCTION";
+        const char *kw = pgc_val(r, i, 4)[0] == 'p' ? "PROCEDURE" : "FUNCTION";
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        const char *def = val(r, i, 9);
+        const char *def = pgc_val(r, i, 9);
         size_t dl = strlen(def);
         while (dl > 0 && (def[dl - 1] == '\n' || def[dl - 1] == ' '))
             dl--;
@@ -392,17 +270,17 @@ static sk_rc read_functions(cat *c)
         char target[1200];
         snprintf(target, sizeof target, "%s %s", kw, q);
         pg_buf_addf(&b, "ALTER %s OWNER TO %s;\n", target, owner);
-        emit_comment(&b, target, val(r, i, 6));
-        emit_acl(&b, target, owner, bval(r, i, 7), val(r, i, 8), 1);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 7), pgc_val(r, i, 8), 1);
         pg_buf_addf(&d, "DROP %s IF EXISTS %s;\n", kw, q);
         /* the name for ordering carries the arguments, so overloads sort deterministically */
         const char *paren = strchr(q, '(');
         pg_buf nm;
         pg_buf_init(&nm);
-        pg_buf_addf(&nm, "%s%s", val(r, i, 2), paren ? paren : "");
-        long idx = pg_model_add(c->m, K_FUNCTION, PG_PROC_OID, uval(r, i, 0), schema, nm.s, kw, owner);
+        pg_buf_addf(&nm, "%s%s", pgc_val(r, i, 2), paren ? paren : "");
+        long idx = pg_model_add(c->m, K_FUNCTION, PG_PROC_OID, pgc_uval(r, i, 0), schema, nm.s, kw, owner);
         pg_buf_free(&nm);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         if (!rc)
             c->m->objs[idx].movable = 1;
         pg_buf_free(&b);
@@ -443,83 +321,76 @@ static sk_rc index_rows(cat *c, const PGresult *r, int col, unsigned pseudo)
 {
     unsigned prev = 0;
     for (int i = 0; i < PQntuples(r); i++) {
-        unsigned o = uval(r, i, col);
+        unsigned o = pgc_uval(r, i, col);
         if (o != prev && pg_model_alias(c->m, pseudo, o, i) < 0)
-            return oom(c->err);
+            return pgc_oom(c->err);
         prev = o;
     }
     return SK_OK;
 }
 
-static long rel_obj(cat *c, unsigned relid)
-{
-    long x = pg_model_find(c->m, PG_CLASS_OID, relid);
-    if (x < 0 || c->m->objs[x].kind != K_RELATION || c->m->objs[x].objid != relid)
-        return -1;
-    return x;
-}
 
 static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresult *cols,
                        const PGresult *cons, long idx)
 {
-    const char *q = val(r, i, R_QNAME);
-    unsigned relid = uval(r, i, R_OID);
-    int ispart = bval(r, i, R_ISPART);
-    char kind = val(r, i, R_KIND)[0];
-    pg_buf_addf(b, "CREATE %sTABLE %s (", val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
+    const char *q = pgc_val(r, i, R_QNAME);
+    unsigned relid = pgc_uval(r, i, R_OID);
+    int ispart = pgc_bval(r, i, R_ISPART);
+    char kind = pgc_val(r, i, R_KIND)[0];
+    pg_buf_addf(b, "CREATE %sTABLE %s (", pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
     int first = 1;
     long crow = pg_model_find(c->m, IDX_COLS, relid);
-    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && uval(cols, k, C_RELID) == relid; k++) {
-        if (!ispart && !bval(cols, k, C_LOCAL))
+    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
+        if (!ispart && !pgc_bval(cols, k, C_LOCAL))
             continue;
-        pg_buf_addf(b, "%s\n    %s %s", first ? "" : ",", val(cols, k, C_NAME), val(cols, k, C_TYPE));
+        pg_buf_addf(b, "%s\n    %s %s", first ? "" : ",", pgc_val(cols, k, C_NAME), pgc_val(cols, k, C_TYPE));
         first = 0;
-        if (val(cols, k, C_COLL))
-            pg_buf_addf(b, " COLLATE %s", val(cols, k, C_COLL));
-        if (val(cols, k, C_GENERATED)[0] == 's')
-            pg_buf_addf(b, " GENERATED ALWAYS AS (%s) STORED", val(cols, k, C_DEFEXPR));
-        if (bval(cols, k, C_NOTNULL))
+        if (pgc_val(cols, k, C_COLL))
+            pg_buf_addf(b, " COLLATE %s", pgc_val(cols, k, C_COLL));
+        if (pgc_val(cols, k, C_GENERATED)[0] == 's')
+            pg_buf_addf(b, " GENERATED ALWAYS AS (%s) STORED", pgc_val(cols, k, C_DEFEXPR));
+        if (pgc_bval(cols, k, C_NOTNULL))
             pg_buf_add(b, " NOT NULL");
     }
     long krow = pg_model_find(c->m, IDX_CONS, relid);
-    for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && uval(cons, k, N_RELID) == relid; k++) {
-        if (val(cons, k, N_TYPE)[0] != 'c' || !bval(cons, k, N_LOCAL) || !bval(cons, k, N_VALID))
+    for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && pgc_uval(cons, k, N_RELID) == relid; k++) {
+        if (pgc_val(cons, k, N_TYPE)[0] != 'c' || !pgc_bval(cons, k, N_LOCAL) || !pgc_bval(cons, k, N_VALID))
             continue;
-        pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", val(cons, k, N_QNAME), val(cons, k, N_DEF));
+        pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", pgc_val(cons, k, N_QNAME), pgc_val(cons, k, N_DEF));
         first = 0;
-        pg_model_alias(c->m, PG_CONSTRAINT_OID, uval(cons, k, N_OID), idx);
+        pg_model_alias(c->m, PG_CONSTRAINT_OID, pgc_uval(cons, k, N_OID), idx);
     }
     pg_buf_add(b, "\n)");
-    if (!ispart && val(r, i, R_PARENTS))
-        pg_buf_addf(b, "\nINHERITS (%s)", val(r, i, R_PARENTS));
+    if (!ispart && pgc_val(r, i, R_PARENTS))
+        pg_buf_addf(b, "\nINHERITS (%s)", pgc_val(r, i, R_PARENTS));
     if (kind == 'p')
-        pg_buf_addf(b, "\nPARTITION BY %s", val(r, i, R_PARTKEY));
-    if (val(r, i, R_AM))
-        pg_buf_addf(b, "\nUSING %s", val(r, i, R_AM));
-    if (val(r, i, R_OPTS) && *val(r, i, R_OPTS))
-        pg_buf_addf(b, "\nWITH (%s)", val(r, i, R_OPTS));
+        pg_buf_addf(b, "\nPARTITION BY %s", pgc_val(r, i, R_PARTKEY));
+    if (pgc_val(r, i, R_AM))
+        pg_buf_addf(b, "\nUSING %s", pgc_val(r, i, R_AM));
+    if (pgc_val(r, i, R_OPTS) && *pgc_val(r, i, R_OPTS))
+        pg_buf_addf(b, "\nWITH (%s)", pgc_val(r, i, R_OPTS));
     pg_buf_add(b, ";\n");
-    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && uval(cols, k, C_RELID) == relid; k++) {
-        const char *cn = val(cols, k, C_NAME);
-        if (!ispart && !bval(cols, k, C_LOCAL) && bval(cols, k, C_NOTNULL))
+    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
+        const char *cn = pgc_val(cols, k, C_NAME);
+        if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL))
             pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;\n", q, cn);
-        if (ival(cols, k, C_STATTARGET, -1) >= 0)
+        if (pgc_ival(cols, k, C_STATTARGET, -1) >= 0)
             pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET STATISTICS %s;\n", q, cn,
-                        val(cols, k, C_STATTARGET));
-        if (val(cols, k, C_STORAGE)[0] != val(cols, k, C_TYPSTORAGE)[0])
+                        pgc_val(cols, k, C_STATTARGET));
+        if (pgc_val(cols, k, C_STORAGE)[0] != pgc_val(cols, k, C_TYPSTORAGE)[0])
             pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET STORAGE %s;\n", q, cn,
-                        storage_word(val(cols, k, C_STORAGE)[0]));
-        if (val(cols, k, C_OPTS) && *val(cols, k, C_OPTS))
-            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);\n", q, cn, val(cols, k, C_OPTS));
+                        storage_word(pgc_val(cols, k, C_STORAGE)[0]));
+        if (pgc_val(cols, k, C_OPTS) && *pgc_val(cols, k, C_OPTS))
+            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);\n", q, cn, pgc_val(cols, k, C_OPTS));
     }
-    char rid = val(r, i, R_REPLIDENT)[0];
+    char rid = pgc_val(r, i, R_REPLIDENT)[0];
     if (rid == 'f')
         pg_buf_addf(b, "ALTER TABLE ONLY %s REPLICA IDENTITY FULL;\n", q);
     else if (rid == 'n')
         pg_buf_addf(b, "ALTER TABLE ONLY %s REPLICA IDENTITY NOTHING;\n", q);
-    if (bval(r, i, R_RLS))
+    if (pgc_bval(r, i, R_RLS))
         pg_buf_addf(b, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", q);
-    if (bval(r, i, R_FORCERLS))
+    if (pgc_bval(r, i, R_FORCERLS))
         pg_buf_addf(b, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;\n", q);
 }
 
@@ -527,54 +398,42 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
 static void rel_trailer(cat *c, pg_buf *b, const PGresult *r, int i, const PGresult *cols, const PGresult *cons,
                         const char *kw)
 {
-    const char *q = val(r, i, R_QNAME), *owner = val(r, i, R_OWNER);
-    unsigned relid = uval(r, i, R_OID);
+    const char *q = pgc_val(r, i, R_QNAME), *owner = pgc_val(r, i, R_OWNER);
+    unsigned relid = pgc_uval(r, i, R_OID);
     char target[700];
     snprintf(target, sizeof target, "%s %s", kw, q);
     pg_buf_addf(b, "ALTER %s OWNER TO %s;\n", target, owner);
-    emit_comment(b, target, val(r, i, R_COMMENT));
+    pgc_emit_comment(b, target, pgc_val(r, i, R_COMMENT));
     long crow = pg_model_find(c->m, IDX_COLS, relid);
-    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && uval(cols, k, C_RELID) == relid; k++) {
-        if (val(cols, k, C_COMMENT))
-            pg_buf_addf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", q, val(cols, k, C_NAME), val(cols, k, C_COMMENT));
+    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
+        if (pgc_val(cols, k, C_COMMENT))
+            pg_buf_addf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", q, pgc_val(cols, k, C_NAME), pgc_val(cols, k, C_COMMENT));
     }
     long krow = pg_model_find(c->m, IDX_CONS, relid);
-    for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && uval(cons, k, N_RELID) == relid; k++) {
-        if (val(cons, k, N_TYPE)[0] == 'c' && bval(cons, k, N_LOCAL) && bval(cons, k, N_VALID) &&
-            val(cons, k, N_COMMENT))
-            pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", val(cons, k, N_QNAME), q,
-                        val(cons, k, N_COMMENT));
+    for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && pgc_uval(cons, k, N_RELID) == relid; k++) {
+        if (pgc_val(cons, k, N_TYPE)[0] == 'c' && pgc_bval(cons, k, N_LOCAL) && pgc_bval(cons, k, N_VALID) &&
+            pgc_val(cons, k, N_COMMENT))
+            pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cons, k, N_QNAME), q,
+                        pgc_val(cons, k, N_COMMENT));
     }
     char gtarget[700];
-    snprintf(gtarget, sizeof gtarget, "%s %s", val(r, i, R_KIND)[0] == 'S' ? "SEQUENCE" : "TABLE", q);
-    emit_acl(b, gtarget, owner, bval(r, i, R_ACLNULL), val(r, i, R_GRANTS), 1);
-    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && uval(cols, k, C_RELID) == relid; k++)
-        emit_acl(b, gtarget, owner, bval(cols, k, C_ACLNULL), val(cols, k, C_GRANTS), 0);
+    snprintf(gtarget, sizeof gtarget, "%s %s", pgc_val(r, i, R_KIND)[0] == 'S' ? "SEQUENCE" : "TABLE", q);
+    pgc_emit_acl(b, gtarget, owner, pgc_bval(r, i, R_ACLNULL), pgc_val(r, i, R_GRANTS), 1);
+    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++)
+        pgc_emit_acl(b, gtarget, owner, pgc_bval(cols, k, C_ACLNULL), pgc_val(cols, k, C_GRANTS), 0);
 }
 
 /* identity sequences take their type from the column: no AS clause */
 static void seq_options(pg_buf *b, const PGresult *r, int i, int with_type)
 {
     if (with_type)
-        pg_buf_addf(b, "\n    AS %s", val(r, i, R_SEQTYPE));
+        pg_buf_addf(b, "\n    AS %s", pgc_val(r, i, R_SEQTYPE));
     pg_buf_addf(b, "\n    START WITH %s\n    INCREMENT BY %s\n    MINVALUE %s\n    MAXVALUE %s\n"
                    "    CACHE %s%s",
-                val(r, i, R_SEQSTART), val(r, i, R_SEQINC), val(r, i, R_SEQMIN),
-                val(r, i, R_SEQMAX), val(r, i, R_SEQCACHE), bval(r, i, R_SEQCYCLE) ? "\n    CYCLE" : "");
+                pgc_val(r, i, R_SEQSTART), pgc_val(r, i, R_SEQINC), pgc_val(r, i, R_SEQMIN),
+                pgc_val(r, i, R_SEQMAX), pgc_val(r, i, R_SEQCACHE), pgc_bval(r, i, R_SEQCYCLE) ? "\n    CYCLE" : "");
 }
 
-static sk_rc add_text(cat *c, long idx, const pg_buf *extra)
-{
-    pg_obj *o = &c->m->objs[idx];
-    size_t a = strlen(o->create), e = extra->len;
-    char *n = realloc(o->create, a + e + 1);
-    if (!n)
-        return oom(c->err);
-    memcpy(n + a, extra->s ? extra->s : "", e);
-    n[a + e] = '\0';
-    o->create = n;
-    return SK_OK;
-}
 
 static sk_rc lock_tables(cat *c, const PGresult *r, int lock_timeout_ms)
 {
@@ -583,26 +442,26 @@ static sk_rc lock_tables(cat *c, const PGresult *r, int lock_timeout_ms)
     sk_rc rc = SK_OK;
     char set[80];
     snprintf(set, sizeof set, "SET LOCAL lock_timeout = %d", lock_timeout_ms);
-    PGresult *x = query(c, "lock_timeout", set);
+    PGresult *x = pgc_query(c, "lock_timeout", set);
     if (!x)
         return c->err->rc;
     PQclear(x);
     int n = 0;
     for (int i = 0; i <= PQntuples(r); i++) {
         if (i < PQntuples(r)) {
-            char k = val(r, i, R_KIND)[0];
-            if ((k != 'r' && k != 'p') || rel_obj(c, uval(r, i, R_OID)) < 0)
+            char k = pgc_val(r, i, R_KIND)[0];
+            if ((k != 'r' && k != 'p') || pgc_rel_obj(c, pgc_uval(r, i, R_OID)) < 0)
                 continue;
-            pg_buf_addf(&b, "%s%s", n ? ", " : "LOCK TABLE ", val(r, i, R_QNAME));
+            pg_buf_addf(&b, "%s%s", n ? ", " : "LOCK TABLE ", pgc_val(r, i, R_QNAME));
             n++;
         }
         if (n > 0 && (n >= 500 || i == PQntuples(r))) {
             pg_buf_add(&b, " IN ACCESS SHARE MODE");
             if (!pg_buf_ok(&b)) {
-                rc = oom(c->err);
+                rc = pgc_oom(c->err);
                 break;
             }
-            x = query(c, "table locks", b.s);
+            x = pgc_query(c, "table locks", b.s);
             if (!x) {
                 rc = c->err->rc;
                 sk_err_prefix(c->err, "ACCESS SHARE lock (a concurrent ALTER/DROP or lock_timeout): ");
@@ -615,7 +474,7 @@ static sk_rc lock_tables(cat *c, const PGresult *r, int lock_timeout_ms)
     }
     pg_buf_free(&b);
     if (!rc) {
-        x = query(c, "lock_timeout", "SET LOCAL lock_timeout = 0");
+        x = pgc_query(c, "lock_timeout", "SET LOCAL lock_timeout = 0");
         if (!x)
             return c->err->rc;
         PQclear(x);
@@ -629,7 +488,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
     pg_buf_add(&c->sql,
                "SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
                "c.relkind, c.relpersistence, quote_ident(pg_get_userbyid(c.relowner)), c.relacl IS NULL, ");
-    acl_sql(&c->sql, "c.relacl", "");
+    pgc_acl_sql(&c->sql, "c.relacl", "");
     pg_buf_add(&c->sql,
                ", quote_literal(obj_description(c.oid, 'pg_class')), "
                "array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o WHERE o !~ '^check_option='), ', '), "
@@ -655,32 +514,32 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND " NSP_OK("n") " AND "
                NOT_EXT("pg_class", "c.oid") " ORDER BY c.oid");
     if (!pg_buf_ok(&c->sql))
-        return oom(c->err);
-    PGresult *r = query(c, "relations", c->sql.s), *cols = NULL, *cons = NULL;
+        return pgc_oom(c->err);
+    PGresult *r = pgc_query(c, "relations", c->sql.s), *cols = NULL, *cons = NULL;
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
 
     /* 1. register the relations (so locks, columns and constraints know what is dumped) */
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *schema = val(r, i, R_SCHEMA), *name = val(r, i, R_NAME);
-        char k = val(r, i, R_KIND)[0];
-        if (schema_excluded(c, schema) || pg_name_excluded(c->m->exclude_tables, schema, name))
+        const char *schema = pgc_val(r, i, R_SCHEMA), *name = pgc_val(r, i, R_NAME);
+        char k = pgc_val(r, i, R_KIND)[0];
+        if (pgc_schema_excluded(c, schema) || pg_name_excluded(c->m->exclude_tables, schema, name))
             continue;
-        if (k == 'S' && val(r, i, R_SEQDEPTYPE) && val(r, i, R_SEQDEPTYPE)[0] == 'i')
+        if (k == 'S' && pgc_val(r, i, R_SEQDEPTYPE) && pgc_val(r, i, R_SEQDEPTYPE)[0] == 'i')
             continue; /* an identity column's sequence belongs to its table */
         const char *label = k == 'S' ? "SEQUENCE" : k == 'v' ? "VIEW" : k == 'm' ? "MATERIALIZED VIEW" : "TABLE";
-        long idx = pg_model_add(c->m, K_RELATION, PG_CLASS_OID, uval(r, i, R_OID), schema, name, label,
-                                val(r, i, R_OWNER));
-        if (idx < 0 || !(c->m->objs[idx].qname = strdup(val(r, i, R_QNAME)))) {
-            rc = oom(c->err);
+        long idx = pg_model_add(c->m, K_RELATION, PG_CLASS_OID, pgc_uval(r, i, R_OID), schema, name, label,
+                                pgc_val(r, i, R_OWNER));
+        if (idx < 0 || !(c->m->objs[idx].qname = strdup(pgc_val(r, i, R_QNAME)))) {
+            rc = pgc_oom(c->err);
             goto out;
         }
-        c->m->objs[idx].relid = uval(r, i, R_OID);
+        c->m->objs[idx].relid = pgc_uval(r, i, R_OID);
         c->m->objs[idx].movable = (k == 'v' || k == 'm');
-        if (pg_model_alias(c->m, PG_TYPE_OID, uval(r, i, R_RELTYPE), idx) < 0 ||
-            pg_model_alias(c->m, PG_TYPE_OID, uval(r, i, R_RELTYPEARR), idx) < 0) {
-            rc = oom(c->err);
+        if (pg_model_alias(c->m, PG_TYPE_OID, pgc_uval(r, i, R_RELTYPE), idx) < 0 ||
+            pg_model_alias(c->m, PG_TYPE_OID, pgc_uval(r, i, R_RELTYPEARR), idx) < 0) {
+            rc = pgc_oom(c->err);
             goto out;
         }
     }
@@ -696,18 +555,18 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END, a.attstattarget, a.attstorage, "
                "t.typstorage, array_to_string(a.attoptions, ', '), "
                "quote_literal(col_description(a.attrelid, a.attnum)), a.attacl IS NULL, ");
-    acl_sql(&c->sql, "a.attacl", " || ' (' || quote_ident(a.attname) || ')'");
+    pgc_acl_sql(&c->sql, "a.attacl", " || ' (' || quote_ident(a.attname) || ')'");
     pg_buf_add(&c->sql,
                " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
                "c.relnamespace JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef ad ON ad.adrelid = "
                "a.attrelid AND ad.adnum = a.attnum WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN "
                "('r', 'p', 'v', 'm') AND " NSP_OK("n") " ORDER BY a.attrelid, a.attnum");
     if (!pg_buf_ok(&c->sql)) {
-        rc = oom(c->err);
+        rc = pgc_oom(c->err);
         goto out;
     }
-    if (!(cols = query(c, "columns", c->sql.s)) ||
-        !(cons = query(c, "constraints",
+    if (!(cols = pgc_query(c, "columns", c->sql.s)) ||
+        !(cons = pgc_query(c, "constraints",
                        "SELECT co.oid, co.conname, quote_ident(co.conname), co.contype, co.conrelid, co.conindid, "
                        "co.conislocal, co.convalidated, co.conparentid, pg_get_constraintdef(co.oid), "
                        "quote_literal(obj_description(co.oid, 'pg_constraint')) FROM pg_constraint co JOIN "
@@ -721,14 +580,14 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
 
     /* 2. definitions */
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        unsigned relid = uval(r, i, R_OID);
-        char k = val(r, i, R_KIND)[0];
-        const char *q = val(r, i, R_QNAME);
+        unsigned relid = pgc_uval(r, i, R_OID);
+        char k = pgc_val(r, i, R_KIND)[0];
+        const char *q = pgc_val(r, i, R_QNAME);
         pg_buf b;
         pg_buf_init(&b);
-        if (k == 'S' && val(r, i, R_SEQDEPTYPE) && val(r, i, R_SEQDEPTYPE)[0] == 'i')
+        if (k == 'S' && pgc_val(r, i, R_SEQDEPTYPE) && pgc_val(r, i, R_SEQDEPTYPE)[0] == 'i')
             continue; /* after all tables, below */
-        long idx = rel_obj(c, relid);
+        long idx = pgc_rel_obj(c, relid);
         if (idx < 0) {
             pg_buf_free(&b);
             continue;
@@ -741,26 +600,26 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             pg_buf_addf(&d, "DROP TABLE IF EXISTS %s;\n", q);
         } else if (k == 'v') {
             pg_buf_addf(&b, "CREATE VIEW %s", q);
-            if (val(r, i, R_OPTS) && *val(r, i, R_OPTS))
-                pg_buf_addf(&b, " WITH (%s)", val(r, i, R_OPTS));
-            const char *vd = val(r, i, R_VIEWDEF);
+            if (pgc_val(r, i, R_OPTS) && *pgc_val(r, i, R_OPTS))
+                pg_buf_addf(&b, " WITH (%s)", pgc_val(r, i, R_OPTS));
+            const char *vd = pgc_val(r, i, R_VIEWDEF);
             size_t vl = strlen(vd);
             while (vl > 0 && (vd[vl - 1] == ';' || vd[vl - 1] == '\n' || vd[vl - 1] == ' '))
                 vl--;
             pg_buf_add(&b, " AS\n");
             pg_buf_addn(&b, vd, vl);
-            if (val(r, i, R_CHECKOPT))
-                pg_buf_addf(&b, "\n  WITH %s CHECK OPTION", val(r, i, R_CHECKOPT));
+            if (pgc_val(r, i, R_CHECKOPT))
+                pg_buf_addf(&b, "\n  WITH %s CHECK OPTION", pgc_val(r, i, R_CHECKOPT));
             pg_buf_add(&b, ";\n");
             rel_trailer(c, &b, r, i, cols, cons, "VIEW");
             pg_buf_addf(&d, "DROP VIEW IF EXISTS %s;\n", q);
         } else if (k == 'm') {
             pg_buf_addf(&b, "CREATE MATERIALIZED VIEW %s", q);
-            if (val(r, i, R_AM))
-                pg_buf_addf(&b, " USING %s", val(r, i, R_AM));
-            if (val(r, i, R_OPTS) && *val(r, i, R_OPTS))
-                pg_buf_addf(&b, " WITH (%s)", val(r, i, R_OPTS));
-            const char *vd = val(r, i, R_VIEWDEF);
+            if (pgc_val(r, i, R_AM))
+                pg_buf_addf(&b, " USING %s", pgc_val(r, i, R_AM));
+            if (pgc_val(r, i, R_OPTS) && *pgc_val(r, i, R_OPTS))
+                pg_buf_addf(&b, " WITH (%s)", pgc_val(r, i, R_OPTS));
+            const char *vd = pgc_val(r, i, R_VIEWDEF);
             size_t vl = strlen(vd);
             while (vl > 0 && (vd[vl - 1] == ';' || vd[vl - 1] == '\n' || vd[vl - 1] == ' '))
                 vl--;
@@ -770,68 +629,68 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             rel_trailer(c, &b, r, i, cols, cons, "MATERIALIZED VIEW");
             pg_buf_addf(&d, "DROP MATERIALIZED VIEW IF EXISTS %s;\n", q);
         } else { /* sequence */
-            pg_buf_addf(&b, "CREATE %sSEQUENCE %s", val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
+            pg_buf_addf(&b, "CREATE %sSEQUENCE %s", pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
             seq_options(&b, r, i, 1);
             pg_buf_add(&b, ";\n");
             rel_trailer(c, &b, r, i, cols, cons, "SEQUENCE");
-            long t = val(r, i, R_SEQOWNER) ? rel_obj(c, uval(r, i, R_SEQOWNER)) : -1;
+            long t = pgc_val(r, i, R_SEQOWNER) ? pgc_rel_obj(c, pgc_uval(r, i, R_SEQOWNER)) : -1;
             if (t >= 0) {
-                pg_buf_addf(&b, "ALTER SEQUENCE %s OWNED BY %s.%s;\n", q, c->m->objs[t].qname, val(r, i, R_SEQCOL));
+                pg_buf_addf(&b, "ALTER SEQUENCE %s OWNED BY %s.%s;\n", q, c->m->objs[t].qname, pgc_val(r, i, R_SEQCOL));
                 if (pg_model_dep(c->m, idx, t) < 0)
-                    rc = oom(c->err);
+                    rc = pgc_oom(c->err);
             }
             pg_buf_addf(&d, "DROP SEQUENCE IF EXISTS %s;\n", q);
         }
         if (!rc)
-            rc = finish_obj(c, idx, &b, d.s);
+            rc = pgc_finish_obj(c, idx, &b, d.s);
         pg_buf_free(&b);
         pg_buf_free(&d);
         if (rc)
             break;
-        const char *schema = val(r, i, R_SCHEMA), *name = val(r, i, R_NAME);
+        const char *schema = pgc_val(r, i, R_SCHEMA), *name = pgc_val(r, i, R_NAME);
 
         /* column defaults (separate, so serial sequences and functions can come in between) */
         long crow = pg_model_find(c->m, IDX_COLS, relid);
         pg_buf cl;
         pg_buf_init(&cl);
         int ncols = 0;
-        for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && uval(cols, j, C_RELID) == relid && !rc; j++) {
-            if (val(cols, j, C_GENERATED)[0] == '\0') {
-                pg_buf_addf(&cl, "%s%s", ncols ? ", " : "", val(cols, j, C_NAME));
+        for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && pgc_uval(cols, j, C_RELID) == relid && !rc; j++) {
+            if (pgc_val(cols, j, C_GENERATED)[0] == '\0') {
+                pg_buf_addf(&cl, "%s%s", ncols ? ", " : "", pgc_val(cols, j, C_NAME));
                 ncols++;
             }
-            if (!val(cols, j, C_ADOID))
+            if (!pgc_val(cols, j, C_ADOID))
                 continue;
-            if (val(cols, j, C_GENERATED)[0] != '\0') {
-                if (pg_model_alias(c->m, PG_ATTRDEF_OID, uval(cols, j, C_ADOID), idx) < 0)
-                    rc = oom(c->err);
+            if (pgc_val(cols, j, C_GENERATED)[0] != '\0') {
+                if (pg_model_alias(c->m, PG_ATTRDEF_OID, pgc_uval(cols, j, C_ADOID), idx) < 0)
+                    rc = pgc_oom(c->err);
                 continue;
             }
             pg_buf db, dd;
             pg_buf_init(&db);
             pg_buf_init(&dd);
             const char *alter = k == 'v' ? "ALTER VIEW" : "ALTER TABLE ONLY";
-            pg_buf_addf(&db, "%s %s ALTER COLUMN %s SET DEFAULT %s;\n", alter, q, val(cols, j, C_NAME),
-                        val(cols, j, C_DEFEXPR));
+            pg_buf_addf(&db, "%s %s ALTER COLUMN %s SET DEFAULT %s;\n", alter, q, pgc_val(cols, j, C_NAME),
+                        pgc_val(cols, j, C_DEFEXPR));
             pg_buf_addf(&dd, "%s %s ALTER COLUMN %s DROP DEFAULT;\n", k == 'v' ? "ALTER VIEW IF EXISTS" :
-                        "ALTER TABLE IF EXISTS ONLY", q, val(cols, j, C_NAME));
+                        "ALTER TABLE IF EXISTS ONLY", q, pgc_val(cols, j, C_NAME));
             char dn[600];
-            snprintf(dn, sizeof dn, "%s %s", name, val(cols, j, C_NAME));
-            long di = pg_model_add(c->m, K_DEFAULT, PG_ATTRDEF_OID, uval(cols, j, C_ADOID), schema, dn, "DEFAULT",
-                                   val(r, i, R_OWNER));
-            rc = finish_obj(c, di, &db, dd.s);
+            snprintf(dn, sizeof dn, "%s %s", name, pgc_val(cols, j, C_NAME));
+            long di = pg_model_add(c->m, K_DEFAULT, PG_ATTRDEF_OID, pgc_uval(cols, j, C_ADOID), schema, dn, "DEFAULT",
+                                   pgc_val(r, i, R_OWNER));
+            rc = pgc_finish_obj(c, di, &db, dd.s);
             if (!rc && pg_model_dep(c->m, di, idx) < 0)
-                rc = oom(c->err);
+                rc = pgc_oom(c->err);
             pg_buf_free(&db);
             pg_buf_free(&dd);
         }
         if (!rc && k == 'r' && !pg_name_excluded(c->m->exclude_data, schema, name)) {
             long di = pg_model_add(c->m, K_TABLE_DATA, PG_PSEUDO_NONE, 0, schema, name, "TABLE DATA",
-                                   val(r, i, R_OWNER));
+                                   pgc_val(r, i, R_OWNER));
             if (di < 0 || !(c->m->objs[di].qname = strdup(q)) ||
                 !(c->m->objs[di].columns = ncols ? (cl.s ? strdup(cl.s) : NULL) : strdup("")) ||
                 pg_model_dep(c->m, di, idx) < 0)
-                rc = oom(c->err);
+                rc = pgc_oom(c->err);
             else {
                 c->m->objs[di].table_obj = idx;
                 c->m->objs[di].relid = relid;
@@ -841,34 +700,34 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         if (!rc && k == 'S') {
             long sv = pg_model_add(c->m, K_SEQ_SET, PG_PSEUDO_NONE, 0, schema, name, "SEQUENCE SET", NULL);
             if (sv < 0 || !(c->m->objs[sv].qname = strdup(q)) || pg_model_dep(c->m, sv, idx) < 0)
-                rc = oom(c->err);
+                rc = pgc_oom(c->err);
             else
                 c->m->objs[sv].table_obj = idx;
         }
-        if (!rc && k == 'm' && bval(r, i, R_POPULATED)) {
+        if (!rc && k == 'm' && pgc_bval(r, i, R_POPULATED)) {
             long rf = pg_model_add(c->m, K_REFRESH, PG_PSEUDO_NONE, 0, schema, name, "MATERIALIZED VIEW DATA", NULL);
             pg_buf rb;
             pg_buf_init(&rb);
             pg_buf_addf(&rb, "REFRESH MATERIALIZED VIEW %s;\n", q);
-            rc = finish_obj(c, rf, &rb, NULL);
+            rc = pgc_finish_obj(c, rf, &rb, NULL);
             pg_buf_free(&rb);
             if (!rc && pg_model_dep(c->m, rf, idx) < 0)
-                rc = oom(c->err);
+                rc = pgc_oom(c->err);
             if (!rc)
                 c->m->objs[rf].table_obj = idx;
         }
-        if (!rc && bval(r, i, R_ISPART)) {
-            long parent = rel_obj(c, uval(r, i, R_PARTPARENT));
+        if (!rc && pgc_bval(r, i, R_ISPART)) {
+            long parent = pgc_rel_obj(c, pgc_uval(r, i, R_PARTPARENT));
             if (parent >= 0) {
                 pg_buf ab;
                 pg_buf_init(&ab);
                 pg_buf_addf(&ab, "ALTER TABLE ONLY %s ATTACH PARTITION %s %s;\n", c->m->objs[parent].qname, q,
-                            val(r, i, R_PARTBOUND));
+                            pgc_val(r, i, R_PARTBOUND));
                 long ai = pg_model_add(c->m, K_ATTACH, PG_PSEUDO_NONE, 0, schema, name, "TABLE ATTACH", NULL);
-                rc = finish_obj(c, ai, &ab, NULL);
+                rc = pgc_finish_obj(c, ai, &ab, NULL);
                 pg_buf_free(&ab);
                 if (!rc && (pg_model_dep(c->m, ai, idx) < 0 || pg_model_dep(c->m, ai, parent) < 0))
-                    rc = oom(c->err);
+                    rc = pgc_oom(c->err);
             }
         }
     }
@@ -877,38 +736,38 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
 
     /* identity columns: ALTER TABLE ... ADD GENERATED ... AS IDENTITY, appended to their table */
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        unsigned relid = uval(r, i, R_OID);
-        char k = val(r, i, R_KIND)[0];
-        const char *q = val(r, i, R_QNAME);
+        unsigned relid = pgc_uval(r, i, R_OID);
+        char k = pgc_val(r, i, R_KIND)[0];
+        const char *q = pgc_val(r, i, R_QNAME);
         pg_buf b;
         pg_buf_init(&b);
-        if (k == 'S' && val(r, i, R_SEQDEPTYPE) && val(r, i, R_SEQDEPTYPE)[0] == 'i') {
+        if (k == 'S' && pgc_val(r, i, R_SEQDEPTYPE) && pgc_val(r, i, R_SEQDEPTYPE)[0] == 'i') {
             /* identity: ALTER TABLE ... ADD GENERATED ... AS IDENTITY, appended to the table */
-            long t = rel_obj(c, uval(r, i, R_SEQOWNER));
+            long t = pgc_rel_obj(c, pgc_uval(r, i, R_SEQOWNER));
             if (t < 0)
                 continue;
-            unsigned owner = uval(r, i, R_SEQOWNER);
+            unsigned owner = pgc_uval(r, i, R_SEQOWNER);
             const char *how = "BY DEFAULT";
             long crow = pg_model_find(c->m, IDX_COLS, owner);
-            for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && uval(cols, j, C_RELID) == owner; j++)
-                if (strcmp(val(cols, j, C_NAME), val(r, i, R_SEQCOL)) == 0 && val(cols, j, C_IDENTITY)[0] == 'a')
+            for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && pgc_uval(cols, j, C_RELID) == owner; j++)
+                if (strcmp(pgc_val(cols, j, C_NAME), pgc_val(r, i, R_SEQCOL)) == 0 && pgc_val(cols, j, C_IDENTITY)[0] == 'a')
                     how = "ALWAYS";
             pg_buf_addf(&b, "ALTER TABLE ONLY %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (\n    SEQUENCE NAME %s",
-                        c->m->objs[t].qname, val(r, i, R_SEQCOL), how, q);
+                        c->m->objs[t].qname, pgc_val(r, i, R_SEQCOL), how, q);
             seq_options(&b, r, i, 0);
             pg_buf_add(&b, "\n);\n");
-            rc = add_text(c, t, &b);
+            rc = pgc_add_text(c, t, &b);
             if (!rc) {
-                long sv = pg_model_add(c->m, K_SEQ_SET, PG_PSEUDO_NONE, 0, val(r, i, R_SCHEMA), val(r, i, R_NAME),
+                long sv = pg_model_add(c->m, K_SEQ_SET, PG_PSEUDO_NONE, 0, pgc_val(r, i, R_SCHEMA), pgc_val(r, i, R_NAME),
                                        "SEQUENCE SET", NULL);
                 if (sv < 0 || !(c->m->objs[sv].qname = strdup(q)))
-                    rc = oom(c->err);
+                    rc = pgc_oom(c->err);
                 else {
                     c->m->objs[sv].table_obj = t;
-                    rc = pg_model_dep(c->m, sv, t) < 0 ? oom(c->err) : SK_OK;
+                    rc = pg_model_dep(c->m, sv, t) < 0 ? pgc_oom(c->err) : SK_OK;
                     /* the sequence's own oid names its table (defaults using nextval on it) */
                     if (!rc && pg_model_alias(c->m, PG_CLASS_OID, relid, t) < 0)
-                        rc = oom(c->err);
+                        rc = pgc_oom(c->err);
                 }
             }
             pg_buf_free(&b);
@@ -921,17 +780,17 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
 
     /* 3. constraints that are objects of their own */
     for (int i = 0; i < PQntuples(cons) && !rc; i++) {
-        char t = val(cons, i, N_TYPE)[0];
-        long tab = rel_obj(c, uval(cons, i, N_RELID));
+        char t = pgc_val(cons, i, N_TYPE)[0];
+        long tab = pgc_rel_obj(c, pgc_uval(cons, i, N_RELID));
         if (tab < 0)
             continue;
         pg_obj *to = &c->m->objs[tab];
-        const char *q = to->qname, *cn = val(cons, i, N_QNAME);
+        const char *q = to->qname, *cn = pgc_val(cons, i, N_QNAME);
         int partitioned = 0;
         /* partitioned tables: FKs and NOT VALID checks must reach the partitions */
         for (int j = 0; j < PQntuples(r); j++)
-            if (uval(r, j, R_OID) == to->relid) {
-                partitioned = val(r, j, R_KIND)[0] == 'p';
+            if (pgc_uval(r, j, R_OID) == to->relid) {
+                partitioned = pgc_val(r, j, R_KIND)[0] == 'p';
                 break;
             }
         pg_kind kind;
@@ -939,38 +798,38 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         pg_buf_init(&b);
         pg_buf_init(&d);
         if (t == 'c') {
-            if (!bval(cons, i, N_LOCAL) || bval(cons, i, N_VALID))
+            if (!pgc_bval(cons, i, N_LOCAL) || pgc_bval(cons, i, N_VALID))
                 continue;
             kind = K_CONSTRAINT;
-            pg_buf_addf(&b, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n", q, cn, val(cons, i, N_DEF));
+            pg_buf_addf(&b, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n", q, cn, pgc_val(cons, i, N_DEF));
             pg_buf_addf(&d, "ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;\n", q, cn);
         } else if (t == 'f') {
-            if (uval(cons, i, N_PARENT) != 0)
+            if (pgc_uval(cons, i, N_PARENT) != 0)
                 continue; /* cloned onto a partition by its parent's FK */
             kind = K_FK;
             pg_buf_addf(&b, "ALTER TABLE %s%s ADD CONSTRAINT %s %s;\n", partitioned ? "" : "ONLY ", q, cn,
-                        val(cons, i, N_DEF));
+                        pgc_val(cons, i, N_DEF));
             pg_buf_addf(&d, "ALTER TABLE IF EXISTS %s%s DROP CONSTRAINT IF EXISTS %s;\n", partitioned ? "" : "ONLY ",
                         q, cn);
         } else {
             kind = K_CONSTRAINT;
-            pg_buf_addf(&b, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s;\n", q, cn, val(cons, i, N_DEF));
+            pg_buf_addf(&b, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s;\n", q, cn, pgc_val(cons, i, N_DEF));
             pg_buf_addf(&d, "ALTER TABLE IF EXISTS ONLY %s DROP CONSTRAINT IF EXISTS %s;\n", q, cn);
         }
         char target[1200];
         snprintf(target, sizeof target, "CONSTRAINT %s ON %s", cn, q);
-        emit_comment(&b, target, val(cons, i, N_COMMENT));
+        pgc_emit_comment(&b, target, pgc_val(cons, i, N_COMMENT));
         char nm[600];
-        snprintf(nm, sizeof nm, "%s %s", to->name, val(cons, i, N_NAME));
-        long idx = pg_model_add(c->m, kind, PG_CONSTRAINT_OID, uval(cons, i, N_OID), to->schema, nm,
+        snprintf(nm, sizeof nm, "%s %s", to->name, pgc_val(cons, i, N_NAME));
+        long idx = pg_model_add(c->m, kind, PG_CONSTRAINT_OID, pgc_uval(cons, i, N_OID), to->schema, nm,
                                 t == 'f' ? "FK CONSTRAINT" : "CONSTRAINT", NULL);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         pg_buf_free(&b);
         pg_buf_free(&d);
         if (!rc && (pg_model_dep(c->m, idx, tab) < 0 ||
-                    (uval(cons, i, N_INDID) && t != 'f' &&
-                     pg_model_alias(c->m, PG_CLASS_OID, uval(cons, i, N_INDID), idx) < 0)))
-            rc = oom(c->err);
+                    (pgc_uval(cons, i, N_INDID) && t != 'f' &&
+                     pg_model_alias(c->m, PG_CLASS_OID, pgc_uval(cons, i, N_INDID), idx) < 0)))
+            rc = pgc_oom(c->err);
     }
 out:
     PQclear(r);
@@ -983,7 +842,7 @@ out:
 
 static sk_rc read_indexes(cat *c)
 {
-    PGresult *r = query(c, "indexes",
+    PGresult *r = pgc_query(c, "indexes",
                         "SELECT i.indexrelid, ic.relname, quote_ident(n.nspname) || '.' || quote_ident(ic.relname), "
                         "i.indrelid, pg_get_indexdef(i.indexrelid), quote_literal(obj_description(i.indexrelid, "
                         "'pg_class')), (SELECT h.inhparent FROM pg_inherits h WHERE h.inhrelid = i.indexrelid), "
@@ -995,51 +854,51 @@ static sk_rc read_indexes(cat *c)
         return c->err->rc;
     sk_rc rc = index_rows(c, r, 0, IDX_INDEX);
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        long tab = rel_obj(c, uval(r, i, 3));
+        long tab = pgc_rel_obj(c, pgc_uval(r, i, 3));
         if (tab < 0)
             continue;
-        const char *q = c->m->objs[tab].qname, *iq = val(r, i, 2);
+        const char *q = c->m->objs[tab].qname, *iq = pgc_val(r, i, 2);
         pg_buf extra;
         pg_buf_init(&extra);
-        if (bval(r, i, 7))
-            pg_buf_addf(&extra, "ALTER TABLE %s CLUSTER ON %s;\n", q, val(r, i, 10));
-        if (bval(r, i, 8))
-            pg_buf_addf(&extra, "ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s;\n", q, val(r, i, 10));
-        if (val(r, i, 9)) { /* the index of a PK/UNIQUE/EXCLUDE constraint */
-            long co = pg_model_find(c->m, PG_CONSTRAINT_OID, uval(r, i, 9));
+        if (pgc_bval(r, i, 7))
+            pg_buf_addf(&extra, "ALTER TABLE %s CLUSTER ON %s;\n", q, pgc_val(r, i, 10));
+        if (pgc_bval(r, i, 8))
+            pg_buf_addf(&extra, "ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s;\n", q, pgc_val(r, i, 10));
+        if (pgc_val(r, i, 9)) { /* the index of a PK/UNIQUE/EXCLUDE constraint */
+            long co = pg_model_find(c->m, PG_CONSTRAINT_OID, pgc_uval(r, i, 9));
             if (co >= 0 && extra.len)
-                rc = add_text(c, co, &extra);
+                rc = pgc_add_text(c, co, &extra);
             pg_buf_free(&extra);
             continue;
         }
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "%s;\n", val(r, i, 4));
+        pg_buf_addf(&b, "%s;\n", pgc_val(r, i, 4));
         if (extra.len)
             pg_buf_add(&b, extra.s);
         char target[700];
         snprintf(target, sizeof target, "INDEX %s", iq);
-        emit_comment(&b, target, val(r, i, 5));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
         pg_buf_addf(&d, "DROP INDEX IF EXISTS %s;\n", iq);
-        long idx = pg_model_add(c->m, K_INDEX, PG_CLASS_OID, uval(r, i, 0), c->m->objs[tab].schema, val(r, i, 1),
+        long idx = pg_model_add(c->m, K_INDEX, PG_CLASS_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, pgc_val(r, i, 1),
                                 "INDEX", NULL);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         if (!rc && pg_model_dep(c->m, idx, tab) < 0)
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);
         pg_buf_free(&extra);
     }
     /* ALTER INDEX parent ATTACH PARTITION child, for indexes of partitions */
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        unsigned parent = uval(r, i, 6);
+        unsigned parent = pgc_uval(r, i, 6);
         if (!parent)
             continue;
-        long child_obj = pg_model_find(c->m, PG_CLASS_OID, uval(r, i, 0));
+        long child_obj = pg_model_find(c->m, PG_CLASS_OID, pgc_uval(r, i, 0));
         long parent_obj = pg_model_find(c->m, PG_CLASS_OID, parent);
         long prow = pg_model_find(c->m, IDX_INDEX, parent);
-        if (child_obj < 0 || parent_obj < 0 || prow < 0 || rel_obj(c, uval(r, i, 3)) < 0)
+        if (child_obj < 0 || parent_obj < 0 || prow < 0 || pgc_rel_obj(c, pgc_uval(r, i, 3)) < 0)
             continue;
         /* An attached index (or its constraint) cannot be dropped on its own: dropping the
          * parent's removes it, and so does dropping its table. */
@@ -1047,13 +906,13 @@ static sk_rc read_indexes(cat *c)
         c->m->objs[child_obj].drop = NULL;
         pg_buf b;
         pg_buf_init(&b);
-        pg_buf_addf(&b, "ALTER INDEX %s ATTACH PARTITION %s;\n", val(r, (int)prow, 2), val(r, i, 2));
+        pg_buf_addf(&b, "ALTER INDEX %s ATTACH PARTITION %s;\n", pgc_val(r, (int)prow, 2), pgc_val(r, i, 2));
         long idx = pg_model_add(c->m, K_INDEX_ATTACH, PG_PSEUDO_NONE, 0, c->m->objs[child_obj].schema,
-                                val(r, i, 1), "INDEX ATTACH", NULL);
-        rc = finish_obj(c, idx, &b, NULL);
+                                pgc_val(r, i, 1), "INDEX ATTACH", NULL);
+        rc = pgc_finish_obj(c, idx, &b, NULL);
         pg_buf_free(&b);
         if (!rc && (pg_model_dep(c->m, idx, child_obj) < 0 || pg_model_dep(c->m, idx, parent_obj) < 0))
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
     }
     PQclear(r);
     return rc;
@@ -1063,7 +922,7 @@ static sk_rc read_indexes(cat *c)
 
 static sk_rc read_table_children(cat *c)
 {
-    PGresult *r = query(c, "triggers",
+    PGresult *r = pgc_query(c, "triggers",
                         "SELECT t.oid, t.tgname, quote_ident(t.tgname), t.tgrelid, pg_get_triggerdef(t.oid, false), "
                         "t.tgenabled, quote_literal(obj_description(t.oid, 'pg_trigger')) FROM pg_trigger t "
                         "WHERE NOT t.tgisinternal AND t.tgparentid = 0 ORDER BY t.oid");
@@ -1071,15 +930,15 @@ static sk_rc read_table_children(cat *c)
         return c->err->rc;
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        long tab = rel_obj(c, uval(r, i, 3));
+        long tab = pgc_rel_obj(c, pgc_uval(r, i, 3));
         if (tab < 0)
             continue;
-        const char *q = c->m->objs[tab].qname, *tn = val(r, i, 2);
+        const char *q = c->m->objs[tab].qname, *tn = pgc_val(r, i, 2);
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "%s;\n", val(r, i, 4));
-        switch (val(r, i, 5)[0]) {
+        pg_buf_addf(&b, "%s;\n", pgc_val(r, i, 4));
+        switch (pgc_val(r, i, 5)[0]) {
         case 'D': pg_buf_addf(&b, "ALTER TABLE %s DISABLE TRIGGER %s;\n", q, tn); break;
         case 'A': pg_buf_addf(&b, "ALTER TABLE %s ENABLE ALWAYS TRIGGER %s;\n", q, tn); break;
         case 'R': pg_buf_addf(&b, "ALTER TABLE %s ENABLE REPLICA TRIGGER %s;\n", q, tn); break;
@@ -1087,15 +946,15 @@ static sk_rc read_table_children(cat *c)
         }
         char target[1200];
         snprintf(target, sizeof target, "TRIGGER %s ON %s", tn, q);
-        emit_comment(&b, target, val(r, i, 6));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
         pg_buf_addf(&d, "DROP TRIGGER IF EXISTS %s ON %s;\n", tn, q);
         char nm[600];
-        snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, val(r, i, 1));
-        long idx = pg_model_add(c->m, K_TRIGGER, PG_TRIGGER_OID, uval(r, i, 0), c->m->objs[tab].schema, nm,
+        snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, 1));
+        long idx = pg_model_add(c->m, K_TRIGGER, PG_TRIGGER_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, nm,
                                 "TRIGGER", NULL);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         if (!rc && pg_model_dep(c->m, idx, tab) < 0)
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -1103,26 +962,26 @@ static sk_rc read_table_children(cat *c)
     if (rc)
         return rc;
 
-    r = query(c, "rules",
+    r = pgc_query(c, "rules",
               "SELECT r.oid, r.rulename, quote_ident(r.rulename), r.ev_class, pg_get_ruledef(r.oid), r.ev_enabled, "
               "quote_literal(obj_description(r.oid, 'pg_rewrite')) FROM pg_rewrite r ORDER BY r.oid");
     if (!r)
         return c->err->rc;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        long tab = rel_obj(c, uval(r, i, 3));
+        long tab = pgc_rel_obj(c, pgc_uval(r, i, 3));
         if (tab < 0)
             continue;
-        if (strcmp(val(r, i, 1), "_RETURN") == 0) { /* a view's query: part of the view */
-            if (pg_model_alias(c->m, PG_REWRITE_OID, uval(r, i, 0), tab) < 0)
-                rc = oom(c->err);
+        if (strcmp(pgc_val(r, i, 1), "_RETURN") == 0) { /* a view's query: part of the view */
+            if (pg_model_alias(c->m, PG_REWRITE_OID, pgc_uval(r, i, 0), tab) < 0)
+                rc = pgc_oom(c->err);
             continue;
         }
-        const char *q = c->m->objs[tab].qname, *rn = val(r, i, 2);
+        const char *q = c->m->objs[tab].qname, *rn = pgc_val(r, i, 2);
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "%s\n", val(r, i, 4));
-        switch (val(r, i, 5)[0]) {
+        pg_buf_addf(&b, "%s\n", pgc_val(r, i, 4));
+        switch (pgc_val(r, i, 5)[0]) {
         case 'D': pg_buf_addf(&b, "ALTER TABLE %s DISABLE RULE %s;\n", q, rn); break;
         case 'A': pg_buf_addf(&b, "ALTER TABLE %s ENABLE ALWAYS RULE %s;\n", q, rn); break;
         case 'R': pg_buf_addf(&b, "ALTER TABLE %s ENABLE REPLICA RULE %s;\n", q, rn); break;
@@ -1130,15 +989,15 @@ static sk_rc read_table_children(cat *c)
         }
         char target[1200];
         snprintf(target, sizeof target, "RULE %s ON %s", rn, q);
-        emit_comment(&b, target, val(r, i, 6));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
         pg_buf_addf(&d, "DROP RULE IF EXISTS %s ON %s;\n", rn, q);
         char nm[600];
-        snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, val(r, i, 1));
-        long idx = pg_model_add(c->m, K_RULE, PG_REWRITE_OID, uval(r, i, 0), c->m->objs[tab].schema, nm, "RULE",
+        snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, 1));
+        long idx = pg_model_add(c->m, K_RULE, PG_REWRITE_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, nm, "RULE",
                                 NULL);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         if (!rc && pg_model_dep(c->m, idx, tab) < 0)
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -1146,7 +1005,7 @@ static sk_rc read_table_children(cat *c)
     if (rc)
         return rc;
 
-    r = query(c, "policies",
+    r = pgc_query(c, "policies",
               "SELECT p.oid, p.polname, quote_ident(p.polname), p.polrelid, p.polcmd, p.polpermissive, "
               "CASE WHEN p.polroles = '{0}' THEN 'PUBLIC' ELSE (SELECT string_agg(quote_ident(pg_get_userbyid(x.r)), "
               "', ' ORDER BY x.o) FROM unnest(p.polroles) WITH ORDINALITY x(r, o)) END, pg_get_expr(p.polqual, "
@@ -1155,12 +1014,12 @@ static sk_rc read_table_children(cat *c)
     if (!r)
         return c->err->rc;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        long tab = rel_obj(c, uval(r, i, 3));
+        long tab = pgc_rel_obj(c, pgc_uval(r, i, 3));
         if (tab < 0)
             continue;
-        const char *q = c->m->objs[tab].qname, *pn = val(r, i, 2);
+        const char *q = c->m->objs[tab].qname, *pn = pgc_val(r, i, 2);
         const char *cmd;
-        switch (val(r, i, 4)[0]) {
+        switch (pgc_val(r, i, 4)[0]) {
         case 'r': cmd = "SELECT"; break;
         case 'a': cmd = "INSERT"; break;
         case 'w': cmd = "UPDATE"; break;
@@ -1171,23 +1030,23 @@ static sk_rc read_table_children(cat *c)
         pg_buf_init(&b);
         pg_buf_init(&d);
         pg_buf_addf(&b, "CREATE POLICY %s ON %s AS %s FOR %s TO %s", pn, q,
-                    bval(r, i, 5) ? "PERMISSIVE" : "RESTRICTIVE", cmd, val(r, i, 6));
-        if (val(r, i, 7))
-            pg_buf_addf(&b, " USING (%s)", val(r, i, 7));
-        if (val(r, i, 8))
-            pg_buf_addf(&b, " WITH CHECK (%s)", val(r, i, 8));
+                    pgc_bval(r, i, 5) ? "PERMISSIVE" : "RESTRICTIVE", cmd, pgc_val(r, i, 6));
+        if (pgc_val(r, i, 7))
+            pg_buf_addf(&b, " USING (%s)", pgc_val(r, i, 7));
+        if (pgc_val(r, i, 8))
+            pg_buf_addf(&b, " WITH CHECK (%s)", pgc_val(r, i, 8));
         pg_buf_add(&b, ";\n");
         char target[1200];
         snprintf(target, sizeof target, "POLICY %s ON %s", pn, q);
-        emit_comment(&b, target, val(r, i, 9));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 9));
         pg_buf_addf(&d, "DROP POLICY IF EXISTS %s ON %s;\n", pn, q);
         char nm[600];
-        snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, val(r, i, 1));
-        long idx = pg_model_add(c->m, K_POLICY, PG_POLICY_OID, uval(r, i, 0), c->m->objs[tab].schema, nm, "POLICY",
+        snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, 1));
+        long idx = pg_model_add(c->m, K_POLICY, PG_POLICY_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, nm, "POLICY",
                                 NULL);
-        rc = finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         if (!rc && pg_model_dep(c->m, idx, tab) < 0)
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -1195,7 +1054,7 @@ static sk_rc read_table_children(cat *c)
     if (rc)
         return rc;
 
-    r = query(c, "extended statistics",
+    r = pgc_query(c, "extended statistics",
               "SELECT s.oid, s.stxname, quote_ident(n.nspname) || '.' || quote_ident(s.stxname), s.stxrelid, "
               "pg_get_statisticsobjdef(s.oid), quote_ident(pg_get_userbyid(s.stxowner)), s.stxstattarget, "
               "quote_literal(obj_description(s.oid, 'pg_statistic_ext')), n.nspname FROM pg_statistic_ext s JOIN "
@@ -1203,25 +1062,25 @@ static sk_rc read_table_children(cat *c)
     if (!r)
         return c->err->rc;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        long tab = rel_obj(c, uval(r, i, 3));
-        if (tab < 0 || schema_excluded(c, val(r, i, 8)))
+        long tab = pgc_rel_obj(c, pgc_uval(r, i, 3));
+        if (tab < 0 || pgc_schema_excluded(c, pgc_val(r, i, 8)))
             continue;
-        const char *q = val(r, i, 2);
+        const char *q = pgc_val(r, i, 2);
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "%s;\nALTER STATISTICS %s OWNER TO %s;\n", val(r, i, 4), q, val(r, i, 5));
-        if (ival(r, i, 6, -1) >= 0)
-            pg_buf_addf(&b, "ALTER STATISTICS %s SET STATISTICS %s;\n", q, val(r, i, 6));
+        pg_buf_addf(&b, "%s;\nALTER STATISTICS %s OWNER TO %s;\n", pgc_val(r, i, 4), q, pgc_val(r, i, 5));
+        if (pgc_ival(r, i, 6, -1) >= 0)
+            pg_buf_addf(&b, "ALTER STATISTICS %s SET STATISTICS %s;\n", q, pgc_val(r, i, 6));
         char target[700];
         snprintf(target, sizeof target, "STATISTICS %s", q);
-        emit_comment(&b, target, val(r, i, 7));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
         pg_buf_addf(&d, "DROP STATISTICS IF EXISTS %s;\n", q);
-        long idx = pg_model_add(c->m, K_STATISTICS, PG_STATISTIC_EXT_OID, uval(r, i, 0), val(r, i, 8), val(r, i, 1),
-                                "STATISTICS", val(r, i, 5));
-        rc = finish_obj(c, idx, &b, d.s);
+        long idx = pg_model_add(c->m, K_STATISTICS, PG_STATISTIC_EXT_OID, pgc_uval(r, i, 0), pgc_val(r, i, 8), pgc_val(r, i, 1),
+                                "STATISTICS", pgc_val(r, i, 5));
+        rc = pgc_finish_obj(c, idx, &b, d.s);
         if (!rc && pg_model_dep(c->m, idx, tab) < 0)
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -1233,17 +1092,17 @@ static sk_rc read_table_children(cat *c)
 
 static sk_rc read_depends(cat *c)
 {
-    PGresult *r = query(c, "dependencies",
+    PGresult *r = pgc_query(c, "dependencies",
                         "SELECT d.classid, d.objid, d.refclassid, d.refobjid FROM pg_depend d WHERE d.deptype NOT IN "
                         "('p', 'e') AND d.objid >= 16384 AND d.refobjid >= 16384");
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        long from = pg_model_find(c->m, uval(r, i, 0), uval(r, i, 1));
-        long to = pg_model_find(c->m, uval(r, i, 2), uval(r, i, 3));
+        long from = pg_model_find(c->m, pgc_uval(r, i, 0), pgc_uval(r, i, 1));
+        long to = pg_model_find(c->m, pgc_uval(r, i, 2), pgc_uval(r, i, 3));
         if (from >= 0 && to >= 0 && pg_model_dep(c->m, from, to) < 0)
-            rc = oom(c->err);
+            rc = pgc_oom(c->err);
     }
     PQclear(r);
     if (rc)
@@ -1259,7 +1118,7 @@ static sk_rc read_depends(cat *c)
             for (size_t j = 0; j < c->m->n; j++)
                 if (c->m->objs[j].kind == K_REFRESH && c->m->objs[j].table_obj == dep &&
                     pg_model_dep(c->m, (long)i, (long)j) < 0)
-                    rc = oom(c->err);
+                    rc = pgc_oom(c->err);
         }
     }
     return rc;
@@ -1275,7 +1134,7 @@ sk_rc pg_catalog_read(PGconn *conn, pg_model *m, int lock_timeout_ms, sk_err *er
         goto out;
     if ((rc = read_schemas(&c)) || (rc = read_extensions(&c)) || (rc = read_types(&c)) ||
         (rc = read_functions(&c)) || (rc = read_indexes(&c)) || (rc = read_table_children(&c)) ||
-        (rc = read_depends(&c)))
+        (rc = pgc_read_more(&c)) || (rc = read_depends(&c)))
         goto out;
 out:
     pg_buf_free(&c.sql);

@@ -43,7 +43,7 @@ static int section_of(pg_kind k)
 {
     if (k < K_TABLE_DATA)
         return SEC_PRE;
-    if (k <= K_SEQ_SET)
+    if (k <= K_LO_DATA)
         return SEC_DATA;
     return SEC_POST;
 }

@@ -30,20 +30,37 @@
 #define PG_POLICY_OID 3256u
 #define PG_EXTENSION_OID 3079u
 #define PG_STATISTIC_EXT_OID 3381u
+#define PG_COLLATION_OID 3456u
+#define PG_OPERATOR_OID 2617u
+#define PG_CAST_OID 2605u
+#define PG_TS_CONFIG_OID 3602u
+#define PG_TS_DICT_OID 3600u
+#define PG_LARGEOBJECT_OID 2613u
+#define PG_PUBLICATION_OID 6104u
+#define PG_DEFAULT_ACL_OID 826u
+#define PG_EVENT_TRIGGER_OID 3466u
 #define PG_PSEUDO_NONE 0u /* objects without a catalog row of their own (ATTACH, DATA, ...) */
 
 /* In output priority order (ties in the topological sort are broken by this, then by name). */
 typedef enum pg_kind {
     K_SCHEMA,
+    K_COLLATION,
     K_EXTENSION,
     K_TYPE,
+    K_CAST,
     K_FUNCTION,
+    K_AGGREGATE,
+    K_OPERATOR,
+    K_TS,            /* text search dictionaries and configurations */
     K_RELATION,      /* table, sequence, view, matview */
     K_ATTACH,        /* ALTER TABLE parent ATTACH PARTITION child */
     K_DEFAULT,       /* ALTER TABLE ... ALTER COLUMN ... SET DEFAULT */
-    K_TABLE_DATA,    /* COPY */
+    K_LARGE_OBJECT,  /* lo_create, owner, grants */
+    K_TABLE_DATA,    /* COPY (first data kind) */
     K_SEQ_SET,       /* setval */
+    K_LO_DATA,       /* lowrite (last data kind) */
     K_CONSTRAINT,    /* PK / UNIQUE / EXCLUDE / NOT VALID CHECK */
+    K_DOMAIN_CONSTRAINT, /* NOT VALID domain CHECK */
     K_INDEX,
     K_INDEX_ATTACH,
     K_STATISTICS,
@@ -51,6 +68,9 @@ typedef enum pg_kind {
     K_TRIGGER,
     K_FK,
     K_POLICY,
+    K_PUBLICATION,
+    K_DEFAULT_ACL,
+    K_EVENT_TRIGGER,
     K_REFRESH,       /* REFRESH MATERIALIZED VIEW */
     K_COUNT
 } pg_kind;

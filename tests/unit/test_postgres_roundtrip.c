@@ -212,6 +212,10 @@ static char *content_digest(const char *db)
         free(v);
     }
     PQclear(r);
+    char *lo = query1(c, "SELECT m.oid, pg_get_userbyid(m.lomowner), length(lo_get(m.oid)), md5(lo_get(m.oid)) "
+                         "FROM pg_largeobject_metadata m ORDER BY m.oid");
+    pg_buf_addf(&out, "large objects:\n%s", lo);
+    free(lo);
     PQfinish(c);
     return pg_buf_take(&out);
 }
@@ -242,6 +246,8 @@ static void assert_same_database(const env *e, const char *src, const char *dst)
     assert_non_null(strstr(da, "r app.customers: 3000|"));
     assert_non_null(strstr(da, "m app.mv_empty: not populated"));
     assert_non_null(strstr(da, "S app.rewound: 42|f"));
+    assert_non_null(strstr(da, "|sk_fx_owner|15|"));   /* a large object with its owner */
+    assert_non_null(strstr(da, "|360000|"));           /* more than one 256 KiB piece */
     free(da);
     free(db_);
 }

@@ -1,0 +1,615 @@
+/*
+ * pg_catalog_more.c: the less common object kinds — collations, casts, aggregates, operators,
+ * text search dictionaries and configurations, large objects, NOT VALID domain constraints,
+ * publications, default privileges and event triggers.
+ */
+#include "pg_cat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OWNER(col) "quote_ident(pg_get_userbyid(" col "))"
+#define QNAME(nsp, name) "quote_ident(" nsp ") || '.' || quote_ident(" name ")"
+
+/* Add a simple object: create text, drop text, kind and catalog identity. */
+static sk_rc add_obj(cat *c, pg_kind kind, unsigned classid, unsigned oid, const char *schema, const char *name,
+                     const char *label, const char *owner, pg_buf *b, pg_buf *d, long *out)
+{
+    long idx = pg_model_add(c->m, kind, classid, oid, schema, name, label, owner);
+    sk_rc rc = pgc_finish_obj(c, idx, b, d && d->len ? d->s : NULL);
+    pg_buf_free(b);
+    if (d)
+        pg_buf_free(d);
+    if (out)
+        *out = idx;
+    return rc;
+}
+
+static sk_rc read_collations(cat *c)
+{
+    const char *icu = c->m->server_version >= 170000 ? "co.colllocale"
+                      : c->m->server_version >= 150000 ? "co.colliculocale" : "NULL::text";
+    pg_buf_reset(&c->sql);
+    pg_buf_addf(&c->sql,
+                "SELECT co.oid, n.nspname, co.collname, " QNAME("n.nspname", "co.collname") ", " OWNER("co.collowner")
+                ", co.collprovider, co.collisdeterministic, quote_literal(co.collcollate), quote_literal(co.collctype), "
+                "quote_literal(%s), quote_literal(obj_description(co.oid, 'pg_collation')) FROM pg_collation co JOIN "
+                "pg_namespace n ON n.oid = co.collnamespace WHERE co.oid >= 16384 AND " NSP_OK("n") " AND "
+                NOT_EXT("pg_collation", "co.oid") " ORDER BY co.oid", icu);
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "collations", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(r, i, 1)))
+            continue;
+        const char *q = pgc_val(r, i, 3), *prov = pgc_val(r, i, 5);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        if (prov[0] == 'i')
+            pg_buf_addf(&b, "CREATE COLLATION %s (provider = icu, locale = %s", q,
+                        pgc_val(r, i, 9) ? pgc_val(r, i, 9) : pgc_val(r, i, 7));
+        else
+            pg_buf_addf(&b, "CREATE COLLATION %s (provider = libc, lc_collate = %s, lc_ctype = %s", q,
+                        pgc_val(r, i, 7) ? pgc_val(r, i, 7) : "''", pgc_val(r, i, 8) ? pgc_val(r, i, 8) : "''");
+        if (!pgc_bval(r, i, 6))
+            pg_buf_add(&b, ", deterministic = false");
+        pg_buf_addf(&b, ");\nALTER COLLATION %s OWNER TO %s;\n", q, pgc_val(r, i, 4));
+        char target[600];
+        snprintf(target, sizeof target, "COLLATION %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 10));
+        pg_buf_addf(&d, "DROP COLLATION IF EXISTS %s;\n", q);
+        rc = add_obj(c, K_COLLATION, PG_COLLATION_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), pgc_val(r, i, 2),
+                     "COLLATION", pgc_val(r, i, 4), &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_casts(cat *c)
+{
+    PGresult *r = pgc_query(c, "casts",
+                            "SELECT c.oid, format_type(c.castsource, NULL), format_type(c.casttarget, NULL), "
+                            "CASE WHEN c.castfunc <> 0 THEN c.castfunc::regprocedure::text END, c.castcontext, "
+                            "c.castmethod, quote_literal(obj_description(c.oid, 'pg_cast')) FROM pg_cast c WHERE "
+                            "c.oid >= 16384 AND " NOT_EXT("pg_cast", "c.oid") " AND NOT EXISTS (SELECT 1 FROM "
+                            "pg_depend i WHERE i.classid = 'pg_cast'::regclass AND i.objid = c.oid AND i.deptype = "
+                            "'i') ORDER BY c.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *src = pgc_val(r, i, 1), *tgt = pgc_val(r, i, 2);
+        char sig[600];
+        snprintf(sig, sizeof sig, "(%s AS %s)", src, tgt);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE CAST %s", sig);
+        char method = pgc_val(r, i, 5)[0];
+        if (method == 'f')
+            pg_buf_addf(&b, " WITH FUNCTION %s", pgc_val(r, i, 3));
+        else if (method == 'i')
+            pg_buf_add(&b, " WITH INOUT");
+        else
+            pg_buf_add(&b, " WITHOUT FUNCTION");
+        char ctx = pgc_val(r, i, 4)[0];
+        pg_buf_add(&b, ctx == 'a' ? " AS ASSIGNMENT;\n" : ctx == 'i' ? " AS IMPLICIT;\n" : ";\n");
+        char target[700];
+        snprintf(target, sizeof target, "CAST %s", sig);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
+        pg_buf_addf(&d, "DROP CAST IF EXISTS %s;\n", sig);
+        rc = add_obj(c, K_CAST, PG_CAST_OID, pgc_uval(r, i, 0), NULL, sig, "CAST", NULL, &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_aggregates(cat *c)
+{
+    pg_buf_reset(&c->sql);
+    pg_buf_add(&c->sql,
+               "SELECT p.oid, n.nspname, p.proname, " QNAME("n.nspname", "p.proname") ", "
+               "pg_get_function_identity_arguments(p.oid), " OWNER("p.proowner") ", "
+               "quote_literal(obj_description(p.oid, 'pg_proc')), p.proacl IS NULL, ");
+    pgc_acl_sql(&c->sql, "p.proacl", "");
+    pg_buf_add(&c->sql,
+               /* 9 */ ", a.aggkind, a.aggtransfn::regproc::text, format_type(a.aggtranstype, NULL), a.aggtransspace, "
+               /* 13 */ "CASE WHEN a.aggfinalfn <> 0 THEN a.aggfinalfn::regproc::text END, a.aggfinalextra, "
+               "a.aggfinalmodify, CASE WHEN a.aggcombinefn <> 0 THEN a.aggcombinefn::regproc::text END, "
+               /* 17 */ "CASE WHEN a.aggserialfn <> 0 THEN a.aggserialfn::regproc::text END, "
+               "CASE WHEN a.aggdeserialfn <> 0 THEN a.aggdeserialfn::regproc::text END, quote_literal(a.agginitval), "
+               /* 20 */ "CASE WHEN a.aggmtransfn <> 0 THEN a.aggmtransfn::regproc::text END, "
+               "CASE WHEN a.aggminvtransfn <> 0 THEN a.aggminvtransfn::regproc::text END, "
+               "CASE WHEN a.aggmtranstype <> 0 THEN format_type(a.aggmtranstype, NULL) END, a.aggmtransspace, "
+               /* 24 */ "CASE WHEN a.aggmfinalfn <> 0 THEN a.aggmfinalfn::regproc::text END, a.aggmfinalextra, "
+               "a.aggmfinalmodify, quote_literal(a.aggminitval), "
+               /* 28 */ "(SELECT 'OPERATOR(' || quote_ident(on_.nspname) || '.' || o.oprname || ')' FROM pg_operator o "
+               "JOIN pg_namespace on_ ON on_.oid = o.oprnamespace WHERE o.oid = a.aggsortop), p.proparallel "
+               "FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid JOIN pg_namespace n ON n.oid = "
+               "p.pronamespace WHERE p.oid >= 16384 AND " NSP_OK("n") " AND " NOT_EXT("pg_proc", "p.oid")
+               " ORDER BY p.oid");
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "aggregates", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(r, i, 1)))
+            continue;
+        const char *args = pgc_val(r, i, 4);
+        char sig[1200];
+        snprintf(sig, sizeof sig, "%s(%s)", pgc_val(r, i, 3), *args ? args : "*");
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE AGGREGATE %s (\n    SFUNC = %s,\n    STYPE = %s", sig, pgc_val(r, i, 10),
+                    pgc_val(r, i, 11));
+        if (pgc_ival(r, i, 12, 0) > 0)
+            pg_buf_addf(&b, ",\n    SSPACE = %s", pgc_val(r, i, 12));
+        if (pgc_val(r, i, 19))
+            pg_buf_addf(&b, ",\n    INITCOND = %s", pgc_val(r, i, 19));
+        static const char *const modify[] = { "READ_ONLY", "SHAREABLE", "READ_WRITE" };
+        char fm = pgc_val(r, i, 15)[0];
+        const char *fmw = fm == 'r' ? modify[0] : fm == 's' ? modify[1] : modify[2];
+        if (pgc_val(r, i, 13)) {
+            pg_buf_addf(&b, ",\n    FINALFUNC = %s", pgc_val(r, i, 13));
+            if (pgc_bval(r, i, 14))
+                pg_buf_add(&b, ",\n    FINALFUNC_EXTRA");
+            pg_buf_addf(&b, ",\n    FINALFUNC_MODIFY = %s", fmw);
+        }
+        if (pgc_val(r, i, 16))
+            pg_buf_addf(&b, ",\n    COMBINEFUNC = %s", pgc_val(r, i, 16));
+        if (pgc_val(r, i, 17))
+            pg_buf_addf(&b, ",\n    SERIALFUNC = %s", pgc_val(r, i, 17));
+        if (pgc_val(r, i, 18))
+            pg_buf_addf(&b, ",\n    DESERIALFUNC = %s", pgc_val(r, i, 18));
+        if (pgc_val(r, i, 20)) {
+            pg_buf_addf(&b, ",\n    MSFUNC = %s,\n    MINVFUNC = %s,\n    MSTYPE = %s", pgc_val(r, i, 20),
+                        pgc_val(r, i, 21), pgc_val(r, i, 22));
+            if (pgc_ival(r, i, 23, 0) > 0)
+                pg_buf_addf(&b, ",\n    MSSPACE = %s", pgc_val(r, i, 23));
+            if (pgc_val(r, i, 27))
+                pg_buf_addf(&b, ",\n    MINITCOND = %s", pgc_val(r, i, 27));
+            if (pgc_val(r, i, 24)) {
+                char mm = pgc_val(r, i, 26)[0];
+                pg_buf_addf(&b, ",\n    MFINALFUNC = %s", pgc_val(r, i, 24));
+                if (pgc_bval(r, i, 25))
+                    pg_buf_add(&b, ",\n    MFINALFUNC_EXTRA");
+                pg_buf_addf(&b, ",\n    MFINALFUNC_MODIFY = %s",
+                            mm == 'r' ? modify[0] : mm == 's' ? modify[1] : modify[2]);
+            }
+        }
+        if (pgc_val(r, i, 28))
+            pg_buf_addf(&b, ",\n    SORTOP = %s", pgc_val(r, i, 28));
+        char par = pgc_val(r, i, 29)[0];
+        if (par == 's')
+            pg_buf_add(&b, ",\n    PARALLEL = safe");
+        else if (par == 'r')
+            pg_buf_add(&b, ",\n    PARALLEL = restricted");
+        if (pgc_val(r, i, 9)[0] == 'h')
+            pg_buf_add(&b, ",\n    HYPOTHETICAL");
+        pg_buf_add(&b, "\n);\n");
+        pg_buf_addf(&b, "ALTER AGGREGATE %s OWNER TO %s;\n", sig, pgc_val(r, i, 5));
+        char target[1300];
+        snprintf(target, sizeof target, "AGGREGATE %s", sig);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
+        snprintf(target, sizeof target, "FUNCTION %s", sig);
+        pgc_emit_acl(&b, target, pgc_val(r, i, 5), pgc_bval(r, i, 7), pgc_val(r, i, 8), 1);
+        pg_buf_addf(&d, "DROP AGGREGATE IF EXISTS %s;\n", sig);
+        char nm[1200];
+        snprintf(nm, sizeof nm, "%s(%s)", pgc_val(r, i, 2), args);
+        rc = add_obj(c, K_AGGREGATE, PG_PROC_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), nm, "AGGREGATE",
+                     pgc_val(r, i, 5), &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_operators(cat *c)
+{
+    PGresult *r = pgc_query(c, "operators",
+                            "SELECT o.oid, n.nspname, o.oprname, quote_ident(n.nspname) || '.' || o.oprname, "
+                            "CASE WHEN o.oprleft <> 0 THEN format_type(o.oprleft, NULL) END, "
+                            "CASE WHEN o.oprright <> 0 THEN format_type(o.oprright, NULL) END, o.oprcode::regproc::text, "
+                            "(SELECT 'OPERATOR(' || quote_ident(cn.nspname) || '.' || co.oprname || ')' FROM pg_operator co "
+                            "JOIN pg_namespace cn ON cn.oid = co.oprnamespace WHERE co.oid = o.oprcom), "
+                            "(SELECT 'OPERATOR(' || quote_ident(cn.nspname) || '.' || co.oprname || ')' FROM pg_operator co "
+                            "JOIN pg_namespace cn ON cn.oid = co.oprnamespace WHERE co.oid = o.oprnegate), "
+                            "CASE WHEN o.oprrest <> 0 THEN o.oprrest::regproc::text END, "
+                            "CASE WHEN o.oprjoin <> 0 THEN o.oprjoin::regproc::text END, o.oprcanhash, o.oprcanmerge, "
+                            OWNER("o.oprowner") ", quote_literal(obj_description(o.oid, 'pg_operator')) "
+                            "FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE o.oid >= 16384 AND "
+                            "o.oprcode <> 0 AND " NSP_OK("n") " AND " NOT_EXT("pg_operator", "o.oid") " ORDER BY o.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(r, i, 1)))
+            continue;
+        const char *q = pgc_val(r, i, 3), *l = pgc_val(r, i, 4), *rt = pgc_val(r, i, 5);
+        char sig[1200];
+        snprintf(sig, sizeof sig, "%s (%s, %s)", q, l ? l : "NONE", rt ? rt : "NONE");
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE OPERATOR %s (\n    FUNCTION = %s", q, pgc_val(r, i, 6));
+        if (l)
+            pg_buf_addf(&b, ",\n    LEFTARG = %s", l);
+        if (rt)
+            pg_buf_addf(&b, ",\n    RIGHTARG = %s", rt);
+        if (pgc_val(r, i, 7))
+            pg_buf_addf(&b, ",\n    COMMUTATOR = %s", pgc_val(r, i, 7));
+        if (pgc_val(r, i, 8))
+            pg_buf_addf(&b, ",\n    NEGATOR = %s", pgc_val(r, i, 8));
+        if (pgc_val(r, i, 9))
+            pg_buf_addf(&b, ",\n    RESTRICT = %s", pgc_val(r, i, 9));
+        if (pgc_val(r, i, 10))
+            pg_buf_addf(&b, ",\n    JOIN = %s", pgc_val(r, i, 10));
+        if (pgc_bval(r, i, 11))
+            pg_buf_add(&b, ",\n    HASHES");
+        if (pgc_bval(r, i, 12))
+            pg_buf_add(&b, ",\n    MERGES");
+        pg_buf_addf(&b, "\n);\nALTER OPERATOR %s OWNER TO %s;\n", sig, pgc_val(r, i, 13));
+        char target[1300];
+        snprintf(target, sizeof target, "OPERATOR %s", sig);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 14));
+        pg_buf_addf(&d, "DROP OPERATOR IF EXISTS %s;\n", sig);
+        char nm[1200];
+        snprintf(nm, sizeof nm, "%s (%s, %s)", pgc_val(r, i, 2), l ? l : "NONE", rt ? rt : "NONE");
+        rc = add_obj(c, K_OPERATOR, PG_OPERATOR_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), nm, "OPERATOR",
+                     pgc_val(r, i, 13), &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_text_search(cat *c)
+{
+    PGresult *r = pgc_query(c, "text search dictionaries",
+                            "SELECT d.oid, n.nspname, d.dictname, " QNAME("n.nspname", "d.dictname") ", "
+                            OWNER("d.dictowner") ", (SELECT " QNAME("tn.nspname", "t.tmplname") " FROM pg_ts_template t "
+                            "JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate), "
+                            "d.dictinitoption, quote_literal(obj_description(d.oid, 'pg_ts_dict')) FROM pg_ts_dict d "
+                            "JOIN pg_namespace n ON n.oid = d.dictnamespace WHERE d.oid >= 16384 AND " NSP_OK("n")
+                            " AND " NOT_EXT("pg_ts_dict", "d.oid") " ORDER BY d.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(r, i, 1)))
+            continue;
+        const char *q = pgc_val(r, i, 3);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE TEXT SEARCH DICTIONARY %s (\n    TEMPLATE = %s", q, pgc_val(r, i, 5));
+        if (pgc_val(r, i, 6) && *pgc_val(r, i, 6))
+            pg_buf_addf(&b, ",\n    %s", pgc_val(r, i, 6));
+        pg_buf_addf(&b, "\n);\nALTER TEXT SEARCH DICTIONARY %s OWNER TO %s;\n", q, pgc_val(r, i, 4));
+        char target[700];
+        snprintf(target, sizeof target, "TEXT SEARCH DICTIONARY %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
+        pg_buf_addf(&d, "DROP TEXT SEARCH DICTIONARY IF EXISTS %s;\n", q);
+        rc = add_obj(c, K_TS, PG_TS_DICT_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), pgc_val(r, i, 2),
+                     "TEXT SEARCH DICTIONARY", pgc_val(r, i, 4), &b, &d, NULL);
+    }
+    PQclear(r);
+    if (rc)
+        return rc;
+    r = pgc_query(c, "text search configurations",
+                  "SELECT c.oid, n.nspname, c.cfgname, " QNAME("n.nspname", "c.cfgname") ", " OWNER("c.cfgowner") ", "
+                  "(SELECT " QNAME("pn.nspname", "p.prsname") " FROM pg_ts_parser p JOIN pg_namespace pn ON pn.oid = "
+                  "p.prsnamespace WHERE p.oid = c.cfgparser), (SELECT string_agg(t.alias || E'\\t' || x.dicts, E'\\n' "
+                  "ORDER BY x.maptokentype) FROM (SELECT m.maptokentype, string_agg(" QNAME("dn.nspname", "d.dictname")
+                  ", ', ' ORDER BY m.mapseqno) AS dicts FROM pg_ts_config_map m JOIN pg_ts_dict d ON d.oid = m.mapdict "
+                  "JOIN pg_namespace dn ON dn.oid = d.dictnamespace WHERE m.mapcfg = c.oid GROUP BY m.maptokentype) x "
+                  "JOIN ts_token_type(c.cfgparser) t ON t.tokid = x.maptokentype), "
+                  "quote_literal(obj_description(c.oid, 'pg_ts_config')) FROM pg_ts_config c JOIN pg_namespace n ON "
+                  "n.oid = c.cfgnamespace WHERE c.oid >= 16384 AND " NSP_OK("n") " AND "
+                  NOT_EXT("pg_ts_config", "c.oid") " ORDER BY c.oid");
+    if (!r)
+        return c->err->rc;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(r, i, 1)))
+            continue;
+        const char *q = pgc_val(r, i, 3);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE TEXT SEARCH CONFIGURATION %s (\n    PARSER = %s\n);\n", q, pgc_val(r, i, 5));
+        for (const char *p = pgc_val(r, i, 6); p && *p;) {
+            size_t len = strcspn(p, "\n");
+            const char *tab = memchr(p, '\t', len);
+            if (tab)
+                pg_buf_addf(&b, "ALTER TEXT SEARCH CONFIGURATION %s ADD MAPPING FOR %.*s WITH %.*s;\n", q,
+                            (int)(tab - p), p, (int)(len - (size_t)(tab - p) - 1), tab + 1);
+            p += len;
+            if (*p)
+                p++;
+        }
+        pg_buf_addf(&b, "ALTER TEXT SEARCH CONFIGURATION %s OWNER TO %s;\n", q, pgc_val(r, i, 4));
+        char target[700];
+        snprintf(target, sizeof target, "TEXT SEARCH CONFIGURATION %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
+        pg_buf_addf(&d, "DROP TEXT SEARCH CONFIGURATION IF EXISTS %s;\n", q);
+        rc = add_obj(c, K_TS, PG_TS_CONFIG_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), pgc_val(r, i, 2),
+                     "TEXT SEARCH CONFIGURATION", pgc_val(r, i, 4), &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_large_objects(cat *c)
+{
+    pg_buf_reset(&c->sql);
+    pg_buf_add(&c->sql, "SELECT m.oid, " OWNER("m.lomowner") ", m.lomacl IS NULL, ");
+    pgc_acl_sql(&c->sql, "m.lomacl", "");
+    pg_buf_add(&c->sql, ", quote_literal(obj_description(m.oid, 'pg_largeobject')) FROM pg_largeobject_metadata m "
+                        "ORDER BY m.oid");
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "large objects", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *oid = pgc_val(r, i, 0), *owner = pgc_val(r, i, 1);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "SELECT pg_catalog.lo_create('%s');\nALTER LARGE OBJECT %s OWNER TO %s;\n", oid, oid, owner);
+        char target[64];
+        snprintf(target, sizeof target, "LARGE OBJECT %s", oid);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 4));
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 2), pgc_val(r, i, 3), 1);
+        pg_buf_addf(&d, "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = '%s';\n",
+                    oid);
+        long lo;
+        rc = add_obj(c, K_LARGE_OBJECT, PG_LARGEOBJECT_OID, pgc_uval(r, i, 0), NULL, oid, "LARGE OBJECT", owner, &b,
+                     &d, &lo);
+        if (rc)
+            break;
+        long data = pg_model_add(c->m, K_LO_DATA, PG_PSEUDO_NONE, 0, NULL, oid, "LARGE OBJECT DATA", owner);
+        if (data < 0 || pg_model_dep(c->m, data, lo) < 0)
+            rc = pgc_oom(c->err);
+        else
+            c->m->objs[data].relid = pgc_uval(r, i, 0);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_domain_constraints(cat *c)
+{
+    PGresult *r = pgc_query(c, "domain constraints",
+                            "SELECT co.oid, co.conname, quote_ident(co.conname), co.contypid, co.convalidated, "
+                            "pg_get_constraintdef(co.oid), quote_literal(obj_description(co.oid, 'pg_constraint')) "
+                            "FROM pg_constraint co WHERE co.contypid <> 0 ORDER BY co.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        long dom = pg_model_find(c->m, PG_TYPE_OID, pgc_uval(r, i, 3));
+        if (dom < 0 || c->m->objs[dom].kind != K_TYPE || c->m->objs[dom].objid != pgc_uval(r, i, 3))
+            continue;
+        pg_obj *o = &c->m->objs[dom];
+        char qd[600];
+        snprintf(qd, sizeof qd, "%s", o->qname ? o->qname : "");
+        if (!qd[0])
+            continue;
+        pg_buf b;
+        pg_buf_init(&b);
+        char target[1300];
+        snprintf(target, sizeof target, "CONSTRAINT %s ON DOMAIN %s", pgc_val(r, i, 2), qd);
+        if (pgc_bval(r, i, 4)) { /* validated: created with the domain; only its comment is missing */
+            pgc_emit_comment(&b, target, pgc_val(r, i, 6));
+            if (b.len)
+                rc = pgc_add_text(c, dom, &b);
+            pg_buf_free(&b);
+            if (!rc && pg_model_alias(c->m, PG_CONSTRAINT_OID, pgc_uval(r, i, 0), dom) < 0)
+                rc = pgc_oom(c->err);
+            continue;
+        }
+        /* NOT VALID: added after the data, and never dropped on its own (ALTER DOMAIN has no
+         * DROP CONSTRAINT IF EXISTS; the domain's drop removes it) */
+        pg_buf_addf(&b, "ALTER DOMAIN %s ADD CONSTRAINT %s %s;\n", qd, pgc_val(r, i, 2), pgc_val(r, i, 5));
+        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
+        char nm[700];
+        snprintf(nm, sizeof nm, "%s %s", o->name, pgc_val(r, i, 1));
+        long idx;
+        rc = add_obj(c, K_DOMAIN_CONSTRAINT, PG_CONSTRAINT_OID, pgc_uval(r, i, 0), o->schema, nm, "CONSTRAINT", NULL,
+                     &b, NULL, &idx);
+        if (!rc && pg_model_dep(c->m, idx, dom) < 0)
+            rc = pgc_oom(c->err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_publications(cat *c)
+{
+    int v15 = c->m->server_version >= 150000;
+    PGresult *r = pgc_query(c, "publications",
+                            "SELECT p.oid, p.pubname, quote_ident(p.pubname), " OWNER("p.pubowner") ", p.puballtables, "
+                            "concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN "
+                            "'update' END, CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN "
+                            "'truncate' END), p.pubviaroot, quote_literal(obj_description(p.oid, 'pg_publication')) "
+                            "FROM pg_publication p ORDER BY p.oid");
+    if (!r)
+        return c->err->rc;
+    pg_buf_reset(&c->sql);
+    pg_buf_addf(&c->sql,
+                "SELECT pr.prpubid, pr.prrelid, %s, %s FROM pg_publication_rel pr ORDER BY pr.oid",
+                v15 ? "pg_get_expr(pr.prqual, pr.prrelid)" : "NULL::text",
+                v15 ? "(SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE "
+                      "a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs))"
+                    : "NULL::text");
+    PGresult *rels = pg_buf_ok(&c->sql) ? pgc_query(c, "publication tables", c->sql.s) : NULL;
+    PGresult *nsps = v15 ? pgc_query(c, "publication schemas",
+                                     "SELECT pn.pnpubid, pn.pnnspid, quote_ident(n.nspname), n.nspname FROM "
+                                     "pg_publication_namespace pn JOIN pg_namespace n ON n.oid = pn.pnnspid "
+                                     "ORDER BY pn.oid")
+                         : NULL;
+    sk_rc rc = SK_OK;
+    if (!rels || (v15 && !nsps)) {
+        rc = c->err->rc ? c->err->rc : pgc_oom(c->err);
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        unsigned oid = pgc_uval(r, i, 0);
+        const char *q = pgc_val(r, i, 2);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE PUBLICATION %s%s WITH (publish = '%s', publish_via_partition_root = %s);\n", q,
+                    pgc_bval(r, i, 4) ? " FOR ALL TABLES" : "", pgc_val(r, i, 5),
+                    pgc_bval(r, i, 6) ? "true" : "false");
+        pg_buf_addf(&b, "ALTER PUBLICATION %s OWNER TO %s;\n", q, pgc_val(r, i, 3));
+        long deps[256];
+        int nd = 0;
+        for (int k = 0; k < PQntuples(rels); k++) {
+            if (pgc_uval(rels, k, 0) != oid)
+                continue;
+            long t = pgc_rel_obj(c, pgc_uval(rels, k, 1));
+            if (t < 0)
+                continue;
+            pg_buf_addf(&b, "ALTER PUBLICATION %s ADD TABLE ONLY %s", q, c->m->objs[t].qname);
+            if (pgc_val(rels, k, 3))
+                pg_buf_addf(&b, " (%s)", pgc_val(rels, k, 3));
+            if (pgc_val(rels, k, 2))
+                pg_buf_addf(&b, " WHERE (%s)", pgc_val(rels, k, 2));
+            pg_buf_add(&b, ";\n");
+            if (nd < 256)
+                deps[nd++] = t;
+        }
+        for (int k = 0; nsps && k < PQntuples(nsps); k++) {
+            if (pgc_uval(nsps, k, 0) != oid || pgc_schema_excluded(c, pgc_val(nsps, k, 3)))
+                continue;
+            pg_buf_addf(&b, "ALTER PUBLICATION %s ADD TABLES IN SCHEMA %s;\n", q, pgc_val(nsps, k, 2));
+            long s = pg_model_find(c->m, PG_NAMESPACE_OID, pgc_uval(nsps, k, 1));
+            if (s >= 0 && nd < 256)
+                deps[nd++] = s;
+        }
+        char target[600];
+        snprintf(target, sizeof target, "PUBLICATION %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
+        pg_buf_addf(&d, "DROP PUBLICATION IF EXISTS %s;\n", q);
+        long idx;
+        rc = add_obj(c, K_PUBLICATION, PG_PUBLICATION_OID, oid, NULL, pgc_val(r, i, 1), "PUBLICATION",
+                     pgc_val(r, i, 3), &b, &d, &idx);
+        for (int k = 0; k < nd && !rc; k++)
+            if (pg_model_dep(c->m, idx, deps[k]) < 0)
+                rc = pgc_oom(c->err);
+    }
+out:
+    PQclear(r);
+    PQclear(rels);
+    PQclear(nsps);
+    return rc;
+}
+
+static sk_rc read_default_acls(cat *c)
+{
+    pg_buf_reset(&c->sql);
+    pg_buf_add(&c->sql, "SELECT d.oid, " OWNER("d.defaclrole") ", n.nspname, quote_ident(n.nspname), d.defaclobjtype, "
+                        "d.defaclnamespace, ");
+    pgc_acl_sql(&c->sql, "d.defaclacl", "");
+    pg_buf_add(&c->sql, " FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace ORDER BY d.oid");
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "default privileges", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *role = pgc_val(r, i, 1), *nsp = pgc_val(r, i, 3);
+        if (nsp && pgc_schema_excluded(c, pgc_val(r, i, 2)))
+            continue;
+        const char *what;
+        switch (pgc_val(r, i, 4)[0]) {
+        case 'r': what = "TABLES"; break;
+        case 'S': what = "SEQUENCES"; break;
+        case 'f': what = "FUNCTIONS"; break;
+        case 'T': what = "TYPES"; break;
+        default: what = "SCHEMAS"; break;
+        }
+        char head[700];
+        snprintf(head, sizeof head, "ALTER DEFAULT PRIVILEGES FOR ROLE %s%s%s", role, nsp ? " IN SCHEMA " : "",
+                 nsp ? nsp : "");
+        pg_buf b;
+        pg_buf_init(&b);
+        /* A global entry replaces the built-in defaults: start from nothing. A per-schema entry
+         * only adds to the global ones. */
+        if (!nsp)
+            pg_buf_addf(&b, "%s REVOKE ALL ON %s FROM PUBLIC;\n%s REVOKE ALL ON %s FROM %s;\n", head, what, head,
+                        what, role);
+        for (const char *p = pgc_val(r, i, 6); p && *p;) {
+            size_t len = strcspn(p, "\n");
+            const char *tab = memchr(p, '\t', len);
+            if (tab)
+                pg_buf_addf(&b, "%s GRANT %.*s ON %s TO %.*s;\n", head, (int)(tab - p), p, what,
+                            (int)(len - (size_t)(tab - p) - 1), tab + 1);
+            p += len;
+            if (*p)
+                p++;
+        }
+        char nm[700];
+        snprintf(nm, sizeof nm, "%s %s", role, what);
+        long idx;
+        rc = add_obj(c, K_DEFAULT_ACL, PG_DEFAULT_ACL_OID, pgc_uval(r, i, 0), pgc_val(r, i, 2), nm,
+                     "DEFAULT PRIVILEGES", NULL, &b, NULL, &idx);
+        long s = nsp ? pg_model_find(c->m, PG_NAMESPACE_OID, pgc_uval(r, i, 5)) : -1;
+        if (!rc && s >= 0 && pg_model_dep(c->m, idx, s) < 0)
+            rc = pgc_oom(c->err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_event_triggers(cat *c)
+{
+    PGresult *r = pgc_query(c, "event triggers",
+                            "SELECT e.oid, e.evtname, quote_ident(e.evtname), e.evtevent, " OWNER("e.evtowner") ", "
+                            "(SELECT " QNAME("pn.nspname", "p.proname") " FROM pg_proc p JOIN pg_namespace pn ON pn.oid = "
+                            "p.pronamespace WHERE p.oid = e.evtfoid), e.evtenabled, array_to_string(ARRAY(SELECT "
+                            "quote_literal(x) FROM unnest(e.evttags) x), ', '), quote_literal(obj_description(e.oid, "
+                            "'pg_event_trigger')) FROM pg_event_trigger e WHERE e.oid >= 16384 AND "
+                            NOT_EXT("pg_event_trigger", "e.oid") " ORDER BY e.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *q = pgc_val(r, i, 2);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE EVENT TRIGGER %s ON %s", q, pgc_val(r, i, 3));
+        if (pgc_val(r, i, 7) && *pgc_val(r, i, 7))
+            pg_buf_addf(&b, "\n    WHEN TAG IN (%s)", pgc_val(r, i, 7));
+        pg_buf_addf(&b, "\n    EXECUTE FUNCTION %s();\nALTER EVENT TRIGGER %s OWNER TO %s;\n", pgc_val(r, i, 5), q,
+                    pgc_val(r, i, 4));
+        switch (pgc_val(r, i, 6)[0]) {
+        case 'D': pg_buf_addf(&b, "ALTER EVENT TRIGGER %s DISABLE;\n", q); break;
+        case 'R': pg_buf_addf(&b, "ALTER EVENT TRIGGER %s ENABLE REPLICA;\n", q); break;
+        case 'A': pg_buf_addf(&b, "ALTER EVENT TRIGGER %s ENABLE ALWAYS;\n", q); break;
+        default: break;
+        }
+        char target[600];
+        snprintf(target, sizeof target, "EVENT TRIGGER %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 8));
+        pg_buf_addf(&d, "DROP EVENT TRIGGER IF EXISTS %s;\n", q);
+        rc = add_obj(c, K_EVENT_TRIGGER, PG_EVENT_TRIGGER_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1),
+                     "EVENT TRIGGER", pgc_val(r, i, 4), &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+sk_rc pgc_read_more(cat *c)
+{
+    sk_rc rc;
+    if ((rc = read_collations(c)) || (rc = read_casts(c)) || (rc = read_aggregates(c)) ||
+        (rc = read_operators(c)) || (rc = read_text_search(c)) || (rc = read_large_objects(c)) ||
+        (rc = read_domain_constraints(c)) || (rc = read_publications(c)) || (rc = read_default_acls(c)) ||
+        (rc = read_event_triggers(c)))
+        return rc;
+    return SK_OK;
+}
