@@ -474,6 +474,64 @@ static void test_serializable_deferrable(void **state)
     assert_int_equal(sh("cmp -s '%s' '%s'", path, e->dump), 0);
 }
 
+
+static long long scalar(const char *db, const char *sql)
+{
+    PGconn *c = connect_db(db);
+    char *v = query1(c, sql);
+    long long n = strtoll(v, NULL, 10);
+    free(v);
+    PQfinish(c);
+    return n;
+}
+
+/* pgbench (TPC-B) writes all through the dump; the restored copy must satisfy the invariants:
+ * sum of account, teller and branch balances all equal the sum of history deltas. A dump that
+ * copied the tables at different moments would break them. */
+static void test_consistency_under_load(void **state)
+{
+    env *e = *state;
+    assert_int_equal(sh("createdb bench && pgbench -q -i -s 5 bench >'%s/pgbench-init.log' 2>&1", e->dir), 0);
+    assert_int_equal(sh("pgbench -n -c 4 -j 2 -T 120 bench >'%s/pgbench.log' 2>&1 & echo $! >'%s/pgbench.pid'",
+                        e->dir, e->dir), 0);
+    /* let the clients get going */
+    for (int i = 0; i < 100 && scalar("bench", "SELECT count(*) FROM pgbench_history") < 200; i++)
+        usleep(50000);
+    long long before = scalar("bench", "SELECT count(*) FROM pgbench_history");
+    char path[600];
+    snprintf(path, sizeof path, "%s/bench.sql", e->dir);
+    sk_err err;
+    sk_err_clear(&err);
+    sk_pg_dump_stats st;
+    double t0 = now_s();
+    sk_rc rc = dump_to("bench", NULL, path, &st, &err);
+    double took = now_s() - t0;
+    long long after = scalar("bench", "SELECT count(*) FROM pgbench_history");
+    sh("kill $(cat '%s/pgbench.pid') 2>/dev/null; sleep 0.3", e->dir);
+    if (rc)
+        fail_msg("dump under load: %s", err.msg);
+    print_message("# dump under pgbench load: %.2f s, %llu rows; history grew %lld -> %lld meanwhile\n", took,
+                  (unsigned long long)st.rows, before, after);
+    assert_true(after > before); /* the load really ran during the dump */
+    assert_int_equal(sh("createdb bench_copy"), 0);
+    rc = restore_from("bench_copy", path, NULL, 1 << 16, -1, &err);
+    if (rc)
+        fail_msg("restore: %s", err.msg);
+    PGconn *c = connect_db("bench_copy");
+    char *v = query1(c, "SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(tbalance) FROM "
+                        "pgbench_tellers), (SELECT sum(bbalance) FROM pgbench_branches), (SELECT coalesce(sum(delta), "
+                        "0) FROM pgbench_history), (SELECT count(*) FROM pgbench_history), (SELECT count(*) FROM "
+                        "pgbench_accounts)");
+    PQfinish(c);
+    long long a, t, b, h, n, accounts;
+    assert_int_equal(sscanf(v, "%lld|%lld|%lld|%lld|%lld|%lld", &a, &t, &b, &h, &n, &accounts), 6);
+    print_message("# restored: accounts %lld, tellers %lld, branches %lld, history %lld (%lld rows)\n", a, t, b, h, n);
+    free(v);
+    assert_int_equal(accounts, 500000);
+    assert_true(n >= before && n <= after);
+    assert_true(a == h && t == h && b == h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_error_names_line),
         cmocka_unit_test(test_excludes),
         cmocka_unit_test(test_serializable_deferrable),
+        cmocka_unit_test(test_consistency_under_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
