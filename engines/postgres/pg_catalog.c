@@ -29,8 +29,16 @@ static sk_rc read_schemas(cat *c)
     pg_buf_add(&c->sql, "SELECT n.oid, n.nspname, quote_ident(n.nspname), quote_ident(pg_get_userbyid(n.nspowner)), "
                         "quote_literal(obj_description(n.oid, 'pg_namespace')), n.nspacl IS NULL, ");
     pgc_acl_sql(&c->sql, "n.nspacl", "");
-    pg_buf_add(&c->sql, " FROM pg_namespace n WHERE n.oid >= 16384 AND " NSP_OK("n") " AND "
-                        NOT_EXT("pg_namespace", "n.oid") " ORDER BY n.oid");
+    /* 7..9: for the public schema (created by initdb, never created or dropped by the dump):
+     * whether its owner, comment and privileges differ from a fresh database's */
+    pg_buf_add(&c->sql, ", n.nspowner <> 'pg_database_owner'::regrole, obj_description(n.oid, 'pg_namespace') IS "
+                        "DISTINCT FROM 'standard public schema', n.nspacl IS DISTINCT FROM "
+                        "'{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}'::aclitem[] "
+                        "FROM pg_namespace n WHERE (n.oid >= 16384 AND " NSP_OK("n") " AND "
+                        NOT_EXT("pg_namespace", "n.oid") ")");
+    if (c->m->server_version >= 150000)
+        pg_buf_add(&c->sql, " OR n.nspname = 'public'");
+    pg_buf_add(&c->sql, " ORDER BY n.oid");
     if (!pg_buf_ok(&c->sql))
         return pgc_oom(c->err);
     PGresult *r = pgc_query(c, "schemas", c->sql.s);
@@ -46,13 +54,26 @@ static sk_rc read_schemas(cat *c)
         pg_buf_init(&d);
         char target[600];
         snprintf(target, sizeof target, "SCHEMA %s", q);
-        pg_buf_addf(&b, "CREATE SCHEMA %s;\nALTER SCHEMA %s OWNER TO %s;\n", q, q, owner);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 4));
-        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 5), pgc_val(r, i, 6), 1);
-        pg_buf_addf(&d, "DROP SCHEMA IF EXISTS %s;\n", q);
+        if (pgc_uval(r, i, 0) < 16384) { /* public */
+            if (pgc_bval(r, i, 7))
+                pg_buf_addf(&b, "ALTER SCHEMA %s OWNER TO %s;\n", q, owner);
+            if (pgc_bval(r, i, 8))
+                pg_buf_addf(&b, "COMMENT ON SCHEMA %s IS %s;\n", q, pgc_val(r, i, 4) ? pgc_val(r, i, 4) : "NULL");
+            if (pgc_bval(r, i, 9))
+                pgc_emit_acl(&b, target, "pg_database_owner", pgc_bval(r, i, 5), pgc_val(r, i, 6), 1);
+            if (b.len == 0) {
+                pg_buf_free(&b);
+                continue;
+            }
+        } else {
+            pg_buf_addf(&b, "CREATE SCHEMA %s;\nALTER SCHEMA %s OWNER TO %s;\n", q, q, owner);
+            pgc_emit_comment(&b, target, pgc_val(r, i, 4));
+            pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 5), pgc_val(r, i, 6), 1);
+            pg_buf_addf(&d, "DROP SCHEMA IF EXISTS %s;\n", q);
+        }
         long idx = pg_model_add(c->m, K_SCHEMA, PG_NAMESPACE_OID, pgc_uval(r, i, 0), NULL, name, "SCHEMA",
                                 owner);
-        rc = pgc_finish_obj(c, idx, &b, d.s);
+        rc = pgc_finish_obj(c, idx, &b, d.len ? d.s : NULL);
         pg_buf_free(&b);
         pg_buf_free(&d);
     }
@@ -301,7 +322,7 @@ enum {
 
 enum {
     C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
-    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS
+    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT };
@@ -380,6 +401,10 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         if (pgc_val(cols, k, C_STORAGE)[0] != pgc_val(cols, k, C_TYPSTORAGE)[0])
             pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET STORAGE %s;\n", q, cn,
                         storage_word(pgc_val(cols, k, C_STORAGE)[0]));
+        char comp = pgc_val(cols, k, C_COMPRESSION) ? pgc_val(cols, k, C_COMPRESSION)[0] : '\0';
+        if (comp == 'p' || comp == 'l')
+            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET COMPRESSION %s;\n", q, cn,
+                        comp == 'p' ? "pglz" : "lz4");
         if (pgc_val(cols, k, C_OPTS) && *pgc_val(cols, k, C_OPTS))
             pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);\n", q, cn, pgc_val(cols, k, C_OPTS));
     }
@@ -556,6 +581,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "t.typstorage, array_to_string(a.attoptions, ', '), "
                "quote_literal(col_description(a.attrelid, a.attnum)), a.attacl IS NULL, ");
     pgc_acl_sql(&c->sql, "a.attacl", " || ' (' || quote_ident(a.attname) || ')'");
+    pg_buf_add(&c->sql, c->m->server_version >= 140000 ? ", a.attcompression" : ", ''::\"char\"");
     pg_buf_add(&c->sql,
                " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
                "c.relnamespace JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef ad ON ad.adrelid = "
