@@ -113,8 +113,9 @@ sk_rc pgc_finish_obj(cat *c, long idx, pg_buf *create, const char *drop)
 
 int pgc_schema_excluded(cat *c, const char *schema)
 {
-    return pg_name_excluded(c->m->exclude_schemas, NULL, schema) ||
-           (c->m->exclude_schemas && pg_name_excluded(c->m->exclude_schemas, schema, ""));
+    if (c->m->include_schemas && !pg_name_excluded(c->m->include_schemas, NULL, schema))
+        return 1;
+    return pg_name_excluded(c->m->exclude_schemas, NULL, schema);
 }
 
 

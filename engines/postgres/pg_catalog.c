@@ -325,7 +325,7 @@ enum {
     C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION
 };
 
-enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT };
+enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL };
 
 static const char *storage_word(char s)
 {
@@ -507,6 +507,34 @@ static sk_rc lock_tables(cat *c, const PGresult *r, int lock_timeout_ms)
     return rc;
 }
 
+/* Row of relation `oid` in the relations result (ordered by oid), or -1. */
+static int rel_row(const PGresult *r, unsigned oid)
+{
+    int lo = 0, hi = PQntuples(r) - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        unsigned v = pgc_uval(r, mid, R_OID);
+        if (v == oid)
+            return mid;
+        if (v < oid)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* With SNAPKEEP_PG_TABLES: a matching relation, or a sequence owned by one (serial, identity). */
+static int table_included(cat *c, const PGresult *r, int i)
+{
+    if (pg_name_excluded(c->m->include_tables, pgc_val(r, i, R_SCHEMA), pgc_val(r, i, R_NAME)))
+        return 1;
+    if (pgc_val(r, i, R_KIND)[0] != 'S' || !pgc_val(r, i, R_SEQOWNER))
+        return 0;
+    int o = rel_row(r, pgc_uval(r, i, R_SEQOWNER));
+    return o >= 0 && pg_name_excluded(c->m->include_tables, pgc_val(r, o, R_SCHEMA), pgc_val(r, o, R_NAME));
+}
+
 static sk_rc read_relations(cat *c, int lock_timeout_ms)
 {
     pg_buf_reset(&c->sql);
@@ -550,6 +578,8 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         const char *schema = pgc_val(r, i, R_SCHEMA), *name = pgc_val(r, i, R_NAME);
         char k = pgc_val(r, i, R_KIND)[0];
         if (pgc_schema_excluded(c, schema) || pg_name_excluded(c->m->exclude_tables, schema, name))
+            continue;
+        if (c->m->include_tables && !table_included(c, r, i))
             continue;
         if (k == 'S' && pgc_val(r, i, R_SEQDEPTYPE) && pgc_val(r, i, R_SEQDEPTYPE)[0] == 'i')
             continue; /* an identity column's sequence belongs to its table */
@@ -595,7 +625,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         !(cons = pgc_query(c, "constraints",
                        "SELECT co.oid, co.conname, quote_ident(co.conname), co.contype, co.conrelid, co.conindid, "
                        "co.conislocal, co.convalidated, co.conparentid, pg_get_constraintdef(co.oid), "
-                       "quote_literal(obj_description(co.oid, 'pg_constraint')) FROM pg_constraint co JOIN "
+                       "quote_literal(obj_description(co.oid, 'pg_constraint')), co.confrelid FROM pg_constraint co JOIN "
                        "pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
                        "co.contype IN ('c', 'p', 'u', 'x', 'f') AND " NSP_OK("n") " ORDER BY co.conrelid, co.conname"))) {
         rc = c->err->rc;
@@ -852,6 +882,10 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         rc = pgc_finish_obj(c, idx, &b, d.s);
         pg_buf_free(&b);
         pg_buf_free(&d);
+        if (!rc && t == 'f') {
+            c->m->objs[idx].fk_from = tab;
+            c->m->objs[idx].fk_to = pgc_rel_obj(c, pgc_uval(cons, i, N_FREL));
+        }
         if (!rc && (pg_model_dep(c->m, idx, tab) < 0 ||
                     (pgc_uval(cons, i, N_INDID) && t != 'f' &&
                      pg_model_alias(c->m, PG_CLASS_OID, pgc_uval(cons, i, N_INDID), idx) < 0)))

@@ -224,6 +224,53 @@ static sk_rc dump_lo(PGconn *conn, out *o, const pg_obj *ob, sk_err *err)
     return o->rc;
 }
 
+/* The dump's filters beyond exclusion: include lists and schema-only / data-only. */
+static sk_rc apply_content(pg_model *m, const sk_pg_dump_opts *o, sk_err *err)
+{
+    if (!o)
+        return SK_OK;
+    long *data_of = NULL; /* table object -> its data object */
+    if (o->content == SK_PG_DATA_ONLY) {
+        data_of = malloc((m->n ? m->n : 1) * sizeof *data_of);
+        if (!data_of)
+            return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+        for (size_t i = 0; i < m->n; i++)
+            data_of[i] = -1;
+        for (size_t i = 0; i < m->n; i++)
+            if (m->objs[i].kind == K_TABLE_DATA && m->objs[i].table_obj >= 0)
+                data_of[m->objs[i].table_obj] = (long)i;
+    }
+    sk_rc rc = SK_OK;
+    for (size_t i = 0; i < m->n; i++) {
+        pg_obj *ob = &m->objs[i];
+        pg_kind k = ob->kind;
+        int is_data = k == K_TABLE_DATA || k == K_SEQ_SET || k == K_LO_DATA;
+        if (o->include_schemas || o->include_tables) {
+            /* like pg_dump -n / -t: objects outside any schema are not part of a partial dump */
+            if (k == K_EXTENSION || k == K_CAST || k == K_LARGE_OBJECT || k == K_LO_DATA || k == K_PUBLICATION ||
+                k == K_EVENT_TRIGGER || (k == K_DEFAULT_ACL && !ob->schema))
+                ob->skip = 1;
+        }
+        if (o->include_tables && k != K_RELATION && k != K_ATTACH && k != K_DEFAULT && !is_data &&
+            k != K_CONSTRAINT && k != K_INDEX && k != K_INDEX_ATTACH && k != K_STATISTICS && k != K_RULE &&
+            k != K_TRIGGER && k != K_FK && k != K_POLICY && k != K_REFRESH)
+            ob->skip = 1;
+        /* large objects count as data (as in pg_dump); a populated matview's refresh too */
+        if (o->content == SK_PG_SCHEMA_ONLY && (is_data || k == K_REFRESH || k == K_LARGE_OBJECT))
+            ob->skip = 1;
+        if (o->content == SK_PG_DATA_ONLY && !is_data && k != K_LARGE_OBJECT && k != K_REFRESH)
+            ob->skip = 1;
+        /* data only: rows of referenced tables first, so FK checks pass (a cycle still needs the
+         * restore to run with triggers disabled) */
+        if (data_of && k == K_FK && ob->fk_from >= 0 && ob->fk_to >= 0 && ob->fk_from != ob->fk_to &&
+            data_of[ob->fk_from] >= 0 && data_of[ob->fk_to] >= 0 &&
+            pg_model_dep(m, data_of[ob->fk_from], data_of[ob->fk_to]) < 0)
+            rc = sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    }
+    free(data_of);
+    return rc;
+}
+
 sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, const sk_runtime *rt,
                       sk_pg_dump_stats *stats, sk_err *err)
 {
@@ -273,9 +320,13 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         m.exclude_schemas = opts->exclude_schemas;
         m.exclude_tables = opts->exclude_tables;
         m.exclude_data = opts->exclude_data;
+        m.include_schemas = opts->include_schemas;
+        m.include_tables = opts->include_tables;
     }
     m.server_version = st.server_version_num;
     if ((rc = pg_catalog_read(conn, &m, opts ? opts->lock_timeout_ms : 0, err)))
+        goto out;
+    if ((rc = apply_content(&m, opts, err)))
         goto out;
     if (!(order = malloc((m.n ? m.n : 1) * sizeof *order))) {
         rc = sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
@@ -294,13 +345,15 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     /* --clean --if-exists: drop in reverse order */
     for (size_t i = m.n; i-- > 0;) {
         const pg_obj *ob = &m.objs[order[i]];
-        if (ob->drop)
+        if (ob->drop && !ob->skip && !(opts && opts->content == SK_PG_DATA_ONLY))
             out_str(&o, ob->drop);
     }
     out_str(&o, "\n");
 
     for (size_t i = 0; i < m.n && !rc; i++) {
         const pg_obj *ob = &m.objs[order[i]];
+        if (ob->skip)
+            continue;
         if (sk_rt_cancelled(rt)) {
             rc = sk_fail(err, SK_ERR_CANCELLED, 0, "dump cancelled");
             break;

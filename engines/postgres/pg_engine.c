@@ -20,6 +20,12 @@ const sk_setting_def sk_pg_settings[] = {
       "comma-separated table patterns, schema.table or table, left out of the dump" },
     { "SNAPKEEP_PG_EXCLUDE_TABLE_DATA", SK_SET_STRING, NULL, 0, 0, NULL, 0,
       "comma-separated table patterns whose rows are left out (definition kept): audit logs, sessions" },
+    { "SNAPKEEP_PG_SCHEMAS", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated schema patterns: dump only these schemas' objects (like pg_dump -n)" },
+    { "SNAPKEEP_PG_TABLES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated table patterns: dump only these tables and their sequences (like pg_dump -t)" },
+    { "SNAPKEEP_PG_CONTENT", SK_SET_ENUM, "all", 0, 0, "all|schema-only|data-only", 0,
+      "what the dump holds: everything, the definitions only, or the rows only" },
     { "SNAPKEEP_PG_LOCK_TIMEOUT", SK_SET_INT, "0", 0, 86400, NULL, 0,
       "seconds to wait for the dump's ACCESS SHARE table locks (0 = no limit)" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
@@ -28,7 +34,7 @@ const sk_setting_def sk_pg_settings[] = {
 typedef struct pg_engine {
     char *conninfo;   /* secret: never printed */
     char *password;   /* secret */
-    char **patterns[3];
+    char **patterns[5];
     sk_pg_dump_opts opts;
     const sk_runtime *rt;
 } pg_engine;
@@ -172,7 +178,7 @@ static void pg_close(void *state)
         memset(e->password, 0, strlen(e->password));
         free(e->password);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         free_patterns(e->patterns[i]);
     free(e);
 }
@@ -208,9 +214,10 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
         pg_close(e);
         return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
     }
-    static const char *const pat_names[3] = { "SNAPKEEP_PG_EXCLUDE_SCHEMAS", "SNAPKEEP_PG_EXCLUDE_TABLES",
-                                              "SNAPKEEP_PG_EXCLUDE_TABLE_DATA" };
-    for (int i = 0; i < 3; i++) {
+    static const char *const pat_names[5] = { "SNAPKEEP_PG_EXCLUDE_SCHEMAS", "SNAPKEEP_PG_EXCLUDE_TABLES",
+                                              "SNAPKEEP_PG_EXCLUDE_TABLE_DATA", "SNAPKEEP_PG_SCHEMAS",
+                                              "SNAPKEEP_PG_TABLES" };
+    for (int i = 0; i < 5; i++) {
         if (split_patterns(pat_names[i], sk_config_str(cfg, pat_names[i]), &e->patterns[i], err)) {
             pg_close(e);
             return err->rc;
@@ -222,6 +229,11 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     e->opts.exclude_schemas = (const char *const *)e->patterns[0];
     e->opts.exclude_tables = (const char *const *)e->patterns[1];
     e->opts.exclude_data = (const char *const *)e->patterns[2];
+    e->opts.include_schemas = (const char *const *)e->patterns[3];
+    e->opts.include_tables = (const char *const *)e->patterns[4];
+    const char *content = sk_config_str(cfg, "SNAPKEEP_PG_CONTENT");
+    e->opts.content = content && strcmp(content, "schema-only") == 0 ? SK_PG_SCHEMA_ONLY
+                      : content && strcmp(content, "data-only") == 0 ? SK_PG_DATA_ONLY : SK_PG_ALL;
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
     if (db)
         snprintf(info->database, sizeof info->database, "%s", db);

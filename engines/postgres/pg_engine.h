@@ -21,6 +21,9 @@
  *   SNAPKEEP_PG_EXCLUDE_SCHEMAS   comma-separated fnmatch patterns on schema names
  *   SNAPKEEP_PG_EXCLUDE_TABLES    comma-separated patterns on "schema.table" (or "table": any schema)
  *   SNAPKEEP_PG_EXCLUDE_TABLE_DATA  same patterns; the table's definition is kept, its rows are not
+ *   SNAPKEEP_PG_SCHEMAS           comma-separated patterns: dump only these schemas' objects
+ *   SNAPKEEP_PG_TABLES            comma-separated patterns: dump only these tables (+ their sequences)
+ *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
  * sslmode and every other libpq parameter are honoured as libpq honours them (in the URL or PG*).
  */
@@ -42,7 +45,12 @@ typedef struct sk_pg_dump_opts {
     const char *const *exclude_schemas;  /* NULL-terminated fnmatch patterns, or NULL */
     const char *const *exclude_tables;
     const char *const *exclude_data;
+    const char *const *include_schemas;  /* when set, only these schemas (no extensions, casts, ...) */
+    const char *const *include_tables;   /* when set, only these tables and the sequences they own */
+    int content;                         /* SK_PG_ALL, SK_PG_SCHEMA_ONLY, SK_PG_DATA_ONLY */
 } sk_pg_dump_opts;
+
+enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
 
 typedef struct sk_pg_dump_stats {
     long objects;        /* objects written (DDL entries, data blocks, setvals) */

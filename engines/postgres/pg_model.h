@@ -93,6 +93,8 @@ typedef struct pg_obj {
     unsigned relid;
     long table_obj;     /* K_TABLE_DATA/K_SEQ_SET/K_REFRESH: the relation's object; else -1 */
     int movable;        /* may move from pre-data to post-data (views, matviews, functions) */
+    int skip;           /* filtered out by the dump's options: neither created nor dropped */
+    long fk_from, fk_to;/* K_FK: the referencing and referenced tables' objects (or -1) */
     long *deps;
     size_t ndeps, capdeps;
     long rank;          /* position after sorting by (kind, schema, name) */
@@ -112,6 +114,8 @@ typedef struct pg_model {
     const char *const *exclude_schemas;     /* fnmatch patterns on schema names */
     const char *const *exclude_tables;      /* on "schema.table" and on "table" */
     const char *const *exclude_data;        /* same, data only */
+    const char *const *include_schemas;     /* when set: only these schemas' objects */
+    const char *const *include_tables;      /* when set: only these tables (and their sequences) */
     int server_version;
     long warnings;
 } pg_model;

@@ -532,6 +532,95 @@ static void test_consistency_under_load(void **state)
     assert_true(a == h && t == h && b == h);
 }
 
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    struct stat stt;
+    assert_int_equal(fstat(fileno(f), &stt), 0);
+    char *txt = calloc(1, (size_t)stt.st_size + 1);
+    assert_non_null(txt);
+    assert_int_equal(fread(txt, 1, (size_t)stt.st_size, f), (size_t)stt.st_size);
+    fclose(f);
+    return txt;
+}
+
+/* schema-only into an empty database, then data-only on top: together the same database */
+static void test_schema_only_then_data_only(void **state)
+{
+    env *e = *state;
+    char sp[600], dp[600];
+    snprintf(sp, sizeof sp, "%s/schema-only.sql", e->dir);
+    snprintf(dp, sizeof dp, "%s/data-only.sql", e->dir);
+    sk_pg_dump_opts o = { 0 };
+    sk_err err;
+    sk_err_clear(&err);
+    sk_pg_dump_stats st;
+    o.content = SK_PG_SCHEMA_ONLY;
+    assert_int_equal(dump_to("src", &o, sp, &st, &err), SK_OK);
+    o.content = SK_PG_DATA_ONLY;
+    assert_int_equal(dump_to("src", &o, dp, &st, &err), SK_OK);
+    char *s = read_file(sp), *d = read_file(dp);
+    assert_null(strstr(s, "FROM stdin;"));
+    assert_null(strstr(s, "setval("));
+    assert_null(strstr(s, "lo_create("));
+    assert_non_null(strstr(s, "CREATE TABLE app.orders"));
+    assert_null(strstr(d, "\nCREATE "));
+    assert_null(strstr(d, "\nDROP "));
+    assert_non_null(strstr(d, "COPY app.orders"));
+    /* referenced rows first: customers before orders before line_items */
+    char *cu = strstr(d, "COPY app.customers "), *or = strstr(d, "COPY app.orders "), *li = strstr(d, "COPY app.line_items ");
+    assert_true(cu && or && li && cu < or && or < li);
+    free(s);
+    free(d);
+    assert_int_equal(sh("createdb dst_split"), 0);
+    if (restore_from("dst_split", sp, NULL, 65536, -1, &err))
+        fail_msg("schema-only restore: %s", err.msg);
+    assert_int_equal(scalar("dst_split", "SELECT count(*) FROM app.customers"), 0);
+    if (restore_from("dst_split", dp, NULL, 65536, -1, &err))
+        fail_msg("data-only restore: %s", err.msg);
+    assert_same_database(e, "src", "dst_split");
+}
+
+static void test_include_filters(void **state)
+{
+    env *e = *state;
+    static const char *const tables[] = { "app.customers", NULL };
+    static const char *const schemas[] = { "select", NULL };
+    char p1[600], p2[600];
+    snprintf(p1, sizeof p1, "%s/only-customers.sql", e->dir);
+    snprintf(p2, sizeof p2, "%s/only-select.sql", e->dir);
+    sk_pg_dump_opts o = { 0 };
+    sk_err err;
+    sk_err_clear(&err);
+    sk_pg_dump_stats st;
+    o.include_tables = tables;
+    assert_int_equal(dump_to("src", &o, p1, &st, &err), SK_OK);
+    o.include_tables = NULL;
+    o.include_schemas = schemas;
+    assert_int_equal(dump_to("src", &o, p2, &st, &err), SK_OK);
+    char *a = read_file(p1), *b = read_file(p2);
+    assert_non_null(strstr(a, "CREATE TABLE app.customers ("));
+    assert_non_null(strstr(a, "CREATE SEQUENCE app.customers_id_seq"));   /* its serial sequence */
+    assert_non_null(strstr(a, "CREATE TRIGGER customers_touch "));
+    assert_non_null(strstr(a, "COPY app.customers "));
+    assert_null(strstr(a, "CREATE TABLE app.orders"));
+    assert_null(strstr(a, "CREATE SCHEMA"));
+    assert_null(strstr(a, "CREATE EXTENSION"));
+    assert_null(strstr(a, "CREATE FUNCTION"));
+    assert_non_null(strstr(b, "CREATE SCHEMA \"select\";"));
+    assert_non_null(strstr(b, "CREATE TABLE \"select\".\"from\" ("));
+    assert_null(strstr(b, "app."));
+    assert_null(strstr(b, "CREATE EXTENSION"));
+    free(a);
+    free(b);
+    /* the schema-filtered dump restores on its own */
+    assert_int_equal(sh("createdb dst_select"), 0);
+    if (restore_from("dst_select", p2, NULL, 65536, -1, &err))
+        fail_msg("restore: %s", err.msg);
+    assert_int_equal(scalar("dst_select", "SELECT count(*) FROM \"select\".\"from\""), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +631,8 @@ int main(void)
         cmocka_unit_test(test_error_names_line),
         cmocka_unit_test(test_excludes),
         cmocka_unit_test(test_serializable_deferrable),
+        cmocka_unit_test(test_schema_only_then_data_only),
+        cmocka_unit_test(test_include_filters),
         cmocka_unit_test(test_consistency_under_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
