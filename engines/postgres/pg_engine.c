@@ -269,6 +269,76 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     return SK_OK;
 }
 
+sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(target ? target : "", &perr);
+    PQfreemem(perr);
+    if (!opts)
+        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target is not a valid connection string or URI");
+    const char *keys[64], *vals[64];
+    int n = 0;
+    const char *db = NULL;
+    for (PQconninfoOption *o = opts; o->keyword && n < 60; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "dbname") == 0) {
+            db = o->val;
+            continue;
+        }
+        keys[n] = o->keyword;
+        vals[n++] = o->val;
+    }
+    if (!db) {
+        PQconninfoFree(opts);
+        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target names no database to create (add /dbname to the URL)");
+    }
+    snprintf(name, namesz, "%s", db);
+    if (password && *password) {
+        keys[n] = "password";
+        vals[n++] = password;
+    }
+    keys[n] = "dbname"; /* the maintenance database of the same server */
+    vals[n++] = "postgres";
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PGconn *c = PQconnectdbParams(keys, vals, 0);
+    sk_rc rc = SK_OK;
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the maintenance database 'postgres' to create '%s': %s",
+                     db, c ? PQerrorMessage(c) : "out of memory");
+    } else {
+        char *q = PQescapeIdentifier(c, db, strlen(db));
+        char sql[600];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", q ? q : "\"\"");
+        PQfreemem(q);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = sk_fail(err, SK_ERR_SOURCE, 0, "CREATE DATABASE for the restore target '%s' failed: %s", db,
+                         PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                                       : PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    PQconninfoFree(opts);
+    return rc;
+}
+
+/* Connect to the restore target; a database that does not exist yet is created first. */
+static PGconn *connect_target(pg_engine *e, const char *target, sk_err *err)
+{
+    PGconn *c = sk_pg_connect(target, e->password, "restore target", err);
+    if (c || !strstr(err->msg, "database \"") || !strstr(err->msg, "\" does not exist"))
+        return c;
+    sk_err_clear(err);
+    char name[256];
+    if (sk_pg_create_database(target, e->password, name, sizeof name, err))
+        return NULL;
+    if (e->rt && e->rt->log)
+        sk_log_msg(e->rt->log, SK_LOG_INFO, "restore: created database '%s'", name);
+    return sk_pg_connect(target, e->password, "restore target", err);
+}
+
 static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer **sink, sk_err *err)
 {
     pg_engine *e = state;
@@ -276,7 +346,7 @@ static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer
         return sk_fail(err, SK_ERR_USAGE, 0, "restore needs --to <database URL> (postgresql://user@host/db)");
     /* Without --force, only an empty database is a target: the script's drop section would
      * otherwise replace same-named objects of whatever lives there. */
-    PGconn *c = sk_pg_connect(opts->target, e->password, "restore target", err);
+    PGconn *c = connect_target(e, opts->target, err);
     if (!c)
         return err->rc;
     PGresult *r = PQexec(c, "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
@@ -311,9 +381,15 @@ static sk_rc v_stmt(void *ud, const char *sql, size_t len, long line, int *copy_
     (void)err;
     (void)line;
     vsink *v = ud;
-    const char *p = sql;
-    while (*p == '\n' || *p == ' ')
-        p++;
+    const char *p = sql; /* past the entry's "-- Name: ..." comment lines */
+    for (;;) {
+        while (*p == '\n' || *p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (p[0] != '-' || p[1] != '-')
+            break;
+        while (*p && *p != '\n')
+            p++;
+    }
     *copy_in = strncmp(p, "COPY ", 5) == 0 && len > 12 && strcmp(sql + len - 12, " FROM stdin;") == 0;
     v->copies += *copy_in;
     return SK_OK;

@@ -30,6 +30,7 @@
 #ifndef SK_PG_ENGINE_H
 #define SK_PG_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
@@ -69,6 +70,10 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *out,
 /* Connect with a connection string / URI (NULL or "" = libpq defaults from PG* variables), with
  * `password` (may be NULL) passed as a parameter, never in a command line. */
 PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *what, sk_err *err);
+
+/* CREATE DATABASE for the database named in `target` (connecting to 'postgres' on the same server
+ * with the target's other parameters); its name goes to `name`. */
+sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err);
 
 /* A sink executing a script into the database at `conninfo` in one transaction (see above). */
 sk_writer *sk_pg_restore_sink_new(const char *conninfo, const char *password, sk_log *log, sk_err *err);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../agent/config.h"
 #include "../../agent/stream.h"
 #include "../../engines/postgres/pg_engine.h"
 #include "../../engines/postgres/pg_buf.h"
@@ -621,6 +622,128 @@ static void test_include_filters(void **state)
     assert_int_equal(scalar("dst_select", "SELECT count(*) FROM \"select\".\"from\""), 2);
 }
 
+typedef struct kv {
+    const char *k, *v;
+} kv;
+
+static const char *kv_get(void *ud, const char *name)
+{
+    for (const kv *p = ud; p->k; p++)
+        if (strcmp(p->k, name) == 0)
+            return p->v;
+    return NULL;
+}
+
+static sk_rc feed_file(sk_writer *w, const char *path, sk_err *err)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    sk_rc rc = sk_copy_fd(fd, path, w, 1 << 16, NULL, NULL, err);
+    close(fd);
+    return rc;
+}
+
+/* The sk_engine_type glue: settings, open, dump, verify, restore_open (creating the target
+ * database, refusing a non-empty one without force). */
+static void test_engine_vtable(void **state)
+{
+    env *e = *state;
+    const sk_engine_type *et = &sk_engine_postgres;
+    assert_string_equal(et->name, "postgres");
+    assert_string_equal(et->tag, "pgsql");
+    assert_string_equal(et->ext, "sql");
+    const sk_setting_def *const tables[] = { sk_pg_settings, NULL };
+    sk_err err;
+    sk_err_clear(&err);
+
+    kv bad[] = { { "DATABASE_URL", "host=x password=sekrit-pw bogus_key=1" }, { NULL, NULL } };
+    sk_config *cfg = sk_config_load(tables, kv_get, bad, NULL, &err);
+    assert_non_null(cfg);
+    void *st = NULL;
+    sk_dump_info info;
+    memset(&info, 0, sizeof info);
+    assert_int_equal(et->open(cfg, NULL, &st, &info, &err), SK_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "DATABASE_URL"));
+    assert_null(strstr(err.msg, "sekrit-pw"));
+    sk_config_free(cfg);
+
+    kv vars[] = { { "DATABASE_URL", "dbname=src" }, { "SNAPKEEP_PG_EXCLUDE_TABLE_DATA", " app.audit , app.cache" },
+                  { "SNAPKEEP_PG_ISOLATION", "serializable-deferrable" }, { NULL, NULL } };
+    sk_err_clear(&err);
+    cfg = sk_config_load(tables, kv_get, vars, NULL, &err);
+    if (!cfg)
+        fail_msg("config: %s", err.msg);
+    assert_int_equal(et->open(cfg, NULL, &st, &info, &err), SK_OK);
+    assert_string_equal(info.database, "src");
+    char path[600];
+    snprintf(path, sizeof path, "%s/vtable.sql", e->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    sk_writer *w = sk_fd_writer_new(fd, path, &err);
+    assert_int_equal(et->dump(st, w, &info, &err), SK_OK);
+    assert_int_equal(sk_writer_finish(w, &err), SK_OK);
+    sk_writer_free_chain(w);
+    close(fd);
+    assert_true(strncmp(info.server_version, "PostgreSQL 15", 13) == 0);
+    assert_non_null(strstr(info.facts_json, "\"isolation\":\"serializable-deferrable\""));
+
+    char summary[512] = "";
+    sk_writer *v = NULL;
+    assert_int_equal(et->verify_open(st, summary, &v, &err), SK_OK);
+    assert_int_equal(feed_file(v, path, &err), SK_OK);
+    assert_int_equal(sk_writer_finish(v, &err), SK_OK);
+    sk_writer_free_chain(v);
+    assert_non_null(strstr(summary, "complete"));
+    /* a truncated script fails verification */
+    struct stat sst;
+    assert_int_equal(stat(path, &sst), 0);
+    assert_int_equal(truncate(path, sst.st_size - 30), 0);
+    assert_int_equal(et->verify_open(st, summary, &v, &err), SK_OK);
+    sk_rc rc = feed_file(v, path, &err);
+    if (!rc)
+        rc = sk_writer_finish(v, &err);
+    assert_int_equal(rc, SK_ERR_INTEGRITY);
+    sk_writer_free_chain(v);
+    assert_int_equal(truncate(path, sst.st_size), 0); /* zero-filled tail: must also fail */
+    sk_err_clear(&err);
+    assert_int_equal(et->verify_open(st, summary, &v, &err), SK_OK);
+    rc = feed_file(v, path, &err);
+    if (!rc)
+        rc = sk_writer_finish(v, &err);
+    assert_int_not_equal(rc, SK_OK);
+    sk_writer_free_chain(v);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    w = sk_fd_writer_new(fd, path, &err);
+    assert_int_equal(et->dump(st, w, &info, &err), SK_OK);
+    assert_int_equal(sk_writer_finish(w, &err), SK_OK);
+    sk_writer_free_chain(w);
+    close(fd);
+
+    /* restore into a database that does not exist yet: it is created */
+    sk_restore_opts ro = { "dbname=dst_vtable", 0 };
+    sk_writer *sink = NULL;
+    sk_err_clear(&err);
+    if (et->restore_open(st, &ro, &sink, &err))
+        fail_msg("restore_open: %s", err.msg);
+    assert_int_equal(feed_file(sink, path, &err), SK_OK);
+    assert_int_equal(sk_writer_finish(sink, &err), SK_OK);
+    sk_writer_free_chain(sink);
+    assert_int_equal(scalar("dst_vtable", "SELECT count(*) FROM app.customers"), 3000);
+    assert_int_equal(scalar("dst_vtable", "SELECT count(*) FROM app.audit"), 0); /* data excluded */
+    assert_int_equal(scalar("dst_vtable", "SELECT count(*) FROM app.cache"), 0);
+    /* not empty now: refused without force; with force, an aborted restore changes nothing */
+    assert_int_equal(et->restore_open(st, &ro, &sink, &err), SK_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "not empty"));
+    ro.force = 1;
+    sk_err_clear(&err);
+    assert_int_equal(et->restore_open(st, &ro, &sink, &err), SK_OK);
+    assert_int_equal(feed_file(sink, path, &err), SK_OK);
+    sk_writer_abort(sink);
+    sk_writer_free_chain(sink);
+    assert_int_equal(scalar("dst_vtable", "SELECT count(*) FROM app.customers"), 3000);
+    et->close(st);
+    sk_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_serializable_deferrable),
         cmocka_unit_test(test_schema_only_then_data_only),
         cmocka_unit_test(test_include_filters),
+        cmocka_unit_test(test_engine_vtable),
         cmocka_unit_test(test_consistency_under_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
