@@ -44,5 +44,8 @@ sk_rc pgc_add_text(cat *c, long idx, const pg_buf *extra);
 
 /* pg_catalog_more.c */
 sk_rc pgc_read_more(cat *c);
+/* After dependencies are read: break type <-> I/O function loops through the shell types, and
+ * leave out refreshes of matviews that read unpopulated matviews. */
+sk_rc pgc_fix_after_depends(cat *c);
 
 #endif

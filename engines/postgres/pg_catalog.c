@@ -317,12 +317,12 @@ enum {
     R_OID, R_SCHEMA, R_NAME, R_QNAME, R_KIND, R_PERSIST, R_OWNER, R_ACLNULL, R_GRANTS, R_COMMENT, R_OPTS,
     R_CHECKOPT, R_ISPART, R_RLS, R_FORCERLS, R_REPLIDENT, R_PARTKEY, R_VIEWDEF, R_PARTBOUND, R_PARENTS,
     R_PARTPARENT, R_POPULATED, R_AM, R_SEQTYPE, R_SEQSTART, R_SEQINC, R_SEQMIN, R_SEQMAX, R_SEQCACHE,
-    R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR
+    R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR, R_OFTYPE, R_TOASTOPTS
 };
 
 enum {
     C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
-    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION
+    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_INHCOUNT
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL };
@@ -351,46 +351,11 @@ static sk_rc index_rows(cat *c, const PGresult *r, int col, unsigned pseudo)
 }
 
 
-static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresult *cols,
-                       const PGresult *cons, long idx)
+/* Per-column settings that CREATE TABLE cannot say: inherited NOT NULL, statistics target,
+ * storage, compression, attribute options. */
+static void column_options(cat *c, pg_buf *b, const PGresult *cols, unsigned relid, const char *q, int ispart)
 {
-    const char *q = pgc_val(r, i, R_QNAME);
-    unsigned relid = pgc_uval(r, i, R_OID);
-    int ispart = pgc_bval(r, i, R_ISPART);
-    char kind = pgc_val(r, i, R_KIND)[0];
-    pg_buf_addf(b, "CREATE %sTABLE %s (", pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
-    int first = 1;
     long crow = pg_model_find(c->m, IDX_COLS, relid);
-    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
-        if (!ispart && !pgc_bval(cols, k, C_LOCAL))
-            continue;
-        pg_buf_addf(b, "%s\n    %s %s", first ? "" : ",", pgc_val(cols, k, C_NAME), pgc_val(cols, k, C_TYPE));
-        first = 0;
-        if (pgc_val(cols, k, C_COLL))
-            pg_buf_addf(b, " COLLATE %s", pgc_val(cols, k, C_COLL));
-        if (pgc_val(cols, k, C_GENERATED)[0] == 's')
-            pg_buf_addf(b, " GENERATED ALWAYS AS (%s) STORED", pgc_val(cols, k, C_DEFEXPR));
-        if (pgc_bval(cols, k, C_NOTNULL))
-            pg_buf_add(b, " NOT NULL");
-    }
-    long krow = pg_model_find(c->m, IDX_CONS, relid);
-    for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && pgc_uval(cons, k, N_RELID) == relid; k++) {
-        if (pgc_val(cons, k, N_TYPE)[0] != 'c' || !pgc_bval(cons, k, N_LOCAL) || !pgc_bval(cons, k, N_VALID))
-            continue;
-        pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", pgc_val(cons, k, N_QNAME), pgc_val(cons, k, N_DEF));
-        first = 0;
-        pg_model_alias(c->m, PG_CONSTRAINT_OID, pgc_uval(cons, k, N_OID), idx);
-    }
-    pg_buf_add(b, "\n)");
-    if (!ispart && pgc_val(r, i, R_PARENTS))
-        pg_buf_addf(b, "\nINHERITS (%s)", pgc_val(r, i, R_PARENTS));
-    if (kind == 'p')
-        pg_buf_addf(b, "\nPARTITION BY %s", pgc_val(r, i, R_PARTKEY));
-    if (pgc_val(r, i, R_AM))
-        pg_buf_addf(b, "\nUSING %s", pgc_val(r, i, R_AM));
-    if (pgc_val(r, i, R_OPTS) && *pgc_val(r, i, R_OPTS))
-        pg_buf_addf(b, "\nWITH (%s)", pgc_val(r, i, R_OPTS));
-    pg_buf_add(b, ";\n");
     for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
         const char *cn = pgc_val(cols, k, C_NAME);
         if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL))
@@ -408,6 +373,70 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         if (pgc_val(cols, k, C_OPTS) && *pgc_val(cols, k, C_OPTS))
             pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);\n", q, cn, pgc_val(cols, k, C_OPTS));
     }
+}
+
+static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresult *cols,
+                       const PGresult *cons, long idx)
+{
+    const char *q = pgc_val(r, i, R_QNAME);
+    unsigned relid = pgc_uval(r, i, R_OID);
+    int ispart = pgc_bval(r, i, R_ISPART);
+    char kind = pgc_val(r, i, R_KIND)[0];
+    const char *oftype = pgc_val(r, i, R_OFTYPE);
+    pg_buf_addf(b, "CREATE %sTABLE %s", pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
+    if (oftype)
+        pg_buf_addf(b, " OF %s", oftype);
+    size_t open_at = b->len;
+    pg_buf_add(b, " (");
+    int first = 1;
+    long crow = pg_model_find(c->m, IDX_COLS, relid);
+    for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
+        if (oftype) { /* a typed table's columns come from its type: only their options */
+            if (pgc_bval(cols, k, C_NOTNULL)) {
+                pg_buf_addf(b, "%s\n    %s WITH OPTIONS NOT NULL", first ? "" : ",", pgc_val(cols, k, C_NAME));
+                first = 0;
+            }
+            continue;
+        }
+        if (!ispart && !pgc_bval(cols, k, C_LOCAL))
+            continue;
+        pg_buf_addf(b, "%s\n    %s %s", first ? "" : ",", pgc_val(cols, k, C_NAME), pgc_val(cols, k, C_TYPE));
+        first = 0;
+        if (pgc_val(cols, k, C_COLL))
+            pg_buf_addf(b, " COLLATE %s", pgc_val(cols, k, C_COLL));
+        /* an inheritance child takes an inherited column's generation expression from its parent */
+        if (pgc_val(cols, k, C_GENERATED)[0] == 's' && (ispart || pgc_ival(cols, k, C_INHCOUNT, 0) == 0))
+            pg_buf_addf(b, " GENERATED ALWAYS AS (%s) STORED", pgc_val(cols, k, C_DEFEXPR));
+        if (pgc_bval(cols, k, C_NOTNULL))
+            pg_buf_add(b, " NOT NULL");
+    }
+    long krow = pg_model_find(c->m, IDX_CONS, relid);
+    for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && pgc_uval(cons, k, N_RELID) == relid; k++) {
+        if (pgc_val(cons, k, N_TYPE)[0] != 'c' || !pgc_bval(cons, k, N_LOCAL) || !pgc_bval(cons, k, N_VALID))
+            continue;
+        pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", pgc_val(cons, k, N_QNAME), pgc_val(cons, k, N_DEF));
+        first = 0;
+        pg_model_alias(c->m, PG_CONSTRAINT_OID, pgc_uval(cons, k, N_OID), idx);
+    }
+    if (oftype && first) { /* nothing to add to the type's columns: no parentheses */
+        b->len = open_at;
+        b->s[b->len] = '\0';
+    } else {
+        pg_buf_add(b, "\n)");
+    }
+    if (!ispart && pgc_val(r, i, R_PARENTS))
+        pg_buf_addf(b, "\nINHERITS (%s)", pgc_val(r, i, R_PARENTS));
+    if (kind == 'p')
+        pg_buf_addf(b, "\nPARTITION BY %s", pgc_val(r, i, R_PARTKEY));
+    if (pgc_val(r, i, R_AM))
+        pg_buf_addf(b, "\nUSING %s", pgc_val(r, i, R_AM));
+    const char *opts = pgc_val(r, i, R_OPTS), *topts = pgc_val(r, i, R_TOASTOPTS);
+    int has_opts = opts && *opts, has_topts = topts && *topts;
+    if (has_opts || has_topts)
+        pg_buf_addf(b, "\nWITH (%s%s%s)", has_opts ? opts : "", has_opts && has_topts ? ", " : "",
+                    has_topts ? topts : "");
+    pg_buf_add(b, ";\n");
+    column_options(c, b, cols, relid, q, ispart);
     char rid = pgc_val(r, i, R_REPLIDENT)[0];
     if (rid == 'f')
         pg_buf_addf(b, "ALTER TABLE ONLY %s REPLICA IDENTITY FULL;\n", q);
@@ -557,7 +586,10 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "c.relispopulated, (SELECT a.amname FROM pg_am a WHERE a.oid = c.relam AND a.amname <> 'heap'), "
                "format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, "
                "s.seqcycle, so.refobjid, so.attname, so.deptype, c.reltype, "
-               "(SELECT t.typarray FROM pg_type t WHERE t.oid = c.reltype) "
+               "(SELECT t.typarray FROM pg_type t WHERE t.oid = c.reltype), "
+               "CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END, "
+               "(SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM unnest(tc.reloptions) x), ', ') FROM "
+               "pg_class tc WHERE tc.oid = c.reltoastrelid) "
                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                "LEFT JOIN pg_sequence s ON s.seqrelid = c.oid "
                "LEFT JOIN LATERAL (SELECT d.refobjid, quote_ident(a.attname) AS attname, d.deptype FROM pg_depend d "
@@ -612,6 +644,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "quote_literal(col_description(a.attrelid, a.attnum)), a.attacl IS NULL, ");
     pgc_acl_sql(&c->sql, "a.attacl", " || ' (' || quote_ident(a.attname) || ')'");
     pg_buf_add(&c->sql, c->m->server_version >= 140000 ? ", a.attcompression" : ", ''::\"char\"");
+    pg_buf_add(&c->sql, ", a.attinhcount");
     pg_buf_add(&c->sql,
                " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
                "c.relnamespace JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef ad ON ad.adrelid = "
@@ -682,6 +715,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             pg_buf_add(&b, " AS\n");
             pg_buf_addn(&b, vd, vl);
             pg_buf_add(&b, "\n  WITH NO DATA;\n");
+            column_options(c, &b, cols, relid, q, 0);
             rel_trailer(c, &b, r, i, cols, cons, "MATERIALIZED VIEW");
             pg_buf_addf(&d, "DROP MATERIALIZED VIEW IF EXISTS %s;\n", q);
         } else { /* sequence */
@@ -810,6 +844,10 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                     how = "ALWAYS";
             pg_buf_addf(&b, "ALTER TABLE ONLY %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (\n    SEQUENCE NAME %s",
                         c->m->objs[t].qname, pgc_val(r, i, R_SEQCOL), how, q);
+            int trow = rel_row(r, owner);
+            char tp = trow >= 0 ? pgc_val(r, trow, R_PERSIST)[0] : 'p', sp = pgc_val(r, i, R_PERSIST)[0];
+            if (tp != sp) /* the sequence's persistence differs from its table's */
+                pg_buf_add(&b, sp == 'u' ? "\n    UNLOGGED" : "\n    LOGGED");
             seq_options(&b, r, i, 0);
             pg_buf_add(&b, "\n);\n");
             rc = pgc_add_text(c, t, &b);
@@ -925,6 +963,9 @@ static sk_rc read_indexes(cat *c)
         if (pgc_bval(r, i, 8))
             pg_buf_addf(&extra, "ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s;\n", q, pgc_val(r, i, 10));
         if (pgc_val(r, i, 9)) { /* the index of a PK/UNIQUE/EXCLUDE constraint */
+            char itarget[700];
+            snprintf(itarget, sizeof itarget, "INDEX %s", iq);
+            pgc_emit_comment(&extra, itarget, pgc_val(r, i, 5));
             long co = pg_model_find(c->m, PG_CONSTRAINT_OID, pgc_uval(r, i, 9));
             if (co >= 0 && extra.len)
                 rc = pgc_add_text(c, co, &extra);
@@ -1167,20 +1208,47 @@ static sk_rc read_depends(cat *c)
     PQclear(r);
     if (rc)
         return rc;
-    /* A matview is refreshed after the matviews (and their refreshes) it reads from. */
-    for (size_t i = 0; i < c->m->n && !rc; i++) {
-        pg_obj *o = &c->m->objs[i];
-        if (o->kind != K_REFRESH)
+    /* A matview is refreshed after the matviews it reads from, directly or through views. */
+    long *refresh_of = malloc((c->m->n ? c->m->n : 1) * sizeof *refresh_of);
+    long *stack = malloc((c->m->n ? c->m->n : 1) * sizeof *stack);
+    char *seen = malloc(c->m->n ? c->m->n : 1);
+    if (!refresh_of || !stack || !seen)
+        rc = pgc_oom(c->err);
+    for (size_t i = 0; !rc && i < c->m->n; i++)
+        refresh_of[i] = -1;
+    for (size_t i = 0; !rc && i < c->m->n; i++)
+        if (c->m->objs[i].kind == K_REFRESH)
+            refresh_of[c->m->objs[i].table_obj] = (long)i;
+    for (size_t i = 0; !rc && i < c->m->n; i++) {
+        if (c->m->objs[i].kind != K_REFRESH)
             continue;
-        pg_obj *mv = &c->m->objs[o->table_obj];
-        for (size_t k = 0; k < mv->ndeps && !rc; k++) {
-            long dep = mv->deps[k];
-            for (size_t j = 0; j < c->m->n; j++)
-                if (c->m->objs[j].kind == K_REFRESH && c->m->objs[j].table_obj == dep &&
-                    pg_model_dep(c->m, (long)i, (long)j) < 0)
-                    rc = pgc_oom(c->err);
+        memset(seen, 0, c->m->n);
+        size_t sp = 0;
+        stack[sp++] = c->m->objs[i].table_obj;
+        seen[c->m->objs[i].table_obj] = 1;
+        while (sp > 0 && !rc) {
+            pg_obj *o = &c->m->objs[stack[--sp]];
+            for (size_t k = 0; k < o->ndeps && !rc; k++) {
+                long d = o->deps[k];
+                pg_obj *t = &c->m->objs[d];
+                if (seen[d] || t->kind != K_RELATION || t->label[0] == 'T' || t->label[0] == 'S')
+                    continue; /* only views and matviews lead on */
+                seen[d] = 1;
+                if (strcmp(t->label, "MATERIALIZED VIEW") == 0) {
+                    if (refresh_of[d] >= 0 && pg_model_dep(c->m, (long)i, refresh_of[d]) < 0)
+                        rc = pgc_oom(c->err);
+                    /* remembered for the unpopulated check: a matview dep without refresh */
+                    if (refresh_of[d] < 0 && pg_model_dep(c->m, (long)i, d) < 0)
+                        rc = pgc_oom(c->err);
+                } else {
+                    stack[sp++] = d;
+                }
+            }
         }
     }
+    free(refresh_of);
+    free(stack);
+    free(seen);
     return rc;
 }
 
@@ -1194,7 +1262,7 @@ sk_rc pg_catalog_read(PGconn *conn, pg_model *m, int lock_timeout_ms, sk_err *er
         goto out;
     if ((rc = read_schemas(&c)) || (rc = read_extensions(&c)) || (rc = read_types(&c)) ||
         (rc = read_functions(&c)) || (rc = read_indexes(&c)) || (rc = read_table_children(&c)) ||
-        (rc = pgc_read_more(&c)) || (rc = read_depends(&c)))
+        (rc = pgc_read_more(&c)) || (rc = read_depends(&c)) || (rc = pgc_fix_after_depends(&c)))
         goto out;
 out:
     pg_buf_free(&c.sql);

@@ -603,10 +603,180 @@ static sk_rc read_event_triggers(cat *c)
     return rc;
 }
 
+
+/* Base types (C I/O functions) and shell types. A base type and its I/O functions depend on each
+ * other: the shell type (CREATE TYPE x;) comes first, then the functions, then the full type. */
+static sk_rc read_base_types(cat *c)
+{
+    int v14 = c->m->server_version >= 140000;
+    pg_buf_reset(&c->sql);
+    pg_buf_addf(&c->sql,
+                "SELECT t.oid, n.nspname, t.typname, " QNAME("n.nspname", "t.typname") ", " OWNER("t.typowner") ", "
+                "t.typisdefined, t.typlen, t.typinput::regproc::text, t.typoutput::regproc::text, "
+                /* 9 */ "CASE WHEN t.typreceive <> 0 THEN t.typreceive::regproc::text END, "
+                "CASE WHEN t.typsend <> 0 THEN t.typsend::regproc::text END, "
+                "CASE WHEN t.typmodin <> 0 THEN t.typmodin::regproc::text END, "
+                "CASE WHEN t.typmodout <> 0 THEN t.typmodout::regproc::text END, "
+                "CASE WHEN t.typanalyze <> 0 THEN t.typanalyze::regproc::text END, "
+                /* 14 */ "%s, quote_literal(t.typdefault), CASE WHEN t.typelem <> 0 THEN format_type(t.typelem, NULL) "
+                "END, quote_literal(t.typdelim::text), quote_literal(t.typcategory::text), t.typispreferred, "
+                /* 20 */ "t.typalign, t.typstorage, t.typbyval, t.typcollation <> 0, "
+                "quote_literal(obj_description(t.oid, 'pg_type')), t.typacl IS NULL, ",
+                v14 ? "CASE WHEN t.typsubscript <> 0 THEN t.typsubscript::regproc::text END" : "NULL::text");
+    pgc_acl_sql(&c->sql, "t.typacl", "");
+    pg_buf_add(&c->sql, ", t.typarray FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384 "
+                        "AND (t.typtype = 'b' OR (t.typtype = 'p' AND NOT t.typisdefined)) AND NOT EXISTS (SELECT 1 "
+                        "FROM pg_type e WHERE e.typarray = t.oid) AND " NSP_OK("n") " AND "
+                        NOT_EXT("pg_type", "t.oid") " ORDER BY t.oid");
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "base types", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *schema = pgc_val(r, i, 1), *name = pgc_val(r, i, 2), *q = pgc_val(r, i, 3),
+                   *owner = pgc_val(r, i, 4);
+        if (pgc_schema_excluded(c, schema))
+            continue;
+        pg_buf sb;
+        pg_buf_init(&sb);
+        pg_buf_addf(&sb, "CREATE TYPE %s;\n", q);
+        long shell = -1;
+        if (!pgc_bval(r, i, 5)) { /* a shell that stayed a shell */
+            pg_buf_addf(&sb, "ALTER TYPE %s OWNER TO %s;\n", q, owner);
+            pg_buf d;
+            pg_buf_init(&d);
+            pg_buf_addf(&d, "DROP TYPE IF EXISTS %s;\n", q);
+            rc = add_obj(c, K_TYPE, PG_TYPE_OID, pgc_uval(r, i, 0), schema, name, "SHELL TYPE", owner, &sb, &d, NULL);
+            continue;
+        }
+        if ((rc = add_obj(c, K_TYPE, PG_PSEUDO_NONE, 0, schema, name, "SHELL TYPE", owner, &sb, NULL, &shell)))
+            break;
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        long len = pgc_ival(r, i, 6, -1);
+        pg_buf_addf(&b, "CREATE TYPE %s (\n    INTERNALLENGTH = ", q);
+        if (len < 0)
+            pg_buf_add(&b, "variable");
+        else
+            pg_buf_addf(&b, "%ld", len);
+        pg_buf_addf(&b, ",\n    INPUT = %s,\n    OUTPUT = %s", pgc_val(r, i, 7), pgc_val(r, i, 8));
+        static const char *const fnames[] = { "RECEIVE", "SEND", "TYPMOD_IN", "TYPMOD_OUT", "ANALYZE", "SUBSCRIPT" };
+        for (int k = 0; k < 6; k++)
+            if (pgc_val(r, i, 9 + k))
+                pg_buf_addf(&b, ",\n    %s = %s", fnames[k], pgc_val(r, i, 9 + k));
+        if (pgc_val(r, i, 15))
+            pg_buf_addf(&b, ",\n    DEFAULT = %s", pgc_val(r, i, 15));
+        if (pgc_val(r, i, 16))
+            pg_buf_addf(&b, ",\n    ELEMENT = %s", pgc_val(r, i, 16));
+        if (strcmp(pgc_val(r, i, 17), "','") != 0)
+            pg_buf_addf(&b, ",\n    DELIMITER = %s", pgc_val(r, i, 17));
+        if (strcmp(pgc_val(r, i, 18), "'U'") != 0)
+            pg_buf_addf(&b, ",\n    CATEGORY = %s", pgc_val(r, i, 18));
+        if (pgc_bval(r, i, 19))
+            pg_buf_add(&b, ",\n    PREFERRED = true");
+        char al = pgc_val(r, i, 20)[0], st = pgc_val(r, i, 21)[0];
+        pg_buf_addf(&b, ",\n    ALIGNMENT = %s,\n    STORAGE = %s",
+                    al == 'c' ? "char" : al == 's' ? "int2" : al == 'd' ? "double" : "int4",
+                    st == 'p' ? "plain" : st == 'e' ? "external" : st == 'm' ? "main" : "extended");
+        if (pgc_bval(r, i, 22))
+            pg_buf_add(&b, ",\n    PASSEDBYVALUE");
+        if (pgc_bval(r, i, 23))
+            pg_buf_add(&b, ",\n    COLLATABLE = true");
+        pg_buf_addf(&b, "\n);\nALTER TYPE %s OWNER TO %s;\n", q, owner);
+        char target[600];
+        snprintf(target, sizeof target, "TYPE %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 24));
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 25), pgc_val(r, i, 26), 1);
+        /* the I/O functions depend on the type: only CASCADE removes the pair */
+        pg_buf_addf(&d, "DROP TYPE IF EXISTS %s CASCADE;\n", q);
+        long idx;
+        rc = add_obj(c, K_TYPE, PG_TYPE_OID, pgc_uval(r, i, 0), schema, name, "TYPE", owner, &b, &d, &idx);
+        if (rc)
+            break;
+        c->m->objs[idx].shell = shell;
+        if (!(c->m->objs[idx].qname = strdup(q)) || pg_model_dep(c->m, idx, shell) < 0 ||
+            pg_model_alias(c->m, PG_TYPE_OID, pgc_uval(r, i, 27), idx) < 0)
+            rc = pgc_oom(c->err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static sk_rc read_access_methods(cat *c)
+{
+    PGresult *r = pgc_query(c, "access methods",
+                            "SELECT a.oid, a.amname, quote_ident(a.amname), a.amtype, (SELECT "
+                            QNAME("n.nspname", "p.proname") " FROM pg_proc p JOIN pg_namespace n ON n.oid = "
+                            "p.pronamespace WHERE p.oid = a.amhandler), quote_literal(obj_description(a.oid, 'pg_am')) "
+                            "FROM pg_am a WHERE a.oid >= 16384 AND " NOT_EXT("pg_am", "a.oid") " ORDER BY a.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *q = pgc_val(r, i, 2);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE ACCESS METHOD %s TYPE %s HANDLER %s;\n", q, pgc_val(r, i, 3)[0] == 't' ? "TABLE" : "INDEX",
+                    pgc_val(r, i, 4));
+        char target[600];
+        snprintf(target, sizeof target, "ACCESS METHOD %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
+        pg_buf_addf(&d, "DROP ACCESS METHOD IF EXISTS %s;\n", q);
+        rc = add_obj(c, K_ACCESS_METHOD, PG_AM_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1), "ACCESS METHOD", NULL,
+                     &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+sk_rc pgc_fix_after_depends(cat *c)
+{
+    pg_model *m = c->m;
+    /* whatever a base type depends on (its I/O functions) and that depends on the type itself
+     * gets the shell type instead */
+    for (size_t i = 0; i < m->n; i++) {
+        pg_obj *t = &m->objs[i];
+        if (t->shell < 0)
+            continue;
+        for (size_t k = 0; k < t->ndeps; k++) {
+            pg_obj *f = &m->objs[t->deps[k]];
+            for (size_t j = 0; j < f->ndeps; j++)
+                if (f->deps[j] == (long)i)
+                    f->deps[j] = t->shell;
+        }
+    }
+    /* a populated matview that reads an unpopulated one (directly or through views) cannot be
+     * refreshed: the refresh would fail. Like pg_dump, leave it unpopulated. The refresh objects
+     * depend on the refreshes they need, or on the matview itself when it has none. */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < m->n; i++) {
+            pg_obj *r = &m->objs[i];
+            if (r->kind != K_REFRESH || r->skip)
+                continue;
+            for (size_t k = 0; k < r->ndeps && !r->skip; k++) {
+                const pg_obj *d = &m->objs[r->deps[k]];
+                int blocked = (d->kind == K_REFRESH && d->skip) ||
+                              (d->kind == K_RELATION && r->deps[k] != r->table_obj &&
+                               strcmp(d->label, "MATERIALIZED VIEW") == 0);
+                if (blocked) {
+                    r->skip = 1;
+                    m->warnings++;
+                    changed = 1;
+                }
+            }
+        }
+    }
+    return SK_OK;
+}
+
 sk_rc pgc_read_more(cat *c)
 {
     sk_rc rc;
-    if ((rc = read_collations(c)) || (rc = read_casts(c)) || (rc = read_aggregates(c)) ||
+    if ((rc = read_collations(c)) || (rc = read_base_types(c)) || (rc = read_casts(c)) ||
+        (rc = read_access_methods(c)) || (rc = read_aggregates(c)) ||
         (rc = read_operators(c)) || (rc = read_text_search(c)) || (rc = read_large_objects(c)) ||
         (rc = read_domain_constraints(c)) || (rc = read_publications(c)) || (rc = read_default_acls(c)) ||
         (rc = read_event_triggers(c)))

@@ -71,7 +71,7 @@ long pg_model_add(pg_model *m, pg_kind kind, unsigned classid, unsigned objid, c
     o->label = label;
     o->owner = dup_or_null(owner, &oom);
     o->table_obj = -1;
-    o->fk_from = o->fk_to = -1;
+    o->fk_from = o->fk_to = o->shell = -1;
     if (oom) {
         free(o->schema);
         free(o->name);

@@ -31,6 +31,7 @@
 #define PG_EXTENSION_OID 3079u
 #define PG_STATISTIC_EXT_OID 3381u
 #define PG_COLLATION_OID 3456u
+#define PG_AM_OID 2601u
 #define PG_OPERATOR_OID 2617u
 #define PG_CAST_OID 2605u
 #define PG_TS_CONFIG_OID 3602u
@@ -50,6 +51,7 @@ typedef enum pg_kind {
     K_CAST,
     K_FUNCTION,
     K_AGGREGATE,
+    K_ACCESS_METHOD,
     K_OPERATOR,
     K_TS,            /* text search dictionaries and configurations */
     K_RELATION,      /* table, sequence, view, matview */
@@ -95,6 +97,7 @@ typedef struct pg_obj {
     int movable;        /* may move from pre-data to post-data (views, matviews, functions) */
     int skip;           /* filtered out by the dump's options: neither created nor dropped */
     long fk_from, fk_to;/* K_FK: the referencing and referenced tables' objects (or -1) */
+    long shell;         /* base type: its shell type's object (CREATE TYPE x;), or -1 */
     long *deps;
     size_t ndeps, capdeps;
     long rank;          /* position after sorting by (kind, schema, name) */
