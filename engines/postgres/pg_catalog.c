@@ -322,7 +322,7 @@ enum {
 
 enum {
     C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
-    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_INHCOUNT
+    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_PARENTGEN
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL };
@@ -404,8 +404,8 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         first = 0;
         if (pgc_val(cols, k, C_COLL))
             pg_buf_addf(b, " COLLATE %s", pgc_val(cols, k, C_COLL));
-        /* an inheritance child takes an inherited column's generation expression from its parent */
-        if (pgc_val(cols, k, C_GENERATED)[0] == 's' && (ispart || pgc_ival(cols, k, C_INHCOUNT, 0) == 0))
+        /* an inheritance child takes a generated parent column's expression from the parent */
+        if (pgc_val(cols, k, C_GENERATED)[0] == 's' && (ispart || !pgc_bval(cols, k, C_PARENTGEN)))
             pg_buf_addf(b, " GENERATED ALWAYS AS (%s) STORED", pgc_val(cols, k, C_DEFEXPR));
         if (pgc_bval(cols, k, C_NOTNULL))
             pg_buf_add(b, " NOT NULL");
@@ -644,7 +644,8 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "quote_literal(col_description(a.attrelid, a.attnum)), a.attacl IS NULL, ");
     pgc_acl_sql(&c->sql, "a.attacl", " || ' (' || quote_ident(a.attname) || ')'");
     pg_buf_add(&c->sql, c->m->server_version >= 140000 ? ", a.attcompression" : ", ''::\"char\"");
-    pg_buf_add(&c->sql, ", a.attinhcount");
+    pg_buf_add(&c->sql, ", EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND "
+                        "pa.attname = a.attname WHERE i.inhrelid = a.attrelid AND pa.attgenerated <> '')");
     pg_buf_add(&c->sql,
                " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
                "c.relnamespace JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef ad ON ad.adrelid = "
