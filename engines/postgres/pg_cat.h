@@ -14,6 +14,10 @@
     "NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '" cls "'::regclass AND x.objid = " \
     oidexpr " AND x.deptype = 'e')"
 
+#define OPTIONS_SQL(col) \
+    "array_to_string(ARRAY(SELECT quote_ident(o.option_name) || ' ' || quote_literal(o.option_value) FROM " \
+    "pg_options_to_table(" col ") o), ', ')"
+
 typedef struct cat {
     PGconn *conn;
     pg_model *m;

@@ -317,12 +317,14 @@ enum {
     R_OID, R_SCHEMA, R_NAME, R_QNAME, R_KIND, R_PERSIST, R_OWNER, R_ACLNULL, R_GRANTS, R_COMMENT, R_OPTS,
     R_CHECKOPT, R_ISPART, R_RLS, R_FORCERLS, R_REPLIDENT, R_PARTKEY, R_VIEWDEF, R_PARTBOUND, R_PARENTS,
     R_PARTPARENT, R_POPULATED, R_AM, R_SEQTYPE, R_SEQSTART, R_SEQINC, R_SEQMIN, R_SEQMAX, R_SEQCACHE,
-    R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR, R_OFTYPE, R_TOASTOPTS
+    R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR, R_OFTYPE, R_TOASTOPTS, R_FTSERVER,
+    R_FTOPTIONS
 };
 
 enum {
     C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
-    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_PARENTGEN
+    C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_PARENTGEN,
+    C_FDWOPTS
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL };
@@ -353,25 +355,26 @@ static sk_rc index_rows(cat *c, const PGresult *r, int col, unsigned pseudo)
 
 /* Per-column settings that CREATE TABLE cannot say: inherited NOT NULL, statistics target,
  * storage, compression, attribute options. */
-static void column_options(cat *c, pg_buf *b, const PGresult *cols, unsigned relid, const char *q, int ispart)
+static void column_options(cat *c, pg_buf *b, const PGresult *cols, unsigned relid, const char *q, int ispart,
+                           const char *alter)
 {
     long crow = pg_model_find(c->m, IDX_COLS, relid);
     for (int k = (int)crow; crow >= 0 && k < PQntuples(cols) && pgc_uval(cols, k, C_RELID) == relid; k++) {
         const char *cn = pgc_val(cols, k, C_NAME);
         if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL))
-            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;\n", q, cn);
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET NOT NULL;\n", alter, q, cn);
         if (pgc_ival(cols, k, C_STATTARGET, -1) >= 0)
-            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET STATISTICS %s;\n", q, cn,
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET STATISTICS %s;\n", alter, q, cn,
                         pgc_val(cols, k, C_STATTARGET));
         if (pgc_val(cols, k, C_STORAGE)[0] != pgc_val(cols, k, C_TYPSTORAGE)[0])
-            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET STORAGE %s;\n", q, cn,
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET STORAGE %s;\n", alter, q, cn,
                         storage_word(pgc_val(cols, k, C_STORAGE)[0]));
         char comp = pgc_val(cols, k, C_COMPRESSION) ? pgc_val(cols, k, C_COMPRESSION)[0] : '\0';
         if (comp == 'p' || comp == 'l')
-            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET COMPRESSION %s;\n", q, cn,
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET COMPRESSION %s;\n", alter, q, cn,
                         comp == 'p' ? "pglz" : "lz4");
         if (pgc_val(cols, k, C_OPTS) && *pgc_val(cols, k, C_OPTS))
-            pg_buf_addf(b, "ALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);\n", q, cn, pgc_val(cols, k, C_OPTS));
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET (%s);\n", alter, q, cn, pgc_val(cols, k, C_OPTS));
     }
 }
 
@@ -383,7 +386,8 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
     int ispart = pgc_bval(r, i, R_ISPART);
     char kind = pgc_val(r, i, R_KIND)[0];
     const char *oftype = pgc_val(r, i, R_OFTYPE);
-    pg_buf_addf(b, "CREATE %sTABLE %s", pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "", q);
+    pg_buf_addf(b, "CREATE %sTABLE %s", kind == 'f' ? "FOREIGN " : pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "",
+                q);
     if (oftype)
         pg_buf_addf(b, " OF %s", oftype);
     size_t open_at = b->len;
@@ -402,6 +406,8 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
             continue;
         pg_buf_addf(b, "%s\n    %s %s", first ? "" : ",", pgc_val(cols, k, C_NAME), pgc_val(cols, k, C_TYPE));
         first = 0;
+        if (pgc_val(cols, k, C_FDWOPTS) && *pgc_val(cols, k, C_FDWOPTS))
+            pg_buf_addf(b, " OPTIONS (%s)", pgc_val(cols, k, C_FDWOPTS));
         if (pgc_val(cols, k, C_COLL))
             pg_buf_addf(b, " COLLATE %s", pgc_val(cols, k, C_COLL));
         /* an inheritance child takes a generated parent column's expression from the parent */
@@ -428,6 +434,11 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         pg_buf_addf(b, "\nINHERITS (%s)", pgc_val(r, i, R_PARENTS));
     if (kind == 'p')
         pg_buf_addf(b, "\nPARTITION BY %s", pgc_val(r, i, R_PARTKEY));
+    if (kind == 'f') {
+        pg_buf_addf(b, "\nSERVER %s", pgc_val(r, i, R_FTSERVER) ? pgc_val(r, i, R_FTSERVER) : "\"\"");
+        if (pgc_val(r, i, R_FTOPTIONS) && *pgc_val(r, i, R_FTOPTIONS))
+            pg_buf_addf(b, "\nOPTIONS (%s)", pgc_val(r, i, R_FTOPTIONS));
+    }
     if (pgc_val(r, i, R_AM))
         pg_buf_addf(b, "\nUSING %s", pgc_val(r, i, R_AM));
     const char *opts = pgc_val(r, i, R_OPTS), *topts = pgc_val(r, i, R_TOASTOPTS);
@@ -436,8 +447,8 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         pg_buf_addf(b, "\nWITH (%s%s%s)", has_opts ? opts : "", has_opts && has_topts ? ", " : "",
                     has_topts ? topts : "");
     pg_buf_add(b, ";\n");
-    column_options(c, b, cols, relid, q, ispart);
-    char rid = pgc_val(r, i, R_REPLIDENT)[0];
+    column_options(c, b, cols, relid, q, ispart, kind == 'f' ? "ALTER FOREIGN TABLE ONLY" : "ALTER TABLE ONLY");
+    char rid = kind == 'f' ? 'd' : pgc_val(r, i, R_REPLIDENT)[0]; /* foreign tables have none */
     if (rid == 'f')
         pg_buf_addf(b, "ALTER TABLE ONLY %s REPLICA IDENTITY FULL;\n", q);
     else if (rid == 'n')
@@ -589,14 +600,17 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "(SELECT t.typarray FROM pg_type t WHERE t.oid = c.reltype), "
                "CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END, "
                "(SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM unnest(tc.reloptions) x), ', ') FROM "
-               "pg_class tc WHERE tc.oid = c.reltoastrelid) "
+               "pg_class tc WHERE tc.oid = c.reltoastrelid), "
+               "(SELECT quote_ident(fs.srvname) FROM pg_foreign_table ft JOIN pg_foreign_server fs ON fs.oid = "
+               "ft.ftserver WHERE ft.ftrelid = c.oid), (SELECT " OPTIONS_SQL("ft.ftoptions") " FROM pg_foreign_table ft "
+               "WHERE ft.ftrelid = c.oid) "
                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                "LEFT JOIN pg_sequence s ON s.seqrelid = c.oid "
                "LEFT JOIN LATERAL (SELECT d.refobjid, quote_ident(a.attname) AS attname, d.deptype FROM pg_depend d "
                "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid WHERE d.classid = "
                "'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN "
                "('a', 'i') LIMIT 1) so ON c.relkind = 'S' "
-               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND " NSP_OK("n") " AND "
+               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " NSP_OK("n") " AND "
                NOT_EXT("pg_class", "c.oid") " ORDER BY c.oid");
     if (!pg_buf_ok(&c->sql))
         return pgc_oom(c->err);
@@ -615,7 +629,11 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             continue;
         if (k == 'S' && pgc_val(r, i, R_SEQDEPTYPE) && pgc_val(r, i, R_SEQDEPTYPE)[0] == 'i')
             continue; /* an identity column's sequence belongs to its table */
-        const char *label = k == 'S' ? "SEQUENCE" : k == 'v' ? "VIEW" : k == 'm' ? "MATERIALIZED VIEW" : "TABLE";
+        const char *label = k == 'S'   ? "SEQUENCE"
+                            : k == 'v' ? "VIEW"
+                            : k == 'm' ? "MATERIALIZED VIEW"
+                            : k == 'f' ? "FOREIGN TABLE"
+                                       : "TABLE";
         long idx = pg_model_add(c->m, K_RELATION, PG_CLASS_OID, pgc_uval(r, i, R_OID), schema, name, label,
                                 pgc_val(r, i, R_OWNER));
         if (idx < 0 || !(c->m->objs[idx].qname = strdup(pgc_val(r, i, R_QNAME)))) {
@@ -645,12 +663,13 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
     pgc_acl_sql(&c->sql, "a.attacl", " || ' (' || quote_ident(a.attname) || ')'");
     pg_buf_add(&c->sql, c->m->server_version >= 140000 ? ", a.attcompression" : ", ''::\"char\"");
     pg_buf_add(&c->sql, ", EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND "
-                        "pa.attname = a.attname WHERE i.inhrelid = a.attrelid AND pa.attgenerated <> '')");
+                        "pa.attname = a.attname WHERE i.inhrelid = a.attrelid AND pa.attgenerated <> ''), "
+                        OPTIONS_SQL("a.attfdwoptions"));
     pg_buf_add(&c->sql,
                " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
                "c.relnamespace JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef ad ON ad.adrelid = "
                "a.attrelid AND ad.adnum = a.attnum WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN "
-               "('r', 'p', 'v', 'm') AND " NSP_OK("n") " ORDER BY a.attrelid, a.attnum");
+               "('r', 'p', 'v', 'm', 'f') AND " NSP_OK("n") " ORDER BY a.attrelid, a.attnum");
     if (!pg_buf_ok(&c->sql)) {
         rc = pgc_oom(c->err);
         goto out;
@@ -684,10 +703,10 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         }
         pg_buf d;
         pg_buf_init(&d);
-        if (k == 'r' || k == 'p') {
+        if (k == 'r' || k == 'p' || k == 'f') {
             table_body(c, &b, r, i, cols, cons, idx);
-            rel_trailer(c, &b, r, i, cols, cons, "TABLE");
-            pg_buf_addf(&d, "DROP TABLE IF EXISTS %s;\n", q);
+            rel_trailer(c, &b, r, i, cols, cons, k == 'f' ? "FOREIGN TABLE" : "TABLE");
+            pg_buf_addf(&d, "DROP %sTABLE IF EXISTS %s;\n", k == 'f' ? "FOREIGN " : "", q);
         } else if (k == 'v') {
             pg_buf_addf(&b, "CREATE VIEW %s", q);
             if (pgc_val(r, i, R_OPTS) && *pgc_val(r, i, R_OPTS))
@@ -716,7 +735,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             pg_buf_add(&b, " AS\n");
             pg_buf_addn(&b, vd, vl);
             pg_buf_add(&b, "\n  WITH NO DATA;\n");
-            column_options(c, &b, cols, relid, q, 0);
+            column_options(c, &b, cols, relid, q, 0, "ALTER TABLE ONLY");
             rel_trailer(c, &b, r, i, cols, cons, "MATERIALIZED VIEW");
             pg_buf_addf(&d, "DROP MATERIALIZED VIEW IF EXISTS %s;\n", q);
         } else { /* sequence */
@@ -760,11 +779,12 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             pg_buf db, dd;
             pg_buf_init(&db);
             pg_buf_init(&dd);
-            const char *alter = k == 'v' ? "ALTER VIEW" : "ALTER TABLE ONLY";
+            const char *alter = k == 'v' ? "ALTER VIEW" : k == 'f' ? "ALTER FOREIGN TABLE ONLY" : "ALTER TABLE ONLY";
             pg_buf_addf(&db, "%s %s ALTER COLUMN %s SET DEFAULT %s;\n", alter, q, pgc_val(cols, j, C_NAME),
                         pgc_val(cols, j, C_DEFEXPR));
             pg_buf_addf(&dd, "%s %s ALTER COLUMN %s DROP DEFAULT;\n", k == 'v' ? "ALTER VIEW IF EXISTS" :
-                        "ALTER TABLE IF EXISTS ONLY", q, pgc_val(cols, j, C_NAME));
+                        k == 'f' ? "ALTER FOREIGN TABLE IF EXISTS ONLY" : "ALTER TABLE IF EXISTS ONLY", q,
+                        pgc_val(cols, j, C_NAME));
             char dn[600];
             snprintf(dn, sizeof dn, "%s %s", name, pgc_val(cols, j, C_NAME));
             long di = pg_model_add(c->m, K_DEFAULT, PG_ATTRDEF_OID, pgc_uval(cols, j, C_ADOID), schema, dn, "DEFAULT",

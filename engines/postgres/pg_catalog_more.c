@@ -731,6 +731,247 @@ static sk_rc read_access_methods(cat *c)
     return rc;
 }
 
+/* Operator families and classes. Members bound to a class (pg_depend 'i' on it) are listed in
+ * CREATE OPERATOR CLASS; loose members of a family are added with ALTER OPERATOR FAMILY. Families
+ * are always created explicitly, classes name theirs. */
+static sk_rc read_opclasses(cat *c)
+{
+    PGresult *fam = pgc_query(c, "operator families",
+                              "SELECT f.oid, n.nspname, f.opfname, " QNAME("n.nspname", "f.opfname") ", "
+                              "quote_ident(am.amname), " OWNER("f.opfowner") ", quote_literal(obj_description(f.oid, "
+                              "'pg_opfamily')) FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace JOIN "
+                              "pg_am am ON am.oid = f.opfmethod WHERE f.oid >= 16384 AND " NSP_OK("n") " AND "
+                              NOT_EXT("pg_opfamily", "f.oid") " ORDER BY f.oid");
+    PGresult *cls = fam ? pgc_query(c, "operator classes",
+                              "SELECT o.oid, n.nspname, o.opcname, " QNAME("n.nspname", "o.opcname") ", "
+                              "quote_ident(am.amname), " OWNER("o.opcowner") ", quote_literal(obj_description(o.oid, "
+                              "'pg_opclass')), o.opcdefault, format_type(o.opcintype, NULL), CASE WHEN o.opckeytype <> 0 "
+                              "THEN format_type(o.opckeytype, NULL) END, o.opcfamily FROM pg_opclass o JOIN pg_namespace "
+                              "n ON n.oid = o.opcnamespace JOIN pg_am am ON am.oid = o.opcmethod WHERE o.oid >= 16384 AND "
+                              NSP_OK("n") " AND " NOT_EXT("pg_opclass", "o.oid") " ORDER BY o.oid") : NULL;
+    /* members: kind, oid, family, owning class (0 = loose), the item text */
+    PGresult *mem = cls ? pgc_query(c, "operator family members",
+                              "SELECT 'o', ao.oid, ao.amopfamily, coalesce((SELECT d.refobjid FROM pg_depend d WHERE "
+                              "d.classid = 'pg_amop'::regclass AND d.objid = ao.oid AND d.refclassid = "
+                              "'pg_opclass'::regclass AND d.deptype = 'i'), 0), 'OPERATOR ' || ao.amopstrategy || ' ' || "
+                              "ao.amopopr::regoperator::text || CASE WHEN ao.amoppurpose = 'o' THEN ' FOR ORDER BY ' || "
+                              "(SELECT " QNAME("sn.nspname", "sf.opfname") " FROM pg_opfamily sf JOIN pg_namespace sn ON "
+                              "sn.oid = sf.opfnamespace WHERE sf.oid = ao.amopsortfamily) ELSE '' END, ao.amopstrategy "
+                              "FROM pg_amop ao WHERE ao.amopfamily >= 16384 UNION ALL "
+                              "SELECT 'p', ap.oid, ap.amprocfamily, coalesce((SELECT d.refobjid FROM pg_depend d WHERE "
+                              "d.classid = 'pg_amproc'::regclass AND d.objid = ap.oid AND d.refclassid = "
+                              "'pg_opclass'::regclass AND d.deptype = 'i'), 0), 'FUNCTION ' || ap.amprocnum || ' (' || "
+                              "format_type(ap.amproclefttype, NULL) || ', ' || format_type(ap.amprocrighttype, NULL) || "
+                              "') ' || ap.amproc::regprocedure::text, ap.amprocnum FROM pg_amproc ap WHERE "
+                              "ap.amprocfamily >= 16384 ORDER BY 1 DESC, 3, 4, 6, 5") : NULL;
+    sk_rc rc = SK_OK;
+    if (!fam || !cls || !mem) {
+        rc = c->err->rc;
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(fam) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(fam, i, 1)))
+            continue;
+        unsigned oid = pgc_uval(fam, i, 0);
+        const char *q = pgc_val(fam, i, 3), *am = pgc_val(fam, i, 4);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE OPERATOR FAMILY %s USING %s;\n", q, am);
+        int loose = 0;
+        for (int k = 0; k < PQntuples(mem); k++) {
+            if (pgc_uval(mem, k, 2) != oid || pgc_uval(mem, k, 3) != 0)
+                continue;
+            if (!loose)
+                pg_buf_addf(&b, "ALTER OPERATOR FAMILY %s USING %s ADD", q, am);
+            pg_buf_addf(&b, "%s\n    %s", loose ? "," : "", pgc_val(mem, k, 4));
+            loose++;
+        }
+        if (loose)
+            pg_buf_add(&b, ";\n");
+        pg_buf_addf(&b, "ALTER OPERATOR FAMILY %s USING %s OWNER TO %s;\n", q, am, pgc_val(fam, i, 5));
+        char target[700];
+        snprintf(target, sizeof target, "OPERATOR FAMILY %s USING %s", q, am);
+        pgc_emit_comment(&b, target, pgc_val(fam, i, 6));
+        pg_buf_addf(&d, "DROP OPERATOR FAMILY IF EXISTS %s USING %s;\n", q, am);
+        long idx;
+        rc = add_obj(c, K_OPFAMILY, PG_OPFAMILY_OID, oid, pgc_val(fam, i, 1), pgc_val(fam, i, 2), "OPERATOR FAMILY",
+                     pgc_val(fam, i, 5), &b, &d, &idx);
+        for (int k = 0; k < PQntuples(mem) && !rc; k++)
+            if (pgc_uval(mem, k, 2) == oid && pgc_uval(mem, k, 3) == 0 &&
+                pg_model_alias(c->m, pgc_val(mem, k, 0)[0] == 'o' ? PG_AMOP_OID : PG_AMPROC_OID, pgc_uval(mem, k, 1),
+                               idx) < 0)
+                rc = pgc_oom(c->err);
+    }
+    for (int i = 0; i < PQntuples(cls) && !rc; i++) {
+        if (pgc_schema_excluded(c, pgc_val(cls, i, 1)))
+            continue;
+        unsigned oid = pgc_uval(cls, i, 0);
+        const char *q = pgc_val(cls, i, 3), *am = pgc_val(cls, i, 4);
+        long famobj = pg_model_find(c->m, PG_OPFAMILY_OID, pgc_uval(cls, i, 10));
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE OPERATOR CLASS %s\n    %sFOR TYPE %s USING %s", q, pgc_bval(cls, i, 7) ? "DEFAULT " : "",
+                    pgc_val(cls, i, 8), am);
+        if (famobj >= 0) {
+            const pg_obj *f = &c->m->objs[famobj];
+            /* the family's quoted name is the head of its create text: "CREATE OPERATOR FAMILY <q> USING" */
+            const char *fq = f->create + strlen("CREATE OPERATOR FAMILY ");
+            const char *using = strstr(fq, " USING ");
+            pg_buf_addf(&b, " FAMILY %.*s", (int)(using ? using - fq : 0), fq);
+        }
+        pg_buf_add(&b, " AS");
+        int items = 0;
+        for (int k = 0; k < PQntuples(mem); k++) {
+            if (pgc_uval(mem, k, 3) != oid)
+                continue;
+            pg_buf_addf(&b, "%s\n    %s", items ? "," : "", pgc_val(mem, k, 4));
+            items++;
+        }
+        if (pgc_val(cls, i, 9) || !items)
+            pg_buf_addf(&b, "%s\n    STORAGE %s", items ? "," : "",
+                        pgc_val(cls, i, 9) ? pgc_val(cls, i, 9) : pgc_val(cls, i, 8));
+        pg_buf_addf(&b, ";\nALTER OPERATOR CLASS %s USING %s OWNER TO %s;\n", q, am, pgc_val(cls, i, 5));
+        char target[700];
+        snprintf(target, sizeof target, "OPERATOR CLASS %s USING %s", q, am);
+        pgc_emit_comment(&b, target, pgc_val(cls, i, 6));
+        pg_buf_addf(&d, "DROP OPERATOR CLASS IF EXISTS %s USING %s;\n", q, am);
+        long idx;
+        rc = add_obj(c, K_OPCLASS, PG_OPCLASS_OID, oid, pgc_val(cls, i, 1), pgc_val(cls, i, 2), "OPERATOR CLASS",
+                     pgc_val(cls, i, 5), &b, &d, &idx);
+        if (!rc && famobj >= 0 && pg_model_dep(c->m, idx, famobj) < 0)
+            rc = pgc_oom(c->err);
+        for (int k = 0; k < PQntuples(mem) && !rc; k++)
+            if (pgc_uval(mem, k, 3) == oid &&
+                pg_model_alias(c->m, pgc_val(mem, k, 0)[0] == 'o' ? PG_AMOP_OID : PG_AMPROC_OID, pgc_uval(mem, k, 1),
+                               idx) < 0)
+                rc = pgc_oom(c->err);
+    }
+out:
+    PQclear(fam);
+    PQclear(cls);
+    PQclear(mem);
+    return rc;
+}
+
+
+static sk_rc read_transforms(cat *c)
+{
+    PGresult *r = pgc_query(c, "transforms",
+                            "SELECT t.oid, format_type(t.trftype, NULL), quote_ident(l.lanname), CASE WHEN t.trffromsql "
+                            "<> 0 THEN t.trffromsql::regprocedure::text END, CASE WHEN t.trftosql <> 0 THEN "
+                            "t.trftosql::regprocedure::text END, quote_literal(obj_description(t.oid, 'pg_transform')) "
+                            "FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE t.oid >= 16384 AND "
+                            NOT_EXT("pg_transform", "t.oid") " ORDER BY t.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        char sig[600];
+        snprintf(sig, sizeof sig, "FOR %s LANGUAGE %s", pgc_val(r, i, 1), pgc_val(r, i, 2));
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE TRANSFORM %s (", sig);
+        if (pgc_val(r, i, 3))
+            pg_buf_addf(&b, "FROM SQL WITH FUNCTION %s", pgc_val(r, i, 3));
+        if (pgc_val(r, i, 4))
+            pg_buf_addf(&b, "%sTO SQL WITH FUNCTION %s", pgc_val(r, i, 3) ? ", " : "", pgc_val(r, i, 4));
+        pg_buf_add(&b, ");\n");
+        char target[700];
+        snprintf(target, sizeof target, "TRANSFORM %s", sig);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
+        pg_buf_addf(&d, "DROP TRANSFORM IF EXISTS %s;\n", sig);
+        rc = add_obj(c, K_CAST, PG_TRANSFORM_OID, pgc_uval(r, i, 0), NULL, sig, "TRANSFORM", NULL, &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Foreign data wrappers, servers and user mappings (foreign tables are relations). */
+static sk_rc read_foreign(cat *c)
+{
+    pg_buf_reset(&c->sql);
+    pg_buf_add(&c->sql, "SELECT w.oid, w.fdwname, quote_ident(w.fdwname), " OWNER("w.fdwowner") ", "
+                        "CASE WHEN w.fdwhandler <> 0 THEN w.fdwhandler::regproc::text END, CASE WHEN w.fdwvalidator <> "
+                        "0 THEN w.fdwvalidator::regproc::text END, " OPTIONS_SQL("w.fdwoptions") ", "
+                        "quote_literal(obj_description(w.oid, 'pg_foreign_data_wrapper')), w.fdwacl IS NULL, ");
+    pgc_acl_sql(&c->sql, "w.fdwacl", "");
+    pg_buf_add(&c->sql, " FROM pg_foreign_data_wrapper w WHERE w.oid >= 16384 AND "
+                        NOT_EXT("pg_foreign_data_wrapper", "w.oid") " ORDER BY w.oid");
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "foreign data wrappers", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *q = pgc_val(r, i, 2), *owner = pgc_val(r, i, 3);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE FOREIGN DATA WRAPPER %s", q);
+        if (pgc_val(r, i, 4))
+            pg_buf_addf(&b, " HANDLER %s", pgc_val(r, i, 4));
+        if (pgc_val(r, i, 5))
+            pg_buf_addf(&b, " VALIDATOR %s", pgc_val(r, i, 5));
+        if (*pgc_val(r, i, 6))
+            pg_buf_addf(&b, " OPTIONS (%s)", pgc_val(r, i, 6));
+        pg_buf_addf(&b, ";\nALTER FOREIGN DATA WRAPPER %s OWNER TO %s;\n", q, owner);
+        char target[600];
+        snprintf(target, sizeof target, "FOREIGN DATA WRAPPER %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 8), pgc_val(r, i, 9), 1);
+        pg_buf_addf(&d, "DROP FOREIGN DATA WRAPPER IF EXISTS %s;\n", q);
+        rc = add_obj(c, K_FOREIGN, PG_FDW_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1), "FOREIGN DATA WRAPPER",
+                     owner, &b, &d, NULL);
+    }
+    PQclear(r);
+    if (rc)
+        return rc;
+    pg_buf_reset(&c->sql);
+    pg_buf_add(&c->sql, "SELECT s.oid, s.srvname, quote_ident(s.srvname), " OWNER("s.srvowner") ", "
+                        "(SELECT quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE w.oid = s.srvfdw), "
+                        "quote_literal(s.srvtype), quote_literal(s.srvversion), " OPTIONS_SQL("s.srvoptions") ", "
+                        "quote_literal(obj_description(s.oid, 'pg_foreign_server')), s.srvacl IS NULL, ");
+    pgc_acl_sql(&c->sql, "s.srvacl", "");
+    pg_buf_add(&c->sql, ", (SELECT string_agg('CREATE USER MAPPING FOR ' || CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE "
+                        "quote_ident(u.usename) END || ' SERVER ' || quote_ident(s.srvname) || CASE WHEN "
+                        "u.umoptions IS NOT NULL THEN ' OPTIONS (' || " OPTIONS_SQL("u.umoptions") " || ')' ELSE '' "
+                        "END || E';\n', '' ORDER BY u.usename) FROM pg_user_mappings u WHERE u.srvid = s.oid) "
+                        "FROM pg_foreign_server s WHERE s.oid >= 16384 AND " NOT_EXT("pg_foreign_server", "s.oid")
+                        " ORDER BY s.oid");
+    r = pg_buf_ok(&c->sql) ? pgc_query(c, "foreign servers", c->sql.s) : NULL;
+    if (!r)
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *q = pgc_val(r, i, 2), *owner = pgc_val(r, i, 3);
+        pg_buf b, d;
+        pg_buf_init(&b);
+        pg_buf_init(&d);
+        pg_buf_addf(&b, "CREATE SERVER %s", q);
+        if (pgc_val(r, i, 5))
+            pg_buf_addf(&b, " TYPE %s", pgc_val(r, i, 5));
+        if (pgc_val(r, i, 6))
+            pg_buf_addf(&b, " VERSION %s", pgc_val(r, i, 6));
+        pg_buf_addf(&b, " FOREIGN DATA WRAPPER %s", pgc_val(r, i, 4));
+        if (*pgc_val(r, i, 7))
+            pg_buf_addf(&b, " OPTIONS (%s)", pgc_val(r, i, 7));
+        pg_buf_addf(&b, ";\nALTER SERVER %s OWNER TO %s;\n", q, owner);
+        if (pgc_val(r, i, 11))
+            pg_buf_add(&b, pgc_val(r, i, 11));
+        char target[600];
+        snprintf(target, sizeof target, "SERVER %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 8));
+        snprintf(target, sizeof target, "FOREIGN SERVER %s", q);
+        pgc_emit_acl(&b, target, owner, pgc_bval(r, i, 9), pgc_val(r, i, 10), 1);
+        pg_buf_addf(&d, "DROP SERVER IF EXISTS %s CASCADE;\n", q);
+        rc = add_obj(c, K_FOREIGN, PG_FOREIGN_SERVER_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1), "SERVER", owner,
+                     &b, &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
 sk_rc pgc_fix_after_depends(cat *c)
 {
     pg_model *m = c->m;
@@ -776,7 +1017,8 @@ sk_rc pgc_read_more(cat *c)
 {
     sk_rc rc;
     if ((rc = read_collations(c)) || (rc = read_base_types(c)) || (rc = read_casts(c)) ||
-        (rc = read_access_methods(c)) || (rc = read_aggregates(c)) ||
+        (rc = read_access_methods(c)) || (rc = read_opclasses(c)) || (rc = read_transforms(c)) ||
+        (rc = read_foreign(c)) || (rc = read_aggregates(c)) ||
         (rc = read_operators(c)) || (rc = read_text_search(c)) || (rc = read_large_objects(c)) ||
         (rc = read_domain_constraints(c)) || (rc = read_publications(c)) || (rc = read_default_acls(c)) ||
         (rc = read_event_triggers(c)))

@@ -32,6 +32,13 @@
 #define PG_STATISTIC_EXT_OID 3381u
 #define PG_COLLATION_OID 3456u
 #define PG_AM_OID 2601u
+#define PG_TRANSFORM_OID 3576u
+#define PG_FDW_OID 2328u
+#define PG_FOREIGN_SERVER_OID 1417u
+#define PG_OPCLASS_OID 2616u
+#define PG_OPFAMILY_OID 2753u
+#define PG_AMOP_OID 2602u
+#define PG_AMPROC_OID 2603u
 #define PG_OPERATOR_OID 2617u
 #define PG_CAST_OID 2605u
 #define PG_TS_CONFIG_OID 3602u
@@ -53,7 +60,10 @@ typedef enum pg_kind {
     K_AGGREGATE,
     K_ACCESS_METHOD,
     K_OPERATOR,
+    K_OPFAMILY,      /* operator families, then operator classes */
+    K_OPCLASS,
     K_TS,            /* text search dictionaries and configurations */
+    K_FOREIGN,       /* foreign data wrappers, then servers with their user mappings */
     K_RELATION,      /* table, sequence, view, matview */
     K_ATTACH,        /* ALTER TABLE parent ATTACH PARTITION child */
     K_DEFAULT,       /* ALTER TABLE ... ALTER COLUMN ... SET DEFAULT */

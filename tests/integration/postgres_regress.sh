@@ -14,7 +14,6 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$(dirname "$here")")
 MAX_DIFF=${SK_PG_REGRESS_MAX_DIFF:-176}
-PGVER=15.18-0+deb12u1
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
@@ -25,12 +24,17 @@ chmod 755 "$W"
 trap '"$root/tests/servers/pg.sh" stop "$W/pg"; rm -rf "$W"' EXIT
 
 # --- prerequisites: server headers, the source tree, regress.so ---
-if [ ! -d /usr/include/postgresql/15/server ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-server-dev-15 >"$W/apt.log" 2>&1 ||
+# the headers and the source must match the installed server; an unpinned install would also
+# upgrade the server and libpq under everything else running on the machine
+PGVER=$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null)
+[ -n "$PGVER" ] || { nok "postgresql-15 is installed"; finish; }
+if [ "$(dpkg-query -W -f='${Version}' postgresql-server-dev-15 2>/dev/null)" != "$PGVER" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-server-dev-15=$PGVER" >"$W/apt.log" 2>&1 ||
         { nok "install postgresql-server-dev-15"; sed 's/^/# /' "$W/apt.log" | tail -5; finish; }
 fi
+upstream=${PGVER%%-*}
 cache=$root/build/pg-regress-src
-src=$cache/postgresql-15.18/src/test/regress
+src=$cache/postgresql-$upstream/src/test/regress
 if [ ! -f "$src/parallel_schedule" ]; then
     mkdir -p "$cache/lists/partial"
     # a private sources list and lists directory: the system's apt configuration stays untouched
@@ -38,7 +42,7 @@ if [ ! -f "$src/parallel_schedule" ]; then
     apt=(-o Dir::Etc::SourceList="$cache/src.list" -o Dir::Etc::SourceParts=/dev/null
          -o Dir::State::Lists="$cache/lists")
     (cd "$cache" && apt-get "${apt[@]}" update -qq && apt-get "${apt[@]}" source --download-only -qq \
-        "postgresql-15=$PGVER" && tar xjf postgresql-15_15.18.orig.tar.bz2 postgresql-15.18/src/test/regress) \
+        "postgresql-15=$PGVER" && tar xjf "postgresql-15_$upstream.orig.tar.bz2" "postgresql-$upstream/src/test/regress") \
         >"$W/src.log" 2>&1 || { nok "fetch the postgresql-15 source package"; sed 's/^/# /' "$W/src.log" | tail -5; finish; }
 fi
 mkdir -p "$W/lib" "$W/out"
