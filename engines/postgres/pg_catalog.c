@@ -327,7 +327,16 @@ enum {
     C_FDWOPTS
 };
 
-enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL };
+enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL, N_SPLIT };
+
+/* An inline CHECK (in CREATE TABLE): local and validated, and not calling a function that takes or
+ * returns the table's own row type (that function needs the table first: the CHECK is then added
+ * after the data, as pg_dump splits such loops). */
+static int check_inline(const PGresult *cons, int k)
+{
+    return pgc_val(cons, k, N_TYPE)[0] == 'c' && pgc_bval(cons, k, N_LOCAL) && pgc_bval(cons, k, N_VALID) &&
+           !pgc_bval(cons, k, N_SPLIT);
+}
 
 static const char *storage_word(char s)
 {
@@ -418,7 +427,7 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
     }
     long krow = pg_model_find(c->m, IDX_CONS, relid);
     for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && pgc_uval(cons, k, N_RELID) == relid; k++) {
-        if (pgc_val(cons, k, N_TYPE)[0] != 'c' || !pgc_bval(cons, k, N_LOCAL) || !pgc_bval(cons, k, N_VALID))
+        if (!check_inline(cons, k))
             continue;
         pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", pgc_val(cons, k, N_QNAME), pgc_val(cons, k, N_DEF));
         first = 0;
@@ -476,7 +485,7 @@ static void rel_trailer(cat *c, pg_buf *b, const PGresult *r, int i, const PGres
     }
     long krow = pg_model_find(c->m, IDX_CONS, relid);
     for (int k = (int)krow; krow >= 0 && k < PQntuples(cons) && pgc_uval(cons, k, N_RELID) == relid; k++) {
-        if (pgc_val(cons, k, N_TYPE)[0] == 'c' && pgc_bval(cons, k, N_LOCAL) && pgc_bval(cons, k, N_VALID) &&
+        if (check_inline(cons, k) &&
             pgc_val(cons, k, N_COMMENT))
             pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cons, k, N_QNAME), q,
                         pgc_val(cons, k, N_COMMENT));
@@ -678,7 +687,11 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         !(cons = pgc_query(c, "constraints",
                        "SELECT co.oid, co.conname, quote_ident(co.conname), co.contype, co.conrelid, co.conindid, "
                        "co.conislocal, co.convalidated, co.conparentid, pg_get_constraintdef(co.oid), "
-                       "quote_literal(obj_description(co.oid, 'pg_constraint')), co.confrelid FROM pg_constraint co JOIN "
+                       "quote_literal(obj_description(co.oid, 'pg_constraint')), co.confrelid, co.contype = 'c' AND "
+                       "EXISTS (SELECT 1 FROM pg_depend d JOIN pg_depend d2 ON d2.classid = 'pg_proc'::regclass AND "
+                       "d2.objid = d.refobjid AND d2.refclassid = 'pg_type'::regclass AND d2.refobjid = c.reltype "
+                       "WHERE d.classid = 'pg_constraint'::regclass AND d.objid = co.oid AND d.refclassid = "
+                       "'pg_proc'::regclass) FROM pg_constraint co JOIN "
                        "pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
                        "co.contype IN ('c', 'p', 'u', 'x', 'f') AND " NSP_OK("n") " ORDER BY co.conrelid, co.conname"))) {
         rc = c->err->rc;
@@ -913,7 +926,7 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
         pg_buf_init(&b);
         pg_buf_init(&d);
         if (t == 'c') {
-            if (!pgc_bval(cons, i, N_LOCAL) || pgc_bval(cons, i, N_VALID))
+            if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i))
                 continue;
             kind = K_CONSTRAINT;
             pg_buf_addf(&b, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n", q, cn, pgc_val(cons, i, N_DEF));

@@ -13,7 +13,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$(dirname "$here")")
-MAX_DIFF=${SK_PG_REGRESS_MAX_DIFF:-176}
+MAX_DIFF=${SK_PG_REGRESS_MAX_DIFF:-49}
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
@@ -21,7 +21,8 @@ finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
 
 W=$(mktemp -d /tmp/sk-pgregress-XXXXXX)
 chmod 755 "$W"
-trap '"$root/tests/servers/pg.sh" stop "$W/pg"; rm -rf "$W"' EXIT
+# SK_PG_REGRESS_KEEP=1 keeps the work directory (dumps, schema files, logs) for inspection
+trap '"$root/tests/servers/pg.sh" stop "$W/pg"; [ -n "${SK_PG_REGRESS_KEEP:-}" ] && echo "# kept $W" || rm -rf "$W"' EXIT
 
 # --- prerequisites: server headers, the source tree, regress.so ---
 # the headers and the source must match the installed server; an unpinned install would also
