@@ -1059,8 +1059,9 @@ static sk_rc read_table_children(cat *c)
 {
     PGresult *r = pgc_query(c, "triggers",
                         "SELECT t.oid, t.tgname, quote_ident(t.tgname), t.tgrelid, pg_get_triggerdef(t.oid, false), "
-                        "t.tgenabled, quote_literal(obj_description(t.oid, 'pg_trigger')) FROM pg_trigger t "
-                        "WHERE NOT t.tgisinternal AND t.tgparentid = 0 ORDER BY t.oid");
+                        "t.tgenabled, quote_literal(obj_description(t.oid, 'pg_trigger')), t.tgparentid FROM "
+                        "pg_trigger t WHERE NOT t.tgisinternal AND (t.tgparentid = 0 OR t.tgenabled <> (SELECT "
+                        "p.tgenabled FROM pg_trigger p WHERE p.oid = t.tgparentid)) ORDER BY t.oid");
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
@@ -1072,23 +1073,33 @@ static sk_rc read_table_children(cat *c)
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "%s;\n", pgc_val(r, i, 4));
+        /* a trigger cloned onto a partition comes with its parent's; only a different enabled
+         * state is its own */
+        unsigned parent = pgc_uval(r, i, 7);
+        if (!parent)
+            pg_buf_addf(&b, "%s;\n", pgc_val(r, i, 4));
         switch (pgc_val(r, i, 5)[0]) {
         case 'D': pg_buf_addf(&b, "ALTER TABLE %s DISABLE TRIGGER %s;\n", q, tn); break;
         case 'A': pg_buf_addf(&b, "ALTER TABLE %s ENABLE ALWAYS TRIGGER %s;\n", q, tn); break;
         case 'R': pg_buf_addf(&b, "ALTER TABLE %s ENABLE REPLICA TRIGGER %s;\n", q, tn); break;
-        default: break;
+        default:
+            if (parent)
+                pg_buf_addf(&b, "ALTER TABLE %s ENABLE TRIGGER %s;\n", q, tn);
+            break;
         }
         char target[1200];
         snprintf(target, sizeof target, "TRIGGER %s ON %s", tn, q);
         pgc_emit_comment(&b, target, pgc_val(r, i, 6));
-        pg_buf_addf(&d, "DROP TRIGGER IF EXISTS %s ON %s;\n", tn, q);
+        if (!parent)
+            pg_buf_addf(&d, "DROP TRIGGER IF EXISTS %s ON %s;\n", tn, q);
         char nm[600];
         snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, 1));
-        long idx = pg_model_add(c->m, K_TRIGGER, PG_TRIGGER_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, nm,
-                                "TRIGGER", NULL);
-        rc = pgc_finish_obj(c, idx, &b, d.s);
+        long idx = pg_model_add(c->m, K_TRIGGER, parent ? PG_PSEUDO_NONE : PG_TRIGGER_OID, pgc_uval(r, i, 0),
+                                c->m->objs[tab].schema, nm, "TRIGGER", NULL);
+        rc = pgc_finish_obj(c, idx, &b, d.len ? d.s : NULL);
         if (!rc && pg_model_dep(c->m, idx, tab) < 0)
+            rc = pgc_oom(c->err);
+        if (!rc && parent && pg_model_dep(c->m, idx, pg_model_find(c->m, PG_TRIGGER_OID, parent)) < 0)
             rc = pgc_oom(c->err);
         pg_buf_free(&b);
         pg_buf_free(&d);

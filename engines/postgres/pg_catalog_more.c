@@ -972,6 +972,60 @@ static sk_rc read_foreign(cat *c)
     return rc;
 }
 
+/* Privileges changed on system objects in pg_catalog: relations, their columns
+ * and pg_catalog functions, as REVOKE/GRANT of the difference from the initial privileges
+ * (pg_init_privs), so the statements hold in any cluster. */
+#define ACL_DIFF(cur, init, colpart, target) \
+    "(SELECT string_agg(z.s, E'\\n' ORDER BY z.o, z.s) FROM (SELECT 0 AS o, 'REVOKE ' || i.privilege_type || " \
+    colpart " || ' ON ' || " target " || ' FROM ' || CASE WHEN i.grantee = 0 THEN 'PUBLIC' ELSE " \
+    "quote_ident(pg_get_userbyid(i.grantee)) END || ';' AS s FROM aclexplode(" init ") i WHERE NOT EXISTS (SELECT 1 " \
+    "FROM aclexplode(" cur ") k WHERE k.grantee = i.grantee AND k.privilege_type = i.privilege_type) UNION ALL " \
+    "SELECT 1, 'GRANT ' || k.privilege_type || " colpart " || ' ON ' || " target " || ' TO ' || CASE WHEN k.grantee " \
+    "= 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(k.grantee)) END || CASE WHEN k.is_grantable THEN ' WITH " \
+    "GRANT OPTION' ELSE '' END || ';' FROM aclexplode(" cur ") k WHERE NOT EXISTS (SELECT 1 FROM aclexplode(" init \
+    ") i WHERE i.grantee = k.grantee AND i.privilege_type = k.privilege_type AND i.is_grantable = k.is_grantable)) z)"
+
+static sk_rc read_system_acls(cat *c)
+{
+    static const char sql[] =
+        "SELECT x.target, x.stmts FROM ("
+        /* relations */
+        "SELECT 'TABLE ' || 'pg_catalog.' || quote_ident(c.relname) AS target, " ACL_DIFF(
+            "coalesce(c.relacl, acldefault('r', c.relowner))",
+            "coalesce(ip.initprivs, acldefault('r', c.relowner))", "''", "'TABLE ' || 'pg_catalog.' || quote_ident(c.relname)")
+        " AS stmts FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_init_privs ip ON "
+        "ip.objoid = c.oid AND ip.classoid = 'pg_class'::regclass AND ip.objsubid = 0 WHERE n.nspname = "
+        "'pg_catalog' AND c.relkind IN ('r', 'v', 'm', 'p') AND c.relacl IS DISTINCT FROM "
+        "ip.initprivs "
+        /* columns */
+        "UNION ALL SELECT 'COLUMN ' || 'pg_catalog.' || quote_ident(c.relname) || '.' || quote_ident(a.attname), " ACL_DIFF(
+            "a.attacl", "ip.initprivs", "' (' || quote_ident(a.attname) || ')'",
+            "'TABLE ' || 'pg_catalog.' || quote_ident(c.relname)")
+        " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_init_privs ip ON ip.objoid = c.oid AND ip.classoid = 'pg_class'::regclass AND ip.objsubid = "
+        "a.attnum WHERE n.nspname = 'pg_catalog' AND a.attnum > 0 AND NOT a.attisdropped AND "
+        "a.attacl IS DISTINCT FROM ip.initprivs "
+        /* functions */
+        "UNION ALL SELECT 'FUNCTION pg_catalog.' || p.oid::regprocedure::text, " ACL_DIFF(
+            "coalesce(p.proacl, acldefault('f', p.proowner))", "coalesce(ip.initprivs, acldefault('f', p.proowner))",
+            "''", "'FUNCTION pg_catalog.' || p.oid::regprocedure::text")
+        " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_init_privs ip ON ip.objoid = "
+        "p.oid AND ip.classoid = 'pg_proc'::regclass AND ip.objsubid = 0 WHERE n.nspname = 'pg_catalog' AND "
+        "p.prokind <> 'a' AND p.proacl IS DISTINCT FROM ip.initprivs) x WHERE x.stmts IS NOT NULL ORDER BY 1";
+    PGresult *r = pgc_query(c, "privileges of system objects", sql);
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        pg_buf b;
+        pg_buf_init(&b);
+        pg_buf_addf(&b, "%s\n", pgc_val(r, i, 1));
+        rc = add_obj(c, K_DEFAULT_ACL, PG_PSEUDO_NONE, 0, "pg_catalog", pgc_val(r, i, 0), "ACL", NULL, &b, NULL, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
 sk_rc pgc_fix_after_depends(cat *c)
 {
     pg_model *m = c->m;
@@ -1018,7 +1072,7 @@ sk_rc pgc_read_more(cat *c)
     sk_rc rc;
     if ((rc = read_collations(c)) || (rc = read_base_types(c)) || (rc = read_casts(c)) ||
         (rc = read_access_methods(c)) || (rc = read_opclasses(c)) || (rc = read_transforms(c)) ||
-        (rc = read_foreign(c)) || (rc = read_aggregates(c)) ||
+        (rc = read_foreign(c)) || (rc = read_system_acls(c)) || (rc = read_aggregates(c)) ||
         (rc = read_operators(c)) || (rc = read_text_search(c)) || (rc = read_large_objects(c)) ||
         (rc = read_domain_constraints(c)) || (rc = read_publications(c)) || (rc = read_default_acls(c)) ||
         (rc = read_event_triggers(c)))

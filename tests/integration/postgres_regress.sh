@@ -13,7 +13,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$(dirname "$here")")
-MAX_DIFF=${SK_PG_REGRESS_MAX_DIFF:-49}
+MAX_DIFF=${SK_PG_REGRESS_MAX_DIFF:-12}
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
