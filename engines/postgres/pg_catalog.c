@@ -318,7 +318,7 @@ enum {
     R_CHECKOPT, R_ISPART, R_RLS, R_FORCERLS, R_REPLIDENT, R_PARTKEY, R_VIEWDEF, R_PARTBOUND, R_PARENTS,
     R_PARTPARENT, R_POPULATED, R_AM, R_SEQTYPE, R_SEQSTART, R_SEQINC, R_SEQMIN, R_SEQMAX, R_SEQCACHE,
     R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR, R_OFTYPE, R_TOASTOPTS, R_FTSERVER,
-    R_FTOPTIONS
+    R_FTOPTIONS, R_REINHERIT, R_PARENT_OIDS
 };
 
 enum {
@@ -395,6 +395,7 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
     int ispart = pgc_bval(r, i, R_ISPART);
     char kind = pgc_val(r, i, R_KIND)[0];
     const char *oftype = pgc_val(r, i, R_OFTYPE);
+    int reinherit = pgc_bval(r, i, R_REINHERIT);
     pg_buf_addf(b, "CREATE %sTABLE %s", kind == 'f' ? "FOREIGN " : pgc_val(r, i, R_PERSIST)[0] == 'u' ? "UNLOGGED " : "",
                 q);
     if (oftype)
@@ -411,7 +412,7 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
             }
             continue;
         }
-        if (!ispart && !pgc_bval(cols, k, C_LOCAL))
+        if (!ispart && !reinherit && !pgc_bval(cols, k, C_LOCAL))
             continue;
         pg_buf_addf(b, "%s\n    %s %s", first ? "" : ",", pgc_val(cols, k, C_NAME), pgc_val(cols, k, C_TYPE));
         first = 0;
@@ -420,7 +421,7 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         if (pgc_val(cols, k, C_COLL))
             pg_buf_addf(b, " COLLATE %s", pgc_val(cols, k, C_COLL));
         /* an inheritance child takes a generated parent column's expression from the parent */
-        if (pgc_val(cols, k, C_GENERATED)[0] == 's' && (ispart || !pgc_bval(cols, k, C_PARENTGEN)))
+        if (pgc_val(cols, k, C_GENERATED)[0] == 's' && (ispart || reinherit || !pgc_bval(cols, k, C_PARENTGEN)))
             pg_buf_addf(b, " GENERATED ALWAYS AS (%s) STORED", pgc_val(cols, k, C_DEFEXPR));
         if (pgc_bval(cols, k, C_NOTNULL))
             pg_buf_add(b, " NOT NULL");
@@ -439,7 +440,7 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
     } else {
         pg_buf_add(b, "\n)");
     }
-    if (!ispart && pgc_val(r, i, R_PARENTS))
+    if (!ispart && !reinherit && pgc_val(r, i, R_PARENTS))
         pg_buf_addf(b, "\nINHERITS (%s)", pgc_val(r, i, R_PARENTS));
     if (kind == 'p')
         pg_buf_addf(b, "\nPARTITION BY %s", pgc_val(r, i, R_PARTKEY));
@@ -456,6 +457,18 @@ static void table_body(cat *c, pg_buf *b, const PGresult *r, int i, const PGresu
         pg_buf_addf(b, "\nWITH (%s%s%s)", has_opts ? opts : "", has_opts && has_topts ? ", " : "",
                     has_topts ? topts : "");
     pg_buf_add(b, ";\n");
+    for (const char *p = reinherit ? pgc_val(r, i, R_PARENT_OIDS) : NULL; p && *p;) {
+        char *end;
+        unsigned long poid = strtoul(p, &end, 10);
+        if (end == p)
+            break;
+        long po = pgc_rel_obj(c, (unsigned)poid);
+        if (po >= 0)
+            pg_buf_addf(b, "ALTER TABLE ONLY %s INHERIT %s;\n", q, c->m->objs[po].qname);
+        p = end;
+        while (*p == ' ')
+            p++;
+    }
     column_options(c, b, cols, relid, q, ispart, kind == 'f' ? "ALTER FOREIGN TABLE ONLY" : "ALTER TABLE ONLY");
     char rid = kind == 'f' ? 'd' : pgc_val(r, i, R_REPLIDENT)[0]; /* foreign tables have none */
     if (rid == 'f')
@@ -612,7 +625,23 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
                "pg_class tc WHERE tc.oid = c.reltoastrelid), "
                "(SELECT quote_ident(fs.srvname) FROM pg_foreign_table ft JOIN pg_foreign_server fs ON fs.oid = "
                "ft.ftserver WHERE ft.ftrelid = c.oid), (SELECT " OPTIONS_SQL("ft.ftoptions") " FROM pg_foreign_table ft "
-               "WHERE ft.ftrelid = c.oid) "
+               "WHERE ft.ftrelid = c.oid), "
+               /* an inheritance child whose columns are all its own but ordered unlike INHERITS would
+                * order them: created alone, then ALTER TABLE ... INHERIT (keeps the order; possible
+                * when no parent has an inheritable CHECK, which INHERIT would require locally) */
+               "c.relkind = 'r' AND NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = "
+               "c.oid) AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND "
+               "NOT a.attisdropped AND NOT a.attislocal) AND NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN "
+               "pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'c' AND NOT pc.connoinherit WHERE "
+               "i.inhrelid = c.oid) AND (SELECT array_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a WHERE "
+               "a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) IS DISTINCT FROM (SELECT "
+               "array_agg(e.name ORDER BY e.o1, e.o2) FROM (SELECT DISTINCT ON (pa.attname) pa.attname AS name, "
+               "i.inhseqno AS o1, pa.attnum AS o2 FROM pg_inherits i JOIN pg_attribute pa ON pa.attrelid = "
+               "i.inhparent AND pa.attnum > 0 AND NOT pa.attisdropped WHERE i.inhrelid = c.oid ORDER BY pa.attname, "
+               "i.inhseqno, pa.attnum) e) || (SELECT coalesce(array_agg(a.attname ORDER BY a.attnum), '{}') FROM "
+               "pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attinhcount = "
+               "0), (SELECT string_agg(i.inhparent::text, ' ' ORDER BY i.inhseqno) FROM pg_inherits i WHERE "
+               "i.inhrelid = c.oid) "
                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                "LEFT JOIN pg_sequence s ON s.seqrelid = c.oid "
                "LEFT JOIN LATERAL (SELECT d.refobjid, quote_ident(a.attname) AS attname, d.deptype FROM pg_depend d "
