@@ -26,6 +26,25 @@
  *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
  * sslmode and every other libpq parameter are honoured as libpq honours them (in the URL or PG*).
+ *
+ * Restore target (restore_open): a database URL; a database that does not exist is created (through
+ * the server's 'postgres' database); a non-empty one is refused unless opts->force.
+ *
+ * Object kinds dumped: schemas (public: owner/comment/privileges when changed), extensions (members
+ * left out), collations, base/shell/enum/composite/domain/range types, casts, transforms, functions,
+ * procedures, aggregates, access methods, operators, operator families and classes, text search
+ * dictionaries and configurations, foreign data wrappers, servers, user mappings, tables (unlogged,
+ * typed, partitioned with ATTACH, inheritance keeping column order, generated/identity/serial
+ * columns, defaults, NOT NULL, CHECK incl. NOT VALID, collations, storage/statistics/compression/
+ * attribute options, reloptions incl. toast, replica identity, RLS), foreign tables, sequences,
+ * views, matviews (refreshed when populated), large objects, indexes (incl. partition attach),
+ * PK/UNIQUE/EXCLUDE/FK constraints, extended statistics, rules, triggers (incl. enabled states),
+ * policies, publications, default privileges, event triggers, comments, owners, GRANT/REVOKE
+ * (incl. changed privileges of pg_catalog objects).
+ * Not dumped: subscriptions, security labels, tablespaces (objects land in the default one),
+ * procedural languages other than built-in, conversions, extension configuration-table rows,
+ * roles (cluster-wide). Grants made by a non-owner grantor are restored as granted by the owner.
+ * Requires PostgreSQL 13 or later (tested: 15).
  */
 #ifndef SK_PG_ENGINE_H
 #define SK_PG_ENGINE_H
