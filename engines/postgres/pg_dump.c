@@ -143,8 +143,16 @@ static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, const sk_runtime 
                 rc = out_write(o, row, (size_t)n);
             PQfreemem(row);
             (*rows)++;
-            if (!rc && (*rows & 0x3ff) == 0 && sk_rt_cancelled(rt))
+            if (!rc && (*rows & 0x3ff) == 0 && sk_rt_cancelled(rt)) {
                 rc = sk_fail(err, SK_ERR_CANCELLED, 0, "dump cancelled while copying %s", ob->qname);
+                /* ask the server to stop the COPY, so the rest of the table is not read */
+                PGcancel *cn = PQgetCancel(conn);
+                char ebuf[256];
+                if (cn) {
+                    PQcancel(cn, ebuf, sizeof ebuf);
+                    PQfreeCancel(cn);
+                }
+            }
             continue;
         }
         if (n == -1)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../../agent/config.h"
+#include "../../agent/runtime.h"
 #include "../../agent/stream.h"
 #include "../../engines/postgres/pg_engine.h"
 #include "../../engines/postgres/pg_buf.h"
@@ -744,6 +745,46 @@ static void test_engine_vtable(void **state)
     sk_config_free(cfg);
 }
 
+static int cancel_after(void *ud)
+{
+    int *calls = ud;
+    return ++*calls > 5;
+}
+
+/* The runtime's cancel flag stops a dump cleanly, mid-table included; the session is left idle. */
+static void test_cancel(void **state)
+{
+    env *e = *state;
+    int calls = 0;
+    sk_runtime rt;
+    memset(&rt, 0, sizeof rt);
+    rt.cancelled = cancel_after;
+    rt.cancel_ud = &calls;
+    /* one table: polls come per object, then every 1024 rows, so the 6th lands inside the COPY */
+    assert_int_equal(sh("createdb big && psql -X -q -d big -c 'CREATE TABLE public.t AS SELECT g FROM "
+                        "generate_series(1, 300000) g'"), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/cancelled.sql", e->dir);
+    PGconn *c = connect_db("big");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    sk_err err;
+    sk_err_clear(&err);
+    sk_writer *w = sk_fd_writer_new(fd, path, &err);
+    sk_pg_dump_stats st;
+    sk_rc rc = sk_pg_dump_conn(c, NULL, w, &rt, &st, &err);
+    sk_writer_abort(w);
+    sk_writer_free_chain(w);
+    close(fd);
+    assert_int_equal(rc, SK_ERR_CANCELLED);
+    assert_non_null(strstr(err.msg, "cancelled while copying public.t"));
+    assert_true(st.rows < 300000); /* the server stopped sending the table */
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+    char *v = query1(c, "SELECT 1");
+    assert_string_equal(v, "1\n");
+    free(v);
+    PQfinish(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_schema_only_then_data_only),
         cmocka_unit_test(test_include_filters),
         cmocka_unit_test(test_engine_vtable),
+        cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_consistency_under_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
