@@ -86,6 +86,12 @@ typedef struct sk_pg_dump_stats {
 sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *out, const sk_runtime *rt,
                       sk_pg_dump_stats *stats, sk_err *err);
 
+/* The cluster-wide roles (attributes, password hashes, comments, memberships, settings that are
+ * not per database) as a script for any cluster: CREATE ROLE where missing, then ALTER ROLE. Leaves
+ * out predefined pg_* roles and the bootstrap superuser. Needs a superuser (pg_authid). The output
+ * holds password hashes: treat the artifact as a secret. */
+sk_rc sk_pg_dump_globals(PGconn *conn, sk_writer *out, sk_err *err);
+
 /* Connect with a connection string / URI (NULL or "" = libpq defaults from PG* variables), with
  * `password` (may be NULL) passed as a parameter, never in a command line. */
 PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *what, sk_err *err);

@@ -785,6 +785,80 @@ static void test_cancel(void **state)
     PQfinish(c);
 }
 
+static void exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* Roles dumped from this cluster restore into a second, fresh cluster: pg_dumpall --roles-only of
+ * both agree (but for the bootstrap superuser, which each cluster has of its own). */
+static void test_globals(void **state)
+{
+    env *e = *state;
+    PGconn *c = connect_db("postgres");
+    exec_ok(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sk_gl_login') THEN "
+               "CREATE ROLE sk_gl_login; END IF; END $$");
+    exec_ok(c, "ALTER ROLE sk_gl_login LOGIN CREATEDB CONNECTION LIMIT 3 VALID UNTIL '2031-01-01 00:00:00+00' "
+               "PASSWORD 'not-a-real-secret'");
+    exec_ok(c, "GRANT sk_fx_reader TO sk_gl_login WITH ADMIN OPTION");
+    exec_ok(c, "GRANT pg_read_all_stats TO sk_gl_login");
+    exec_ok(c, "ALTER ROLE sk_gl_login SET work_mem = '8MB'");
+    exec_ok(c, "ALTER ROLE sk_gl_login SET myapp.flag = 'o''neil'");
+    exec_ok(c, "COMMENT ON ROLE sk_gl_login IS 'logs in'");
+    char path[600];
+    snprintf(path, sizeof path, "%s/roles.sql", e->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    sk_err err;
+    sk_err_clear(&err);
+    sk_writer *w = sk_fd_writer_new(fd, path, &err);
+    assert_int_equal(sk_pg_dump_globals(c, w, &err), SK_OK);
+    assert_int_equal(sk_writer_finish(w, &err), SK_OK);
+    sk_writer_free_chain(w);
+    close(fd);
+    PQfinish(c);
+
+    assert_int_equal(sh("'%s/tests/servers/pg.sh' start '%s/pg2'", e->root, e->dir), 0);
+    char port[16] = "";
+    char pf[600];
+    snprintf(pf, sizeof pf, "%s/pg2/port", e->dir);
+    FILE *f = fopen(pf, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(port, sizeof port, f));
+    fclose(f);
+    port[strcspn(port, "\n")] = '\0';
+    char ci[900];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=sk_test dbname=postgres passfile=%s/pg2/pgpass", port, e->dir);
+    /* twice: the second run finds every role present */
+    for (int round = 0; round < 2; round++) {
+        sk_writer *s = sk_pg_restore_sink_new(ci, NULL, NULL, &err);
+        if (!s)
+            fail_msg("%s", err.msg);
+        fd = open(path, O_RDONLY);
+        sk_rc rc = sk_copy_fd(fd, path, s, 4096, NULL, NULL, &err);
+        close(fd);
+        if (!rc)
+            rc = sk_writer_finish(s, &err);
+        sk_writer_free_chain(s);
+        if (rc)
+            fail_msg("roles restore (round %d): %s", round, err.msg);
+    }
+    const char *filter = "grep -v -e '^\\\\' -e '^CREATE ROLE sk_test;' -e '^ALTER ROLE sk_test '";
+    int st = sh("pg_dumpall --roles-only | %s > '%s/roles-a.sql' && PGPORT=%s PGPASSFILE='%s/pg2/pgpass' "
+                "pg_dumpall --roles-only | %s > '%s/roles-b.sql' && diff -u '%s/roles-a.sql' '%s/roles-b.sql' | "
+                "head -30 | sed 's/^/# /'; cmp -s '%s/roles-a.sql' '%s/roles-b.sql'",
+                filter, e->dir, port, e->dir, filter, e->dir, e->dir, e->dir, e->dir, e->dir);
+    sh("'%s/tests/servers/pg.sh' stop '%s/pg2'", e->root, e->dir);
+    assert_int_equal(st, 0);
+    char *txt = read_file(path);
+    assert_non_null(strstr(txt, "ALTER ROLE sk_gl_login SET myapp.flag TO 'o''neil';"));
+    assert_non_null(strstr(txt, "SCRAM-SHA-256$"));   /* the hash, never the password */
+    assert_null(strstr(txt, "not-a-real-secret"));
+    free(txt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_include_filters),
         cmocka_unit_test(test_engine_vtable),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_globals),
         cmocka_unit_test(test_consistency_under_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
