@@ -943,13 +943,9 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             continue;
         pg_obj *to = &c->m->objs[tab];
         const char *q = to->qname, *cn = pgc_val(cons, i, N_QNAME);
-        int partitioned = 0;
-        /* partitioned tables: FKs and NOT VALID checks must reach the partitions */
-        for (int j = 0; j < PQntuples(r); j++)
-            if (pgc_uval(r, j, R_OID) == to->relid) {
-                partitioned = pgc_val(r, j, R_KIND)[0] == 'p';
-                break;
-            }
+        /* partitioned tables: FKs must reach the partitions (no ONLY) */
+        int trow = rel_row(r, to->relid);
+        int partitioned = trow >= 0 && pgc_val(r, trow, R_KIND)[0] == 'p';
         pg_kind kind;
         pg_buf b, d;
         pg_buf_init(&b);
