@@ -551,7 +551,8 @@ static sk_rc lock_tables(cat *c, const PGresult *r, int lock_timeout_ms)
             x = pgc_query(c, "table locks", b.s);
             if (!x) {
                 rc = c->err->rc;
-                sk_err_prefix(c->err, "ACCESS SHARE lock (a concurrent ALTER/DROP or lock_timeout): ");
+                sk_err_prefix(c->err, "ACCESS SHARE lock (a concurrent ALTER/DROP, lock_timeout, or more tables "
+                                      "than max_locks_per_transaction allows): ");
                 break;
             }
             PQclear(x);

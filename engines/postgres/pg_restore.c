@@ -106,9 +106,14 @@ static sk_rc server_error(rsink *s, PGresult *r, const char *sql, long line, con
         excerpt(sql, ex, sizeof ex);
         at = line_of_position(sql, line, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION));
     }
-    return sk_fail(err, SK_ERR_SOURCE, 0, "restore failed at line %ld of the script (%s%s%s): %s (SQLSTATE %s)%s%s",
+    /* out of lock slots: every object created stays locked until the single COMMIT */
+    const char *hint = state && strcmp(state, "53200") == 0
+                           ? "; the restore runs in one transaction: raise max_locks_per_transaction on the target "
+                             "server (it must cover every table, index and view the backup creates)"
+                           : "";
+    return sk_fail(err, SK_ERR_SOURCE, 0, "restore failed at line %ld of the script (%s%s%s): %s (SQLSTATE %s)%s%s%s",
                    at, what, ex[0] ? ": " : "", ex, msg ? msg : PQerrorMessage(s->conn), state ? state : "none",
-                   ctx ? "; context: " : "", ctx ? ctx : "");
+                   ctx ? "; context: " : "", ctx ? ctx : "", hint);
 }
 
 static sk_rc on_statement(void *ud, const char *sql, size_t len, long line, int *copy_in, sk_err *err)
