@@ -227,7 +227,27 @@ static int schema_dump(const env *e, const char *db, const char *file)
     return sh("pg_dump --schema-only '%s' | grep -v '^\\\\\\(un\\)\\?restrict ' > '%s/%s'", db, e->dir, file);
 }
 
+/* pg_dump --schema-only and the content digests of two databases agree; returns the source digest */
+static char *same_schema_and_rows(const env *e, const char *src, const char *dst);
+
+static void assert_same_schema_and_rows(const env *e, const char *src, const char *dst)
+{
+    free(same_schema_and_rows(e, src, dst));
+}
+
 static void assert_same_database(const env *e, const char *src, const char *dst)
+{
+    char *da = same_schema_and_rows(e, src, dst);
+    /* the fixture's data is really there (the digest is not trivially equal) */
+    assert_non_null(strstr(da, "r app.customers: 3000|"));
+    assert_non_null(strstr(da, "m app.mv_empty: not populated"));
+    assert_non_null(strstr(da, "S app.rewound: 42|f"));
+    assert_non_null(strstr(da, "|sk_fx_owner|15|"));   /* a large object with its owner */
+    assert_non_null(strstr(da, "|360000|"));           /* more than one 256 KiB piece */
+    free(da);
+}
+
+static char *same_schema_and_rows(const env *e, const char *src, const char *dst)
 {
     char a[64], b[64];
     snprintf(a, sizeof a, "schema-%s.sql", src);
@@ -244,14 +264,8 @@ static void assert_same_database(const env *e, const char *src, const char *dst)
         free(db_);
         fail_msg("contents of %s and %s differ", src, dst);
     }
-    /* the fixture's data is really there (the digest is not trivially equal) */
-    assert_non_null(strstr(da, "r app.customers: 3000|"));
-    assert_non_null(strstr(da, "m app.mv_empty: not populated"));
-    assert_non_null(strstr(da, "S app.rewound: 42|f"));
-    assert_non_null(strstr(da, "|sk_fx_owner|15|"));   /* a large object with its owner */
-    assert_non_null(strstr(da, "|360000|"));           /* more than one 256 KiB piece */
-    free(da);
     free(db_);
+    return da;
 }
 
 static int setup(void **state)
@@ -788,7 +802,7 @@ static void test_cancel(void **state)
 static void exec_ok(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
     PQclear(r);
 }
@@ -859,6 +873,67 @@ static void test_globals(void **state)
     free(txt);
 }
 
+/* The usual sidecar setup: DATABASE_URL names the application's own role, not a superuser. Its
+ * database dumps and round-trips all the same. */
+static void test_non_superuser(void **state)
+{
+    env *e = *state;
+    PGconn *c = connect_db("postgres");
+    exec_ok(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sk_app') THEN "
+               "CREATE ROLE sk_app LOGIN; END IF; END $$");
+    exec_ok(c, "ALTER ROLE sk_app PASSWORD 'app-test-password'");
+    exec_ok(c, "CREATE DATABASE appdb OWNER sk_app");
+    PQfinish(c);
+    /* the password reaches libpq as a parameter, never a command line */
+    char ci[300];
+    snprintf(ci, sizeof ci, "dbname=appdb user=sk_app");
+    sk_err err;
+    sk_err_clear(&err);
+    c = sk_pg_connect(ci, "app-test-password", "app database", &err);
+    if (!c)
+        fail_msg("%s", err.msg);
+    exec_ok(c, "CREATE SCHEMA app AUTHORIZATION sk_app");
+    exec_ok(c, "CREATE TABLE app.items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, "
+               "price numeric CHECK (price >= 0), created timestamptz DEFAULT now())");
+    exec_ok(c, "CREATE TABLE app.orders (id serial PRIMARY KEY, item bigint REFERENCES app.items, qty int)");
+    exec_ok(c, "CREATE INDEX ON app.orders (item)");
+    exec_ok(c, "CREATE VIEW app.totals AS SELECT item, sum(qty) AS n FROM app.orders GROUP BY item");
+    exec_ok(c, "CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$");
+    exec_ok(c, "CREATE TRIGGER t BEFORE INSERT ON app.orders FOR EACH ROW EXECUTE FUNCTION app.touch()");
+    exec_ok(c, "ALTER TABLE app.items ENABLE ROW LEVEL SECURITY");
+    exec_ok(c, "CREATE POLICY p ON app.items USING (price < 100)");
+    exec_ok(c, "INSERT INTO app.items (name, price) SELECT 'item ' || g, g FROM generate_series(1, 500) g");
+    exec_ok(c, "INSERT INTO app.orders (item, qty) SELECT 1 + g % 500, g FROM generate_series(1, 2000) g");
+    exec_ok(c, "SELECT lo_from_bytea(0, 'app blob')");
+    char path[600];
+    snprintf(path, sizeof path, "%s/app.sql", e->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    sk_writer *w = sk_fd_writer_new(fd, path, &err);
+    sk_pg_dump_stats st;
+    sk_rc rc = sk_pg_dump_conn(c, NULL, w, NULL, &st, &err);
+    if (!rc)
+        rc = sk_writer_finish(w, &err);
+    sk_writer_free_chain(w);
+    close(fd);
+    PQfinish(c);
+    if (rc)
+        fail_msg("dump as the application's role: %s", err.msg);
+    assert_int_equal(st.rows, 2500);
+    /* restored by the application's role into a database it owns */
+    c = connect_db("postgres");
+    exec_ok(c, "CREATE DATABASE appcopy OWNER sk_app");
+    PQfinish(c);
+    sk_writer *s = sk_pg_restore_sink_new("dbname=appcopy user=sk_app", "app-test-password", NULL, &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    assert_int_equal(feed_file(s, path, &err), SK_OK);
+    rc = sk_writer_finish(s, &err);
+    sk_writer_free_chain(s);
+    if (rc)
+        fail_msg("restore as the application's role: %s", err.msg);
+    assert_same_schema_and_rows(e, "appdb", "appcopy");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_engine_vtable),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_globals),
+        cmocka_unit_test(test_non_superuser),
         cmocka_unit_test(test_consistency_under_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
