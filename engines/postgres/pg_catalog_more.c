@@ -1026,6 +1026,70 @@ static sk_rc read_system_acls(cat *c)
     return rc;
 }
 
+/* Subscriptions, created with connect = false as pg_dump does (no slot is created, nothing is
+ * copied; the subscription starts disabled). Their connection strings are readable by superusers
+ * only; others get none dumped. The drop detaches the slot first, so the remote one is left alone. */
+static sk_rc read_subscriptions(cat *c)
+{
+    PGresult *su = pgc_query(c, "superuser check", "SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+    if (!su)
+        return c->err->rc;
+    int superuser = PQntuples(su) == 1 && pgc_bval(su, 0, 0);
+    PQclear(su);
+    if (!superuser)
+        return SK_OK;
+    PGresult *r = pgc_query(c, "subscriptions",
+                            "SELECT s.oid, s.subname, quote_ident(s.subname), " OWNER("s.subowner") ", "
+                            "quote_literal(s.subconninfo), array_to_string(ARRAY(SELECT quote_ident(x) FROM "
+                            "unnest(s.subpublications) x), ', '), quote_literal(s.subslotname), s.subbinary, s.substream, "
+                            "s.subtwophasestate <> 'd', s.subdisableonerr, s.subsynccommit, "
+                            "quote_literal(obj_description(s.oid, 'pg_subscription')), quote_literal(s.subname) FROM "
+                            "pg_subscription s WHERE "
+                            "s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) "
+                            "ORDER BY s.oid");
+    if (!r)
+        return c->err->rc;
+    sk_rc rc = SK_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        const char *q = pgc_val(r, i, 2);
+        pg_buf b;
+        pg_buf_init(&b);
+        pg_buf_addf(&b, "CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION %s WITH (connect = false, slot_name = %s", q,
+                    pgc_val(r, i, 4), pgc_val(r, i, 5), pgc_val(r, i, 6) ? pgc_val(r, i, 6) : "NONE");
+        if (pgc_bval(r, i, 7))
+            pg_buf_add(&b, ", binary = true");
+        if (pgc_bval(r, i, 8))
+            pg_buf_add(&b, ", streaming = on");
+        if (pgc_bval(r, i, 9))
+            pg_buf_add(&b, ", two_phase = on");
+        if (pgc_bval(r, i, 10))
+            pg_buf_add(&b, ", disable_on_error = true");
+        if (strcmp(pgc_val(r, i, 11), "off") != 0)
+            pg_buf_addf(&b, ", synchronous_commit = '%s'", pgc_val(r, i, 11));
+        pg_buf_addf(&b, ");\nALTER SUBSCRIPTION %s OWNER TO %s;\n", q, pgc_val(r, i, 3));
+        char target[600];
+        snprintf(target, sizeof target, "SUBSCRIPTION %s", q);
+        pgc_emit_comment(&b, target, pgc_val(r, i, 12));
+        /* drop an existing one without touching its remote slot: detach the slot first */
+        pg_buf d;
+        pg_buf_init(&d);
+        char tag[32];
+        for (int n = 0;; n++) {
+            snprintf(tag, sizeof tag, "$sk%d$", n);
+            if (!strstr(q, tag) && !strstr(pgc_val(r, i, 13), tag))
+                break;
+        }
+        pg_buf_addf(&d, "DO %s BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_subscription WHERE subname = %s AND subdbid = "
+                        "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) THEN "
+                        "ALTER SUBSCRIPTION %s DISABLE; ALTER SUBSCRIPTION %s SET (slot_name = NONE); DROP SUBSCRIPTION "
+                        "%s; END IF; END %s;\n", tag, pgc_val(r, i, 13), q, q, q, tag);
+        rc = add_obj(c, K_PUBLICATION, PG_PSEUDO_NONE, 0, NULL, pgc_val(r, i, 1), "SUBSCRIPTION", pgc_val(r, i, 3), &b,
+                     &d, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
 sk_rc pgc_fix_after_depends(cat *c)
 {
     pg_model *m = c->m;
@@ -1072,7 +1136,7 @@ sk_rc pgc_read_more(cat *c)
     sk_rc rc;
     if ((rc = read_collations(c)) || (rc = read_base_types(c)) || (rc = read_casts(c)) ||
         (rc = read_access_methods(c)) || (rc = read_opclasses(c)) || (rc = read_transforms(c)) ||
-        (rc = read_foreign(c)) || (rc = read_system_acls(c)) || (rc = read_aggregates(c)) ||
+        (rc = read_foreign(c)) || (rc = read_system_acls(c)) || (rc = read_subscriptions(c)) || (rc = read_aggregates(c)) ||
         (rc = read_operators(c)) || (rc = read_text_search(c)) || (rc = read_large_objects(c)) ||
         (rc = read_domain_constraints(c)) || (rc = read_publications(c)) || (rc = read_default_acls(c)) ||
         (rc = read_event_triggers(c)))

@@ -41,7 +41,8 @@
  * PK/UNIQUE/EXCLUDE/FK constraints, extended statistics, rules, triggers (incl. enabled states),
  * policies, publications, default privileges, event triggers, comments, owners, GRANT/REVOKE
  * (incl. changed privileges of pg_catalog objects).
- * Not dumped: subscriptions, security labels, tablespaces (objects land in the default one),
+ * Subscriptions are created with connect = false (as pg_dump does).
+ * Not dumped: security labels, tablespaces (objects land in the default one),
  * procedural languages other than built-in, conversions, extension configuration-table rows,
  * roles (cluster-wide). Grants made by a non-owner grantor are restored as granted by the owner.
  * Requires PostgreSQL 13 or later (tested: 15).
