@@ -268,6 +268,8 @@ static char *same_schema_and_rows(const env *e, const char *src, const char *dst
     return da;
 }
 
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
@@ -281,20 +283,22 @@ static int setup(void **state)
         free(e);
         return -1;
     }
+    /* from here on, a failure stops the server and removes the directory */
+    *state = e;
     double t0 = now_s();
-    if (sh("'%s/tests/servers/pg.sh' start '%s/pg'", e->root, e->dir) != 0) {
-        free(e);
-        return -1;
-    }
+    if (sh("'%s/tests/servers/pg.sh' start '%s/pg'", e->root, e->dir) != 0)
+        goto fail;
     e->server_up = 1;
     print_message("# PostgreSQL server started in %.2f s\n", now_s() - t0);
     char envf[512];
     snprintf(envf, sizeof envf, "%s/pg/env", e->dir);
     if (load_env_file(envf) != 0)
-        return -1;
+        goto fail;
     if (sh("createdb src && psql -X -q -v ON_ERROR_STOP=1 -d src -f '%s/tests/fixtures/postgres/fixture.sql' "
-           ">'%s/fixture.log' 2>&1", e->root, e->dir) != 0)
-        return -1;
+           ">'%s/fixture.log' 2>&1", e->root, e->dir) != 0) {
+        sh("grep -m5 ERROR '%s/fixture.log' | sed 's/^/# /'", e->dir);
+        goto fail;
+    }
     snprintf(e->dump, sizeof e->dump, "%s/src.sql", e->dir);
     sk_err err;
     sk_err_clear(&err);
@@ -302,12 +306,15 @@ static int setup(void **state)
     t0 = now_s();
     if (dump_to("src", NULL, e->dump, &st, &err) != SK_OK) {
         print_message("# dump failed: %s\n", err.msg);
-        return -1;
+        goto fail;
     }
     print_message("# dump of the fixture: %.3f s, %ld objects, %ld tables, %llu rows, %ld order warnings\n",
                   now_s() - t0, st.objects, st.tables, (unsigned long long)st.rows, st.order_warnings);
-    *state = e;
     return 0;
+fail:
+    teardown(state);
+    *state = NULL;
+    return -1;
 }
 
 static int teardown(void **state)
