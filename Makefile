@@ -36,10 +36,11 @@ $(REL)/%.o: %.c | deps
 	@echo "  CC      $<"
 	@$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 $(REL)/libsnapkeep.a: $(LIB_SRC:%.c=$(REL)/%.o)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 bin/snapkeep: $(REL)/agent/main.o $(REL)/libsnapkeep.a
 	@mkdir -p bin
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
 bin/backup-now: | bin/snapkeep
 	ln -sf snapkeep $@
 
@@ -49,21 +50,24 @@ $(ASN)/%.o: %.c | deps-test
 	@echo "  CC asan $<"
 	@$(CC) $(ASN_CFLAGS) -MMD -MP -c $< -o $@
 $(ASN)/libsnapkeep.a: $(LIB_SRC:%.c=$(ASN)/%.o)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 $(ASN)/snapkeep: $(ASN)/agent/main.o $(ASN)/libsnapkeep.a
-	$(CC) $(ASN_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD asan $@"
+	@$(CC) $(ASN_CFLAGS) -o $@ $^ $(LIBS)
 $(ASN)/backup-now: | $(ASN)/snapkeep
 	ln -sf snapkeep $@
 $(ASN)/tests/%: tests/unit/%.c $(ASN)/libsnapkeep.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS) -lcmocka
+	@echo "  LD asan $@"
+	@$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS) -lcmocka
 $(ASN)/tools/%: tests/tools/%.c $(ASN)/libsnapkeep.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS)
+	@echo "  LD asan $@"
+	@$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS)
 
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(ASN)/tests/%) $(TOOL_SRC:tests/tools/%.c=$(ASN)/tools/%)
 
-test: $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
+test: bin/snapkeep bin/backup-now $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
 	@SK_BIN=$(CURDIR)/$(ASN)/snapkeep SK_TOOLS=$(CURDIR)/$(ASN)/tools SK_UNIT=$(CURDIR)/$(ASN)/tests \
 	  tests/run.sh
 

@@ -549,3 +549,114 @@ sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *sum
         return err->rc;
     return download_checked(job, key_out, &m, sink, err);
 }
+
+/* ---- retention -------------------------------------------------------------------------- */
+
+const sk_config *sk_job_config(const sk_job *job) { return job->cfg; }
+
+void sk_job_identity(const sk_job *job, const char **service, const char **environment, const char **engine,
+                     const char **database)
+{
+    *service = sk_config_str(job->cfg, "SNAPKEEP_SERVICE");
+    *environment = sk_config_str(job->cfg, "SNAPKEEP_ENVIRONMENT");
+    *engine = job->engine->name;
+    *database = job->info.database;
+}
+
+/* The data key an object belongs to if it is one of this job's objects ("" otherwise). */
+static int owner_of(const sk_job *job, const char *key, char *data_key, size_t sz)
+{
+    static const char *suffixes[] = { SK_MD5_SUFFIX, SK_MANIFEST_SUFFIX, "" };
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < 3; i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (kl <= sl || strcmp(key + kl - sl, suffixes[i]) != 0 || kl - sl >= sz)
+            continue;
+        memcpy(data_key, key, kl - sl);
+        data_key[kl - sl] = '\0';
+        if (sk_key_match(data_key, job->engine->tag, job->info.database, job->engine->ext, NULL))
+            return 1;
+    }
+    return 0;
+}
+
+static sk_rc delete_backup(sk_job *job, const char *key, sk_err *err)
+{
+    char side[1100];
+    snprintf(side, sizeof side, "%s%s", key, SK_MANIFEST_SUFFIX);
+    if (job->dest->remove(job->dest_state, side, err) != SK_OK)
+        return err->rc;
+    snprintf(side, sizeof side, "%s%s", key, SK_MD5_SUFFIX);
+    if (job->dest->remove(job->dest_state, side, err) != SK_OK)
+        return err->rc;
+    return job->dest->remove(job->dest_state, key, err);
+}
+
+#define ORPHAN_AGE 3600
+
+sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64_t now, sk_prune_fn fn, void *ud,
+                   size_t *deleted, sk_err *err)
+{
+    objset s;
+    sk_backup_list l;
+    sk_retention_item *items = NULL;
+    sk_rc rc = SK_OK;
+    *deleted = 0;
+    if (sk_job_list(job, 0, &l, err) != SK_OK)
+        return err->rc;
+    if (list_dir(job, &s, err) != SK_OK) {
+        sk_backup_list_free(&l);
+        return err->rc;
+    }
+    items = calloc(l.n ? l.n : 1, sizeof *items);
+    if (!items) {
+        rc = sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        items[i].ts = l.v[i].ts;
+    sk_retention_decide(items, l.n, p, now);
+    for (size_t i = 0; i < l.n; i++) {
+        if (fn)
+            fn(ud, l.v[i].key, items[i].keep, items[i].reason);
+        if (items[i].keep)
+            continue;
+        if (dry_run) {
+            ++*deleted;
+            continue;
+        }
+        if ((rc = delete_backup(job, l.v[i].key, err)) != SK_OK) {
+            sk_err_prefix(err, "retention: delete '%s': ", l.v[i].key);
+            goto out;
+        }
+        ++*deleted;
+    }
+    /* orphans: this job's objects that are not part of a complete backup */
+    for (size_t i = 0; i < s.n; i++) {
+        char data_key[1024];
+        if (!owner_of(job, s.v[i].key, data_key, sizeof data_key))
+            continue;
+        size_t j;
+        for (j = 0; j < l.n; j++)
+            if (strcmp(l.v[j].key, data_key) == 0)
+                break;
+        if (j < l.n || now - s.v[i].mtime < ORPHAN_AGE)
+            continue; /* complete (handled above), or young: maybe a backup in progress elsewhere */
+        if (fn)
+            fn(ud, s.v[i].key, 0, "orphan of an interrupted backup");
+        if (dry_run) {
+            ++*deleted;
+            continue;
+        }
+        if ((rc = job->dest->remove(job->dest_state, s.v[i].key, err)) != SK_OK) {
+            sk_err_prefix(err, "retention: delete orphan '%s': ", s.v[i].key);
+            goto out;
+        }
+        ++*deleted;
+    }
+out:
+    free(items);
+    objset_free(&s);
+    sk_backup_list_free(&l);
+    return rc;
+}

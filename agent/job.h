@@ -21,6 +21,7 @@
 #include "dest.h"
 #include "engine.h"
 #include "manifest.h"
+#include "retention.h"
 #include "runtime.h"
 
 typedef struct sk_job sk_job;
@@ -66,5 +67,20 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
 
 /* Download, check and run the engine's checks on `name`; summary needs 512 bytes. */
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err);
+
+/* Retention: delete this job's complete backups that `p` does not keep (manifest first, then
+ * .md5, then data, so a half-deleted backup is never listed), and orphans of interrupted backups
+ * (this job's data/.md5/manifest objects that do not form a complete backup) older than an hour.
+ * Only keys of this job (its directory, tag, database and extension) are ever touched. `fn` is
+ * called for every complete backup and orphan with the decision. With dry_run nothing is deleted
+ * and *deleted counts what would go. */
+typedef void (*sk_prune_fn)(void *ud, const char *key, int keep, const char *reason);
+sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64_t now, sk_prune_fn fn, void *ud,
+                   size_t *deleted, sk_err *err);
+
+/* Settings of this job, and its identity, for the agent. */
+const sk_config *sk_job_config(const sk_job *job);
+void sk_job_identity(const sk_job *job, const char **service, const char **environment, const char **engine,
+                     const char **database);
 
 #endif

@@ -147,6 +147,7 @@ static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t 
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     sk_log_redact(log, msg, clean, sizeof clean);
+    flockfile(log->out); /* upload threads log too: one line at a time */
     if (log->json) {
         fprintf(log->out, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_name(level));
         if (log->job[0]) {
@@ -182,6 +183,7 @@ static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t 
         fprintf(log->out, "%s\n", clean);
     }
     fflush(log->out);
+    funlockfile(log->out);
 }
 
 void sk_log_msg(sk_log *log, sk_level level, const char *fmt, ...)

@@ -1,6 +1,6 @@
 /*
- * main.c: the command line. Parses arguments, loads the configuration, runs one command, and maps
- * its outcome to the documented exit code (the sk_rc value).
+ * main.c: the command line. Parses arguments, loads the job(s), runs one command and maps its
+ * outcome to the documented exit code (the sk_rc value).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,15 +11,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
+#include <libxml/parser.h>
 
+#include "agent.h"
 #include "config.h"
+#include "config_file.h"
+#include "http_status.h"
 #include "job.h"
 #include "log.h"
 #include "naming.h"
+#include "notify.h"
 #include "registry.h"
+#include "runner.h"
 #include "runtime.h"
+#include "schedule.h"
 #include "signals.h"
+#include "state.h"
 #include "version.h"
 
 extern char **environ;
@@ -31,30 +40,43 @@ static const char usage_text[] =
     "in a destination, each with an md5sum-format .md5 sidecar and a JSON manifest.\n"
     "\n"
     "commands:\n"
-    "  backup-now                      one backup of the configured job; progress on stderr.\n"
+    "  backup-now                      one backup of the job now; progress on stderr. Waits for a\n"
+    "                                  running backup of the same job (scheduled or manual) to end.\n"
     "                                  Also run as `backup-now` (the binary answers to that name).\n"
+    "  run                             the agent: back up on SNAPKEEP_SCHEDULE until SIGTERM\n"
     "  dump [-o FILE|-]                the engine's raw dump (no compression, nothing stored);\n"
     "                                  default: standard output\n"
-    "  list [--json]                   complete backups of this job, newest first, with size, time\n"
+    "  list [--json]                   complete backups of the job, newest first, with size, time\n"
     "                                  and checksum state (ok, missing, mismatch, unreadable)\n"
     "  restore <key|latest> --to TARGET [--force]\n"
     "                                  download, check MD5, SHA-256 and the engine's integrity check,\n"
     "                                  then put the database in place (sqlite: TARGET is a file path;\n"
     "                                  an existing file is replaced only with --force)\n"
     "  verify <key|latest>             download and check a backup without restoring it\n"
+    "  prune [--dry-run]               apply the retention settings now (also done after each backup)\n"
+    "  health                          exit 0 while the last success is fresh (warns after\n"
+    "                                  SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h\n"
+    "  status [--json]                 last attempt, success, failure and its reason, per job\n"
+    "  schedule '<cron>' [--from ISO-TIME] [--count N]\n"
+    "                                  print the next fire times of a cron line in TZ\n"
     "  config check                    validate the configuration and print it, secrets masked\n"
     "  version                         print the version\n"
     "  help                            this text\n"
     "\n"
-    "Configuration comes from environment variables; any variable X may instead be given as X_FILE,\n"
-    "the path of a file holding the value (Docker secrets). Unknown SNAPKEEP_* variables are errors.\n";
+    "options: --job NAME selects a job when SNAPKEEP_CONFIG lists several.\n"
+    "\n"
+    "Configuration comes from environment variables (or SNAPKEEP_CONFIG, a libconfig file of jobs);\n"
+    "any variable X may instead be given as X_FILE, the path of a file holding the value (Docker\n"
+    "secrets). Unknown SNAPKEEP_* variables are errors. TZ selects the schedule's time zone.\n";
 
 static const char exit_text[] =
     "exit codes:\n"
-    "  0 success (for backup-now: data, .md5 and manifest all stored)\n"
-    "  1 internal error   2 usage error   3 configuration error   4 source (database) error\n"
+    "  0 success (for backup-now: data, .md5 and manifest all stored; for health: fresh or warning)\n"
+    "  1 internal error; for health: the last success is older than SNAPKEEP_HEALTH_FAIL_AFTER\n"
+    "  2 usage error   3 configuration error   4 source (database) error\n"
     "  5 destination error   6 integrity error (checksum, size, corrupt data, integrity_check)\n"
-    "  7 backup not found   8 busy (locked)   130 interrupted by SIGINT/SIGTERM (nothing partial left)\n";
+    "  7 backup not found   8 busy (another backup of the job ran past SNAPKEEP_LOCK_WAIT)\n"
+    "  130 interrupted by SIGINT/SIGTERM (nothing partial left)\n";
 
 static void print_help(FILE *out)
 {
@@ -88,7 +110,163 @@ static int64_t clock_ms(void *ud)
 
 static void add_secret(void *ud, const char *value) { sk_log_add_secret(ud, value); }
 
-/* Report a failure and return its exit code. */
+/* ---- command line ----------------------------------------------------------------------- */
+
+typedef struct cli {
+    const char *command;
+    const char *output;   /* dump -o */
+    const char *target;   /* restore --to */
+    const char *job;      /* --job */
+    const char *from;     /* schedule --from */
+    long count;           /* schedule --count */
+    int json, force, dry_run;
+    char **pos;           /* positional words after the command */
+    int npos;
+} cli;
+
+static int parse_args(int argc, char **argv, cli *c, sk_log *log)
+{
+    static const struct option opts[] = {
+        { "output", required_argument, NULL, 'o' }, { "to", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, 'j' },         { "force", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+        { "job", required_argument, NULL, 'J' },    { "dry-run", no_argument, NULL, 'n' },
+        { "from", required_argument, NULL, 'F' },   { "count", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    opterr = 0;
+    c->count = 10;
+    while ((ch = getopt_long(argc, argv, "o:t:jfhVJ:nF:c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'o': c->output = optarg; break;
+        case 't': c->target = optarg; break;
+        case 'j': c->json = 1; break;
+        case 'f': c->force = 1; break;
+        case 'J': c->job = optarg; break;
+        case 'n': c->dry_run = 1; break;
+        case 'F': c->from = optarg; break;
+        case 'c': {
+            char *end;
+            c->count = strtol(optarg, &end, 10);
+            if (*end || c->count < 1 || c->count > 1000) {
+                sk_log_msg(log, SK_LOG_ERROR, "--count takes a number 1..1000");
+                return -1;
+            }
+            break;
+        }
+        case 'h': c->command = "help"; return 0;
+        case 'V': c->command = "version"; return 0;
+        default:
+            sk_log_msg(log, SK_LOG_ERROR, "unknown or incomplete option '%s' (see snapkeep --help)", argv[optind - 1]);
+            return -1;
+        }
+    }
+    c->pos = argv + optind;
+    c->npos = argc - optind;
+    return 0;
+}
+
+/* Positional arguments each command takes: exactly `n`, described by `what`. */
+static int want_args(const cli *c, int n, const char *what, sk_log *log)
+{
+    if (c->npos == n)
+        return 0;
+    if (c->npos > n)
+        sk_log_msg(log, SK_LOG_ERROR, "%s: unexpected argument '%s' (see snapkeep --help)", c->command, c->pos[n]);
+    else
+        sk_log_msg(log, SK_LOG_ERROR, "%s needs %s (see snapkeep --help)", c->command, what);
+    return -1;
+}
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+typedef struct jobs {
+    sk_job_configs cfgs;
+    sk_config *env_cfg;      /* single-job mode */
+    sk_agent_job *v;
+    size_t n;
+} jobs;
+
+static void jobs_free(jobs *j)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        sk_job_close(j->v[i].job);
+        sk_schedule_free(j->v[i].schedule);
+    }
+    free(j->v);
+    sk_job_configs_free(&j->cfgs);
+    sk_config_free(j->env_cfg);
+    memset(j, 0, sizeof *j);
+}
+
+static sk_rc jobs_load(jobs *j, const sk_runtime *rt, sk_err *err)
+{
+    memset(j, 0, sizeof *j);
+    sk_config *envc = sk_config_load(sk_all_settings(), env_get, NULL, environ, err);
+    if (!envc)
+        return err->rc;
+    const char *file = sk_config_str(envc, "SNAPKEEP_CONFIG");
+    const sk_config *const *cfgs;
+    const sk_config *single[1];
+    char *const single_name[1] = { "default" };
+    char *const *names;
+    size_t n;
+    if (file) {
+        if (sk_config_file_load(file, sk_all_settings(), environ, &j->cfgs, err) != SK_OK) {
+            sk_config_free(envc);
+            return err->rc;
+        }
+        sk_config_free(envc);
+        cfgs = (const sk_config *const *)j->cfgs.cfgs;
+        names = j->cfgs.names;
+        n = j->cfgs.n;
+    } else {
+        j->env_cfg = envc;
+        single[0] = envc;
+        cfgs = single;
+        names = single_name;
+        n = 1;
+    }
+    /* secrets are known from here on: redact them from every line */
+    for (size_t i = 0; i < n; i++)
+        sk_config_each_secret(cfgs[i], add_secret, rt->log);
+    j->v = calloc(n, sizeof *j->v);
+    if (!j->v)
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        sk_agent_job *a = &j->v[i];
+        a->name = names[i];
+        if (sk_job_open(cfgs[i], rt, &a->job, err) != SK_OK) {
+            if (file)
+                sk_err_prefix(err, "job '%s': ", names[i]);
+            return err->rc;
+        }
+        j->n = i + 1;
+    }
+    return SK_OK;
+}
+
+static sk_agent_job *pick_job(jobs *j, const char *name, sk_err *err)
+{
+    if (!name) {
+        if (j->n == 1)
+            return &j->v[0];
+        char list[1024] = "";
+        for (size_t i = 0; i < j->n; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", j->v[i].name);
+        sk_fail(err, SK_ERR_USAGE, 0, "SNAPKEEP_CONFIG lists %zu jobs: choose one with --job (%s)", j->n, list);
+        return NULL;
+    }
+    for (size_t i = 0; i < j->n; i++)
+        if (!strcmp(j->v[i].name, name))
+            return &j->v[i];
+    sk_fail(err, SK_ERR_USAGE, 0, "--job '%s': no such job", name);
+    return NULL;
+}
+
+/* ---- commands --------------------------------------------------------------------------- */
+
 static int fail(sk_log *log, const char *what, const sk_err *err)
 {
     sk_log_msg(log, SK_LOG_ERROR, "%s failed (%s, exit %d): %s", what, sk_rc_name(err->rc), (int)err->rc, err->msg);
@@ -106,7 +284,7 @@ static void print_list_text(const sk_backup_list *l)
     }
 }
 
-static int print_list_json(const sk_backup_list *l)
+static void print_list_json(const sk_backup_list *l)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < l->n; i++) {
@@ -133,46 +311,206 @@ static int print_list_json(const sk_backup_list *l)
     }
     char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(arr);
-    if (!text)
-        return -1;
-    puts(text);
+    if (text)
+        puts(text);
     free(text);
-    return 0;
 }
 
-typedef struct cli {
-    const char *command;
-    const char *output;   /* dump -o */
-    const char *target;   /* restore --to */
-    const char *name;     /* restore/verify <key|latest> */
-    const char *sub;      /* config <sub> */
-    int json, force;
-} cli;
-
-static int parse_args(int argc, char **argv, cli *c, sk_log *log)
+static int cmd_schedule(const cli *c, sk_log *log)
 {
-    static const struct option opts[] = {
-        { "output", required_argument, NULL, 'o' }, { "to", required_argument, NULL, 't' },
-        { "json", no_argument, NULL, 'j' },         { "force", no_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    int ch;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "o:t:jfhV", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'o': c->output = optarg; break;
-        case 't': c->target = optarg; break;
-        case 'j': c->json = 1; break;
-        case 'f': c->force = 1; break;
-        case 'h': c->command = "help"; return 0;
-        case 'V': c->command = "version"; return 0;
-        default:
-            sk_log_msg(log, SK_LOG_ERROR, "unknown or incomplete option '%s' (see snapkeep --help)", argv[optind - 1]);
-            return -1;
+    sk_err err;
+    sk_err_clear(&err);
+    if (want_args(c, 1, "a cron expression in quotes, e.g. '0 0,6,12,18 * * *'", log))
+        return SK_ERR_USAGE;
+    int code = 0;
+    sk_tz *tz = sk_tz_load(getenv("TZ"), "TZ", &err);
+    sk_schedule *s = tz ? sk_schedule_parse(c->pos[0], "schedule", &err) : NULL;
+    int64_t t = (int64_t)time(NULL);
+    if (s && c->from && sk_tz_parse_time(tz, c->from, "--from", &t, &err) != SK_OK) {
+        code = fail(log, "schedule", &err);
+        goto out;
+    }
+    if (!s) {
+        code = fail(log, "schedule", &err);
+        goto out;
+    }
+    printf("# %s (normalised: %s) in %s%s\n", c->pos[0], sk_schedule_normalized(s), sk_tz_name(tz),
+           sk_schedule_follows_clock(s) ? "; follows the clock across DST changes" : "; fixed local times");
+    for (long i = 0; i < c->count; i++) {
+        char local[64], utc[32];
+        if (sk_schedule_next_in(s, tz, t, &t, &err) != SK_OK || sk_tz_format(tz, t, local, sizeof local, &err)) {
+            code = fail(log, "schedule", &err);
+            goto out;
+        }
+        sk_iso8601(t, utc, sizeof utc);
+        printf("%s  (%s)\n", local, utc);
+    }
+out:
+    sk_schedule_free(s);
+    sk_tz_free(tz);
+    return code;
+}
+
+static int cmd_config_check(jobs *j, const sk_runtime *rt)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    sk_tz *tz = sk_tz_load(getenv("TZ"), "TZ", &err);
+    if (!tz)
+        return fail(rt->log, "configuration", &err);
+    int code = 0;
+    for (size_t i = 0; i < j->n && !code; i++) {
+        const sk_config *cfg = sk_job_config(j->v[i].job);
+        printf("# job '%s': %s\n", j->v[i].name, sk_job_name(j->v[i].job));
+        sk_config_print(cfg, stdout);
+        const char *expr = sk_config_str(cfg, "SNAPKEEP_SCHEDULE");
+        if (expr) {
+            sk_schedule *s = sk_schedule_parse(expr, "SNAPKEEP_SCHEDULE", &err);
+            int64_t next;
+            char when[64];
+            if (!s || sk_schedule_next_in(s, tz, (int64_t)time(NULL), &next, &err) != SK_OK)
+                code = fail(rt->log, "configuration", &err);
+            else if (sk_tz_format(tz, next, when, sizeof when, &err) == SK_OK)
+                printf("# next scheduled backup: %s\n", when);
+            sk_schedule_free(s);
+        }
+        sk_runner r;
+        if (!code && sk_runner_init(&r, j->v[i].job, NULL, &err) != SK_OK)
+            code = fail(rt->log, "configuration", &err);
+        else if (!code)
+            printf("# state: %s/%s.status.json\n", r.state_dir, r.job_id);
+    }
+    if (!code)
+        printf("# configuration ok: %zu job(s)\n", j->n);
+    sk_tz_free(tz);
+    return code;
+}
+
+static void print_status_line(const char *name, const sk_status *st, sk_health h, const char *why)
+{
+    char a[32] = "never", s[32] = "never", f[32] = "never";
+    if (st->last_attempt)
+        sk_iso8601(st->last_attempt, a, sizeof a);
+    if (st->last_success)
+        sk_iso8601(st->last_success, s, sizeof s);
+    if (st->last_failure)
+        sk_iso8601(st->last_failure, f, sizeof f);
+    printf("%s: %s (%s)\n  last attempt %s, last success %s, last failure %s%s\n  successes %llu, failures %llu, "
+           "last duration %.1f s, last size %llu bytes%s%s\n",
+           name, h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail", why, a, s, f,
+           st->running ? " (a backup is running)" : "", (unsigned long long)st->successes,
+           (unsigned long long)st->failures, st->last_duration, (unsigned long long)st->last_size,
+           st->last_failure ? "\n  last error: " : "", st->last_failure ? st->last_error : "");
+}
+
+static int cmd_health_status(jobs *j, const cli *c, const sk_runtime *rt, int health)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    int worst = SK_HEALTH_OK;
+    json_t *arr = c->json ? json_array() : NULL;
+    for (size_t i = 0; i < j->n; i++) {
+        if (c->job && strcmp(c->job, j->v[i].name))
+            continue;
+        sk_runner r;
+        sk_status st;
+        char why[1024];
+        if (sk_runner_init(&r, j->v[i].job, NULL, &err) != SK_OK || sk_status_read(r.state_dir, r.job_id, &st, &err))
+            return fail(rt->log, health ? "health" : "status", &err);
+        const sk_config *cfg = sk_job_config(j->v[i].job);
+        int64_t warn = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
+        int64_t failh = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
+        sk_health h = sk_health_eval(&st, (int64_t)time(NULL), warn, failh, why, sizeof why);
+        if ((int)h > worst)
+            worst = h;
+        if (arr) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s.status.json", r.state_dir, r.job_id);
+            json_error_t je;
+            json_t *o = json_load_file(path, 0, &je);
+            if (!o)
+                o = json_pack("{s:s}", "job", r.job_id);
+            json_object_set_new(o, "name", json_string(j->v[i].name));
+            json_object_set_new(o, "health", json_string(h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail"));
+            json_object_set_new(o, "health_reason", json_string(why));
+            json_array_append_new(arr, o);
+        } else if (health) {
+            printf("%s %s: %s\n", h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail", sk_job_name(j->v[i].job),
+                   why);
+        } else {
+            print_status_line(sk_job_name(j->v[i].job), &st, h, why);
         }
     }
-    return 0;
+    if (arr) {
+        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(arr);
+    }
+    return health && worst == SK_HEALTH_FAIL ? 1 : 0;
+}
+
+static void print_prune(void *ud, const char *key, int keep, const char *reason)
+{
+    const cli *c = ud;
+    printf("%s %s (%s)\n", keep ? "keep  " : (c->dry_run ? "would delete" : "delete"), key, reason);
+}
+
+static int cmd_run(jobs *j, sk_runtime *rt)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    int code = 0;
+    sk_http_status *http = NULL;
+    sk_http_job *hj = NULL;
+    sk_notifier **notifiers = calloc(j->n, sizeof *notifiers);
+    sk_tz *tz = notifiers ? sk_tz_load(getenv("TZ"), "TZ", &err) : NULL;
+    if (!tz)
+        return fail(rt->log, "run", &err);
+    if (sk_agent_prepare(j->v, j->n, &err) != SK_OK) {
+        code = fail(rt->log, "configuration", &err);
+        goto out;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        /* each job its own webhooks (a config file may give them per job) */
+        notifiers[i] = sk_notifier_new(sk_job_config(j->v[i].job), rt->log, &err);
+        if ((!notifiers[i] && err.rc) || sk_runner_init(&j->v[i].runner, j->v[i].job, notifiers[i], &err) != SK_OK) {
+            code = fail(rt->log, "configuration", &err);
+            goto out;
+        }
+    }
+    const sk_config *first = sk_job_config(j->v[0].job);
+    const char *listen = sk_config_str(first, "SNAPKEEP_HTTP_LISTEN");
+    if (listen) {
+        hj = calloc(j->n, sizeof *hj);
+        for (size_t i = 0; hj && i < j->n; i++) {
+            const sk_config *cfg = sk_job_config(j->v[i].job);
+            snprintf(hj[i].state_dir, sizeof hj[i].state_dir, "%s", j->v[i].runner.state_dir);
+            snprintf(hj[i].job_id, sizeof hj[i].job_id, "%s", j->v[i].runner.job_id);
+            snprintf(hj[i].name, sizeof hj[i].name, "%s", sk_job_name(j->v[i].job));
+            hj[i].warn_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
+            hj[i].fail_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
+        }
+        if (!hj || !(http = sk_http_status_start(listen, hj, j->n, &err))) {
+            code = fail(rt->log, "configuration", &err);
+            goto out;
+        }
+        sk_log_msg(rt->log, SK_LOG_INFO, "serving /healthz and /metrics on %s", listen);
+    }
+    sk_grace grace = { (double)sk_config_int(first, "SNAPKEEP_STOP_GRACE", 8), 0, rt->log };
+    rt->cancelled = sk_grace_cancelled;
+    rt->cancel_ud = &grace;
+    if (sk_agent_run(j->v, j->n, rt, tz, &err) != SK_OK)
+        code = fail(rt->log, "run", &err);
+out:
+    sk_http_status_stop(http);
+    free(hj);
+    for (size_t i = 0; notifiers && i < j->n; i++)
+        sk_notifier_free(notifiers[i], 15);
+    free(notifiers);
+    sk_tz_free(tz);
+    return code;
 }
 
 int main(int argc, char **argv)
@@ -183,25 +521,25 @@ int main(int argc, char **argv)
     sk_err_clear(&err);
     const char *lf = getenv("SNAPKEEP_LOG_FORMAT");
     sk_log *log = sk_log_new(stderr, lf && strcmp(lf, "json") == 0);
-    sk_config *cfg = NULL;
-    sk_job *job = NULL;
+    jobs j;
+    memset(&j, 0, sizeof j);
+    sk_notifier *notifier = NULL;
     int code = 0;
     if (!log)
         return SK_ERR_INTERNAL;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser(); /* before upload threads may parse S3 replies concurrently */
 
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
     int argi = 1;
-    if (strcmp(self, "backup-now") == 0) {
+    if (strcmp(self, "backup-now") == 0)
         c.command = "backup-now";
-    } else if (argc > 1 && argv[1][0] != '-') {
+    else if (argc > 1 && argv[1][0] != '-') {
         c.command = argv[1];
         argi = 2;
     }
-    /* getopt over the rest; positional words are collected afterwards */
-    char **rest = argv + argi - 1;
-    int nrest = argc - argi + 1;
-    if (parse_args(nrest, rest, &c, log) != 0) {
+    if (parse_args(argc - argi + 1, argv + argi - 1, &c, log) != 0) {
         code = SK_ERR_USAGE;
         goto out;
     }
@@ -210,80 +548,90 @@ int main(int argc, char **argv)
         code = SK_ERR_USAGE;
         goto out;
     }
-    int npos = nrest - optind;
-    char **pos = rest + optind;
-
-    if (strcmp(c.command, "help") == 0) {
+    const char *cmd = c.command;
+    if (!strcmp(cmd, "help")) {
         print_help(stdout);
         goto out;
     }
-    if (strcmp(c.command, "version") == 0) {
+    if (!strcmp(cmd, "version")) {
         printf("snapkeep %s\n", SK_VERSION);
         goto out;
     }
-    int known = !strcmp(c.command, "backup-now") || !strcmp(c.command, "dump") || !strcmp(c.command, "list") ||
-                !strcmp(c.command, "restore") || !strcmp(c.command, "verify") || !strcmp(c.command, "config");
-    if (!known) {
-        sk_log_msg(log, SK_LOG_ERROR, "unknown command '%s' (see snapkeep --help)", c.command);
+    if (!strcmp(cmd, "schedule")) {
+        code = cmd_schedule(&c, log);
+        goto out;
+    }
+    static const char *const known[] = { "backup-now", "run", "dump", "list", "restore", "verify", "prune",
+                                         "health", "status", "config", NULL };
+    int k;
+    for (k = 0; known[k] && strcmp(known[k], cmd); k++)
+        ;
+    if (!known[k]) {
+        sk_log_msg(log, SK_LOG_ERROR, "unknown command '%s' (see snapkeep --help)", cmd);
         code = SK_ERR_USAGE;
         goto out;
     }
-    if (!strcmp(c.command, "restore") || !strcmp(c.command, "verify")) {
-        if (npos != 1) {
-            sk_log_msg(log, SK_LOG_ERROR, "%s needs exactly one backup: a key from `snapkeep list`, or latest",
-                       c.command);
-            code = SK_ERR_USAGE;
-            goto out;
-        }
-        c.name = pos[0];
-        if (!strcmp(c.command, "restore") && !c.target) {
-            sk_log_msg(log, SK_LOG_ERROR, "restore needs --to <target> (sqlite: the database file to write)");
-            code = SK_ERR_USAGE;
-            goto out;
-        }
-    } else if (!strcmp(c.command, "config")) {
-        if (npos != 1 || strcmp(pos[0], "check") != 0) {
+    int args_ok = !strcmp(cmd, "restore") || !strcmp(cmd, "verify") ? !want_args(&c, 1, "one backup: a key from "
+                                                                                  "`snapkeep list`, or latest", log)
+                  : !strcmp(cmd, "config") ? !want_args(&c, 1, "'check'", log)
+                                           : !want_args(&c, 0, "", log);
+    if (!args_ok || (!strcmp(cmd, "config") && strcmp(c.pos[0], "check"))) {
+        if (args_ok)
             sk_log_msg(log, SK_LOG_ERROR, "usage: snapkeep config check");
-            code = SK_ERR_USAGE;
-            goto out;
-        }
-    } else if (npos != 0) {
-        sk_log_msg(log, SK_LOG_ERROR, "%s takes no argument '%s' (see snapkeep --help)", c.command, pos[0]);
         code = SK_ERR_USAGE;
         goto out;
     }
-
-    cfg = sk_config_load(sk_all_settings(), env_get, NULL, environ, &err);
-    if (!cfg) {
-        code = fail(log, "configuration", &err);
+    if (!strcmp(cmd, "restore") && !c.target) {
+        sk_log_msg(log, SK_LOG_ERROR, "restore needs --to <target> (sqlite: the database file to write)");
+        code = SK_ERR_USAGE;
         goto out;
     }
-    sk_config_each_secret(cfg, add_secret, log);
-    sk_log_set_json(log, strcmp(sk_config_str(cfg, "SNAPKEEP_LOG_FORMAT"), "json") == 0);
-    static const char *levels[] = { "debug", "info", "warn", "error" };
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(sk_config_str(cfg, "SNAPKEEP_LOG_LEVEL"), levels[i]))
-            sk_log_set_level(log, (sk_level)i);
 
     sk_signals_install();
     sk_runtime rt = {
         .log = log,
         .cancelled = sk_signals_cancelled,
         .now_ms = clock_ms,
-        .spool_dir = sk_config_str(cfg, "SNAPKEEP_SPOOL_DIR"),
     };
-    if (sk_job_open(cfg, &rt, &job, &err) != SK_OK) {
+    if (jobs_load(&j, &rt, &err) != SK_OK) {
         code = fail(log, "configuration", &err);
         goto out;
     }
-    sk_log_set_job(log, sk_job_name(job));
+    const sk_config *cfg0 = sk_job_config(j.v[0].job);
+    sk_log_set_json(log, strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_FORMAT"), "json") == 0);
+    static const char *levels[] = { "debug", "info", "warn", "error" };
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_LEVEL"), levels[i]))
+            sk_log_set_level(log, (sk_level)i);
+    rt.spool_dir = sk_config_str(cfg0, "SNAPKEEP_SPOOL_DIR");
 
-    if (!strcmp(c.command, "config")) {
-        sk_config_print(cfg, stdout);
-        printf("# configuration ok: job %s\n", sk_job_name(job));
-    } else if (!strcmp(c.command, "backup-now")) {
+    if (!strcmp(cmd, "config")) {
+        code = cmd_config_check(&j, &rt);
+        goto out;
+    }
+    if (!strcmp(cmd, "health") || !strcmp(cmd, "status")) {
+        code = cmd_health_status(&j, &c, &rt, !strcmp(cmd, "health"));
+        goto out;
+    }
+    if (!strcmp(cmd, "run")) {
+        code = cmd_run(&j, &rt);
+        goto out;
+    }
+
+    sk_agent_job *a = pick_job(&j, c.job, &err);
+    if (!a) {
+        code = fail(log, cmd, &err);
+        goto out;
+    }
+    sk_log_set_job(log, sk_job_name(a->job));
+    if (!strcmp(cmd, "backup-now")) {
         sk_backup_result res;
-        if (sk_job_backup(job, &res, &err) != SK_OK) {
+        if (!(notifier = sk_notifier_new(sk_job_config(a->job), log, &err)) && err.rc) {
+            code = fail(log, "configuration", &err);
+            goto out;
+        }
+        if (sk_runner_init(&a->runner, a->job, notifier, &err) != SK_OK ||
+            sk_runner_backup(&a->runner, a->job, &rt, &res, &err) != SK_OK) {
             code = fail(log, "backup", &err);
         } else {
             char plain[32], stored[32];
@@ -292,7 +640,7 @@ int main(int argc, char **argv)
             sk_log_msg(log, SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s", res.key, plain, stored,
                        res.seconds);
         }
-    } else if (!strcmp(c.command, "dump")) {
+    } else if (!strcmp(cmd, "dump")) {
         int fd = 1;
         int to_file = c.output && strcmp(c.output, "-") != 0;
         if (to_file && (fd = open(c.output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
@@ -302,7 +650,7 @@ int main(int argc, char **argv)
             goto out;
         }
         sk_writer *w = sk_fd_writer_new(fd, to_file ? c.output : "standard output", &err);
-        if (!w || sk_job_dump(job, w, &err) != SK_OK) {
+        if (!w || sk_job_dump(a->job, w, &err) != SK_OK) {
             code = fail(log, "dump", &err);
             if (to_file)
                 unlink(c.output); /* a partial dump must not look like a dump */
@@ -312,9 +660,9 @@ int main(int argc, char **argv)
         sk_writer_free_chain(w);
         if (to_file)
             close(fd);
-    } else if (!strcmp(c.command, "list")) {
+    } else if (!strcmp(cmd, "list")) {
         sk_backup_list l;
-        if (sk_job_list(job, 1, &l, &err) != SK_OK) {
+        if (sk_job_list(a->job, 1, &l, &err) != SK_OK) {
             code = fail(log, "list", &err);
         } else {
             if (c.json)
@@ -323,29 +671,38 @@ int main(int argc, char **argv)
                 print_list_text(&l);
             sk_backup_list_free(&l);
         }
-    } else if (!strcmp(c.command, "restore")) {
+    } else if (!strcmp(cmd, "restore")) {
         sk_restore_opts ro = { c.target, c.force };
         char key[1024];
-        if (sk_job_restore(job, c.name, &ro, key, &err) != SK_OK)
+        if (sk_job_restore(a->job, c.pos[0], &ro, key, &err) != SK_OK)
             code = fail(log, "restore", &err);
         else
             sk_log_msg(log, SK_LOG_INFO, "restore done: %s -> %s", key, c.target);
-    } else if (!strcmp(c.command, "verify")) {
+    } else if (!strcmp(cmd, "verify")) {
         char key[1024], summary[512];
-        if (sk_job_verify(job, c.name, key, summary, &err) != SK_OK) {
+        if (sk_job_verify(a->job, c.pos[0], key, summary, &err) != SK_OK) {
             code = fail(log, "verify", &err);
         } else {
             sk_log_msg(log, SK_LOG_INFO, "verify ok: %s: %s", key, summary);
             printf("ok %s: %s\n", key, summary);
         }
+    } else if (!strcmp(cmd, "prune")) {
+        size_t deleted = 0;
+        if (sk_runner_init(&a->runner, a->job, NULL, &err) != SK_OK ||
+            sk_runner_prune(&a->runner, a->job, &rt, c.dry_run, print_prune, &c, &deleted, &err) != SK_OK)
+            code = fail(log, "prune", &err);
+        else
+            sk_log_msg(log, SK_LOG_INFO, "prune done: %zu object(s) %s", deleted, c.dry_run ? "would go (dry run)" : "deleted");
     }
 out:
     if (code == 0 && fflush(stdout) != 0) {
         sk_log_msg(log, SK_LOG_ERROR, "cannot write to standard output: %s", strerror(errno));
         code = SK_ERR_DEST;
     }
-    sk_job_close(job);
-    sk_config_free(cfg);
+    sk_notifier_free(notifier, 15);
+    jobs_free(&j);
+    curl_global_cleanup();
+    xmlCleanupParser();
     sk_log_free(log);
     return code;
 }

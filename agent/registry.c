@@ -4,16 +4,18 @@
 
 #include "../engines/sqlite/sqlite.h"
 #include "../uploader/local.h"
+#include "../uploader/s3.h"
 
 /* Adding an engine or destination: one line in its table and one in all_settings. */
 static const sk_engine_type *const engines[] = { &sk_engine_sqlite, NULL };
 static const char engine_names[] = "sqlite";
-static const sk_dest_type *const dests[] = { &sk_dest_local, NULL };
+static const sk_dest_type *const dests[] = { &sk_dest_local, &sk_dest_s3, NULL };
 
 static const sk_setting_def *const all_settings[] = {
     sk_core_settings,
     sk_sqlite_settings,
     sk_local_settings,
+    sk_s3_settings,
     NULL,
 };
 
@@ -44,11 +46,21 @@ sk_rc sk_engine_select(const sk_config *cfg, const sk_engine_type **out, sk_err 
 sk_rc sk_dest_select(const sk_config *cfg, const sk_dest_type **out, sk_err *err)
 {
     const char *name = sk_config_str(cfg, "SNAPKEEP_DESTINATION");
+    int selected = 0;
+    for (size_t i = 0; !name && dests[i]; i++)
+        selected += dests[i]->selected(cfg) != 0;
+    if (selected > 1)
+        return sk_fail(err, SK_ERR_CONFIG, 0,
+                       "both SNAPKEEP_DEST_DIR and S3_BUCKET are set: choose one with SNAPKEEP_DESTINATION=local|s3");
     for (size_t i = 0; dests[i]; i++) {
         if (name ? strcmp(dests[i]->name, name) == 0 : dests[i]->selected(cfg)) {
             *out = dests[i];
             return SK_OK;
         }
     }
-    return sk_fail(err, SK_ERR_CONFIG, 0, "no destination configured: set SNAPKEEP_DEST_DIR to a directory");
+    if (name)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_DESTINATION='%s' is not built in", name);
+    return sk_fail(err, SK_ERR_CONFIG, 0,
+                   "no destination configured: set SNAPKEEP_DEST_DIR to a directory, or S3_BUCKET (with "
+                   "S3_ENDPOINT or R2_ACCOUNT_ID and the S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY credentials)");
 }

@@ -74,21 +74,26 @@ typedef struct fd_writer {
     char label[256];
 } fd_writer;
 
-static sk_rc fd_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
+sk_rc sk_write_all(int fd, const void *buf, size_t len, const char *label, sk_rc rc, sk_err *err)
 {
-    fd_writer *f = (fd_writer *)w;
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = write(f->fd, p, len);
+        ssize_t n = write(fd, p, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return sk_fail(err, SK_ERR_DEST, errno, "write '%s': %s", f->label, strerror(errno));
+            return sk_fail(err, rc, errno, "write '%s': %s", label, strerror(errno));
         }
         p += n;
         len -= (size_t)n;
     }
     return SK_OK;
+}
+
+static sk_rc fd_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
+{
+    fd_writer *f = (fd_writer *)w;
+    return sk_write_all(f->fd, buf, len, f->label, SK_ERR_DEST, err);
 }
 
 static sk_rc fd_finish(sk_writer *w, sk_err *err)

@@ -55,6 +55,10 @@ void sk_writer_free_chain(sk_writer *head);
  * pipe/tty). `label` names the file in error messages. */
 sk_writer *sk_fd_writer_new(int fd, const char *label, sk_err *err);
 
+/* Write all of buf to fd, retrying short writes and EINTR; on failure fail with `rc`, naming
+ * `label`. */
+sk_rc sk_write_all(int fd, const void *buf, size_t len, const char *label, sk_rc rc, sk_err *err);
+
 /* A sink that only counts bytes. */
 sk_writer *sk_null_writer_new(sk_err *err);
 

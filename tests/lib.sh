@@ -20,4 +20,4 @@ err_has() { grep -q -- "$1" "$T/err" || { echo "# stderr lacks '$1':"; sed 's/^/
 # content digest of an SQLite database (tables, rows, schema, user_version); fails loudly if unreadable
 db_digest() { python3 "$(dirname "${BASH_SOURCE[0]}")/tools/db_digest.py" "$1" || echo "UNREADABLE $1 $RANDOM"; }
 # unset every SNAPKEEP_* variable inherited from the caller
-clean_env() { local v; for v in $(env | grep -o '^SNAPKEEP_[A-Z_]*'); do unset "$v"; done; }
+clean_env() { local v; for v in $(env | grep -o '^SNAPKEEP_[A-Z_]*'); do unset "$v"; done; export SNAPKEEP_STATE_DIR=$T/state; mkdir -p "$T/state"; }

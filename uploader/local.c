@@ -48,6 +48,16 @@ static int path_of(const local_dest *d, const char *key, char *out, size_t outsz
     return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
+/* The file of a valid key. */
+static sk_rc key_path(const local_dest *d, const char *key, char *out, size_t outsz, sk_err *err)
+{
+    if (check_key(key, err) != SK_OK)
+        return err->rc;
+    if (path_of(d, key, out, outsz) != 0)
+        return sk_fail(err, SK_ERR_DEST, 0, "path of key '%s' is too long", key);
+    return SK_OK;
+}
+
 static sk_rc mkdirs(const char *path, sk_err *err)
 {
     char tmp[PATH_MAX];
@@ -121,18 +131,7 @@ typedef struct put_writer {
 static sk_rc put_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
 {
     put_writer *p = (put_writer *)w;
-    const char *c = buf;
-    while (len > 0) {
-        ssize_t n = write(p->fd, c, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return sk_fail(err, SK_ERR_DEST, errno, "write '%s': %s", p->tmp, strerror(errno));
-        }
-        c += n;
-        len -= (size_t)n;
-    }
-    return SK_OK;
+    return sk_write_all(p->fd, buf, len, p->tmp, SK_ERR_DEST, err);
 }
 
 /* Move tmp to final unless final exists. */
@@ -241,10 +240,8 @@ static sk_rc local_get(void *state, const char *key, sk_writer *into, sk_err *er
 {
     local_dest *d = state;
     char path[PATH_MAX];
-    if (check_key(key, err) != SK_OK)
+    if (key_path(d, key, path, sizeof path, err) != SK_OK)
         return err->rc;
-    if (path_of(d, key, path, sizeof path) != 0)
-        return sk_fail(err, SK_ERR_DEST, 0, "path of key '%s' is too long", key);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -326,10 +323,8 @@ static sk_rc local_remove(void *state, const char *key, sk_err *err)
 {
     local_dest *d = state;
     char path[PATH_MAX];
-    if (check_key(key, err) != SK_OK)
+    if (key_path(d, key, path, sizeof path, err) != SK_OK)
         return err->rc;
-    if (path_of(d, key, path, sizeof path) != 0)
-        return sk_fail(err, SK_ERR_DEST, 0, "path of key '%s' is too long", key);
     if (unlink(path) != 0 && errno != ENOENT)
         return sk_fail(err, SK_ERR_DEST, errno, "delete '%s': %s", path, strerror(errno));
     return SK_OK;

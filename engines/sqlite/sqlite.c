@@ -334,18 +334,7 @@ typedef struct sqlite_sink {
 static sk_rc sink_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
 {
     sqlite_sink *s = (sqlite_sink *)w;
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(s->fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return sk_fail(err, SK_ERR_SOURCE, errno, "write '%s': %s", s->tmp, strerror(errno));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return SK_OK;
+    return sk_write_all(s->fd, buf, len, s->tmp, SK_ERR_SOURCE, err);
 }
 
 /* An URI for read-only, lock-free access to a file nothing else uses (no -wal/-shm created). */

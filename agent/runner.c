@@ -1,0 +1,138 @@
+#include "runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+static int64_t wall_now(const sk_runtime *rt)
+{
+    return rt && rt->now_ms ? rt->now_ms(rt->clock_ud) / 1000 : (int64_t)time(NULL);
+}
+
+sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *err)
+{
+    const sk_config *cfg = sk_job_config(job);
+    const char *service, *environment, *engine, *db;
+    memset(r, 0, sizeof *r);
+    if (sk_state_dir(cfg, r->state_dir, sizeof r->state_dir, err) != SK_OK)
+        return err->rc;
+    sk_job_identity(job, &service, &environment, &engine, &db);
+    sk_job_id(service, environment, engine, db, r->job_id, sizeof r->job_id);
+    r->lock_wait = (int)sk_config_int(cfg, "SNAPKEEP_LOCK_WAIT", 3600);
+    r->policy.days = (int)sk_config_int(cfg, "SNAPKEEP_RETENTION_DAYS", 0);
+    r->policy.keep_min = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_MIN", 7);
+    r->policy.daily = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_DAILY", 0);
+    r->policy.weekly = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_WEEKLY", 0);
+    r->policy.monthly = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_MONTHLY", 0);
+    r->notifier = notifier;
+    return SK_OK;
+}
+
+static int retention_enabled(const sk_retention_policy *p) { return p->days > 0; }
+
+static void log_decision(void *ud, const char *key, int keep, const char *reason)
+{
+    if (!keep)
+        sk_log_msg(ud, SK_LOG_INFO, "retention: deleting %s (%s)", key, reason);
+}
+
+static void notify(sk_runner *r, sk_job *job, const char *event, const char *key, uint64_t size, double secs,
+                   const sk_err *err)
+{
+    if (!r->notifier)
+        return;
+    char iso[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "event", event, "job", sk_job_name(job), "job_id", r->job_id,
+                          "time", iso);
+    if (!o)
+        return;
+    if (key && *key)
+        json_object_set_new(o, "key", json_string(key));
+    if (!strcmp(event, "success"))
+        json_object_set_new(o, "size", json_integer((json_int_t)size));
+    if (strcmp(event, "start") != 0)
+        json_object_set_new(o, "duration_s", json_real(secs));
+    if (err) {
+        json_object_set_new(o, "error", json_string(err->msg));
+        json_object_set_new(o, "exit_code", json_integer(err->rc));
+    }
+    char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (body)
+        sk_notify(r->notifier, event, body);
+    free(body);
+}
+
+sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backup_result *res, sk_err *err)
+{
+    sk_status st;
+    sk_err serr;
+    sk_err_clear(&serr);
+    int lock = sk_lock(r->state_dir, r->job_id, r->lock_wait, rt, err);
+    if (lock < 0)
+        return err->rc;
+    if (sk_status_read(r->state_dir, r->job_id, &st, &serr) != SK_OK) {
+        sk_log_msg(rt->log, SK_LOG_WARN, "%s; starting a new status file", serr.msg);
+        memset(&st, 0, sizeof st);
+        snprintf(st.job, sizeof st.job, "%s", r->job_id);
+        sk_err_clear(&serr);
+    }
+    st.last_attempt = wall_now(rt);
+    st.running = 1;
+    st.pid = (long)getpid();
+    sk_status_write(r->state_dir, r->job_id, &st, &serr);
+    notify(r, job, "start", NULL, 0, 0, NULL);
+
+    double t0 = sk_monotonic();
+    sk_rc rc = sk_job_backup(job, res, err);
+    st.running = 0;
+    st.pid = 0;
+    st.last_duration = sk_monotonic() - t0;
+    st.last_exit = (int)rc;
+    if (rc == SK_OK) {
+        st.last_success = wall_now(rt);
+        st.last_size = res->stored_size;
+        snprintf(st.last_key, sizeof st.last_key, "%s", res->key);
+        st.successes++;
+    } else {
+        st.last_failure = wall_now(rt);
+        snprintf(st.last_error, sizeof st.last_error, "%s", err->msg);
+        st.failures++;
+    }
+    if (sk_status_write(r->state_dir, r->job_id, &st, &serr) != SK_OK)
+        sk_log_msg(rt->log, SK_LOG_ERROR, "%s", serr.msg);
+
+    if (rc == SK_OK && retention_enabled(&r->policy)) {
+        size_t deleted = 0;
+        sk_err perr;
+        sk_err_clear(&perr);
+        /* a retention failure is reported but does not undo a backup that landed */
+        if (sk_job_prune(job, &r->policy, 0, wall_now(rt), log_decision, rt->log, &deleted, &perr) != SK_OK)
+            sk_log_msg(rt->log, SK_LOG_ERROR, "retention failed (the backup itself succeeded): %s", perr.msg);
+        else if (deleted)
+            sk_log_msg(rt->log, SK_LOG_INFO, "retention: %zu object(s) deleted", deleted);
+    }
+    notify(r, job, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
+           st.last_duration, rc == SK_OK ? NULL : err);
+    sk_unlock(lock);
+    return rc;
+}
+
+sk_rc sk_runner_prune(sk_runner *r, sk_job *job, const sk_runtime *rt, int dry_run, sk_prune_fn fn, void *ud,
+                      size_t *deleted, sk_err *err)
+{
+    int lock = sk_lock(r->state_dir, r->job_id, r->lock_wait, rt, err);
+    if (lock < 0)
+        return err->rc;
+    sk_rc rc = sk_job_prune(job, &r->policy, dry_run, wall_now(rt), fn, ud, deleted, err);
+    sk_unlock(lock);
+    return rc;
+}

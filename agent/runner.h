@@ -1,0 +1,32 @@
+/*
+ * runner.h: one backup run as the agent and `backup-now` do it:
+ *   take the job lock (waiting for a running backup of the same job) -> status "running" ->
+ *   webhook "start" -> backup -> status success/failure -> on success only, retention ->
+ *   webhook "success"/"failure" -> release the lock.
+ * Every backup of a job, scheduled or manual, goes through here, so two never overlap.
+ */
+#ifndef SK_RUNNER_H
+#define SK_RUNNER_H
+
+#include <limits.h>
+
+#include "job.h"
+#include "notify.h"
+#include "retention.h"
+#include "state.h"
+
+typedef struct sk_runner {
+    char state_dir[PATH_MAX];
+    char job_id[256];
+    int lock_wait;
+    sk_retention_policy policy;
+    sk_notifier *notifier;    /* may be NULL; not owned */
+} sk_runner;
+
+sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *err);
+sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backup_result *res, sk_err *err);
+/* Retention on demand (`snapkeep prune`), under the job lock. */
+sk_rc sk_runner_prune(sk_runner *r, sk_job *job, const sk_runtime *rt, int dry_run, sk_prune_fn fn, void *ud,
+                      size_t *deleted, sk_err *err);
+
+#endif
