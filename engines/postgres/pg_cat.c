@@ -1,0 +1,141 @@
+/* pg_cat.c: helpers shared by the catalog readers (pg_catalog.c, pg_catalog_more.c). */
+#include "pg_cat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+sk_rc pgc_oom(sk_err *err)
+{
+    return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory reading the catalogs");
+}
+
+PGresult *pgc_query(cat *c, const char *what, const char *sql)
+{
+    PGresult *r = PQexec(c->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return r;
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    sk_fail(c->err, SK_ERR_SOURCE, 0, "reading %s from the catalogs failed: %s (SQLSTATE %s)", what,
+            msg ? msg : PQerrorMessage(c->conn), state ? state : "none");
+    PQclear(r);
+    return NULL;
+}
+
+const char *pgc_val(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+unsigned pgc_uval(const PGresult *r, int row, int col)
+{
+    const char *s = pgc_val(r, row, col);
+    return s ? (unsigned)strtoul(s, NULL, 10) : 0;
+}
+
+long pgc_ival(const PGresult *r, int row, int col, long dflt)
+{
+    const char *s = pgc_val(r, row, col);
+    if (!s)
+        return dflt;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return end != s && *end == '\0' ? v : dflt;
+}
+
+int pgc_bval(const PGresult *r, int row, int col)
+{
+    const char *s = pgc_val(r, row, col);
+    return s && s[0] == 't';
+}
+
+/* (SELECT ...) yielding one line per grantee: "PRIVS\tGRANTEE[ WITH GRANT OPTION]", in acl order. */
+void pgc_acl_sql(pg_buf *b, const char *acl, const char *suffix)
+{
+    pg_buf_addf(b,
+                "(SELECT string_agg(g.privs || E'\\t' || g.who || CASE WHEN g.opt THEN ' WITH GRANT OPTION' "
+                "ELSE '' END, E'\\n' ORDER BY g.o) FROM (SELECT min(e.o) AS o, CASE WHEN e.grantee = 0 "
+                "THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(e.grantee)) END AS who, e.is_grantable AS "
+                "opt, string_agg(e.privilege_type%s, ', ' ORDER BY e.o) AS privs FROM aclexplode(%s) WITH "
+                "ORDINALITY AS e(grantor, grantee, privilege_type, is_grantable, o) GROUP BY e.grantee, "
+                "e.is_grantable) g)",
+                suffix, acl);
+}
+
+/* GRANT statements reproducing an ACL exactly: start from nothing, then grant in acl order. */
+void pgc_emit_acl(pg_buf *b, const char *target, const char *owner, int aclnull, const char *grants,
+                     int revoke_first)
+{
+    if (aclnull)
+        return;
+    if (revoke_first) {
+        pg_buf_addf(b, "REVOKE ALL ON %s FROM PUBLIC;\n", target);
+        if (owner)
+            pg_buf_addf(b, "REVOKE ALL ON %s FROM %s;\n", target, owner);
+    }
+    if (!grants)
+        return;
+    const char *p = grants;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *tab = memchr(p, '\t', len);
+        if (tab)
+            pg_buf_addf(b, "GRANT %.*s ON %s TO %.*s;\n", (int)(tab - p), p, target,
+                        (int)(len - (size_t)(tab - p) - 1), tab + 1);
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+}
+
+void pgc_emit_comment(pg_buf *b, const char *target, const char *lit)
+{
+    if (lit)
+        pg_buf_addf(b, "COMMENT ON %s IS %s;\n", target, lit);
+}
+
+sk_rc pgc_finish_obj(cat *c, long idx, pg_buf *create, const char *drop)
+{
+    if (idx < 0)
+        return pgc_oom(c->err);
+    pg_obj *o = &c->m->objs[idx];
+    o->create = pg_buf_take(create);
+    if (!o->create)
+        return pgc_oom(c->err);
+    if (drop && !(o->drop = strdup(drop)))
+        return pgc_oom(c->err);
+    return SK_OK;
+}
+
+int pgc_schema_excluded(cat *c, const char *schema)
+{
+    if (c->m->include_schemas && !pg_name_excluded(c->m->include_schemas, NULL, schema))
+        return 1;
+    return pg_name_excluded(c->m->exclude_schemas, NULL, schema);
+}
+
+
+long pgc_rel_obj(cat *c, unsigned relid)
+{
+    long x = pg_model_find(c->m, PG_CLASS_OID, relid);
+    if (x < 0 || c->m->objs[x].kind != K_RELATION || c->m->objs[x].objid != relid)
+        return -1;
+    return x;
+}
+
+sk_rc pgc_add_text(cat *c, long idx, const pg_buf *extra)
+{
+    pg_obj *o = &c->m->objs[idx];
+    size_t a = strlen(o->create), e = extra->len;
+    char *n = realloc(o->create, a + e + 1);
+    if (!n)
+        return pgc_oom(c->err);
+    memcpy(n + a, extra->s ? extra->s : "", e);
+    n[a + e] = '\0';
+    o->create = n;
+    return SK_OK;
+}

@@ -1,0 +1,406 @@
+/* pg_dump.c: snapshot, session settings, and writing the ordered objects and COPY data. */
+#include "pg_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_buf.h"
+#include "pg_model.h"
+
+#define OUT_BUF (256 * 1024)
+
+typedef struct out {
+    sk_writer *w;
+    char *buf;
+    size_t n;
+    sk_err *err;
+    sk_rc rc;
+} out;
+
+static sk_rc out_flush(out *o)
+{
+    if (o->rc == SK_OK && o->n > 0)
+        o->rc = sk_writer_write(o->w, o->buf, o->n, o->err);
+    o->n = 0;
+    return o->rc;
+}
+
+static sk_rc out_write(out *o, const char *s, size_t len)
+{
+    if (o->rc)
+        return o->rc;
+    if (len >= OUT_BUF) {
+        if (out_flush(o))
+            return o->rc;
+        return o->rc = sk_writer_write(o->w, s, len, o->err);
+    }
+    if (o->n + len > OUT_BUF && out_flush(o))
+        return o->rc;
+    memcpy(o->buf + o->n, s, len);
+    o->n += len;
+    return SK_OK;
+}
+
+static sk_rc out_str(out *o, const char *s)
+{
+    return out_write(o, s, strlen(s));
+}
+
+/* Names go into "--" comment lines: a newline in a name must not end the comment. */
+static void out_name(out *o, const char *s)
+{
+    char tmp[512];
+    size_t k = 0;
+    for (; s && *s && k < sizeof tmp - 1; s++)
+        tmp[k++] = (*s == '\n' || *s == '\r') ? ' ' : *s;
+    out_write(o, tmp, k);
+}
+
+static sk_rc exec_ok(PGconn *conn, const char *sql, sk_err *err)
+{
+    PGresult *r = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    sk_rc rc = SK_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "'%s' failed: %s (SQLSTATE %s)", sql,
+                     PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                                   : PQerrorMessage(conn),
+                     state ? state : "none");
+    }
+    PQclear(r);
+    return rc;
+}
+
+static const char *const header =
+    "--\n"
+    "-- PostgreSQL database dump written by snapkeep\n"
+    "--\n"
+    "\n"
+    "SET statement_timeout = 0;\n"
+    "SET lock_timeout = 0;\n"
+    "SET idle_in_transaction_session_timeout = 0;\n";
+
+static const char *const header2 =
+    "SET standard_conforming_strings = on;\n"
+    "SELECT pg_catalog.set_config('search_path', '', false);\n"
+    "SET check_function_bodies = false;\n"
+    "SET xmloption = content;\n"
+    "SET client_min_messages = warning;\n"
+    "SET row_security = off;\n"
+    "\n";
+
+static void entry_header(out *o, const pg_obj *ob)
+{
+    out_str(o, "--\n-- Name: ");
+    out_name(o, ob->name);
+    out_str(o, "; Type: ");
+    out_str(o, ob->label);
+    out_str(o, "; Schema: ");
+    out_name(o, ob->schema ? ob->schema : "-");
+    out_str(o, "; Owner: ");
+    out_name(o, ob->owner ? ob->owner : "-");
+    out_str(o, "\n--\n\n");
+}
+
+static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, const sk_runtime *rt, uint64_t *rows, sk_err *err)
+{
+    pg_buf q;
+    pg_buf_init(&q);
+    const char *cols = ob->columns ? ob->columns : "";
+    if (*cols)
+        pg_buf_addf(&q, "COPY %s (%s) TO STDOUT", ob->qname, cols);
+    else
+        pg_buf_addf(&q, "COPY %s TO STDOUT", ob->qname);
+    if (!pg_buf_ok(&q))
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    out_str(o, *cols ? "COPY " : "COPY ");
+    out_str(o, ob->qname);
+    if (*cols) {
+        out_str(o, " (");
+        out_str(o, cols);
+        out_str(o, ")");
+    }
+    out_str(o, " FROM stdin;\n");
+    PGresult *r = PQexec(conn, q.s);
+    sk_rc rc = SK_OK;
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "%s failed: %s (SQLSTATE %s)", q.s, PQerrorMessage(conn),
+                     state ? state : "none");
+        PQclear(r);
+        pg_buf_free(&q);
+        return rc;
+    }
+    PQclear(r);
+    /* Row by row from the server into the writer chain: memory stays at one row plus the buffer. */
+    for (;;) {
+        char *row = NULL;
+        int n = PQgetCopyData(conn, &row, 0);
+        if (n > 0) {
+            if (!rc)
+                rc = out_write(o, row, (size_t)n);
+            PQfreemem(row);
+            (*rows)++;
+            if (!rc && (*rows & 0x3ff) == 0 && sk_rt_cancelled(rt)) {
+                rc = sk_fail(err, SK_ERR_CANCELLED, 0, "dump cancelled while copying %s", ob->qname);
+                /* ask the server to stop the COPY, so the rest of the table is not read */
+                PGcancel *cn = PQgetCancel(conn);
+                char ebuf[256];
+                if (cn) {
+                    PQcancel(cn, ebuf, sizeof ebuf);
+                    PQfreeCancel(cn);
+                }
+            }
+            continue;
+        }
+        if (n == -1)
+            break;
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "reading COPY data of %s: %s", ob->qname, PQerrorMessage(conn));
+        break;
+    }
+    while ((r = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            rc = sk_fail(err, SK_ERR_SOURCE, 0, "%s failed: %s (SQLSTATE %s)", q.s, PQerrorMessage(conn),
+                         state ? state : "none");
+        }
+        PQclear(r);
+    }
+    pg_buf_free(&q);
+    if (!rc)
+        rc = out_str(o, "\\.\n\n");
+    return rc;
+}
+
+static sk_rc dump_setval(PGconn *conn, out *o, const pg_obj *ob, sk_err *err)
+{
+    pg_buf q;
+    pg_buf_init(&q);
+    pg_buf_addf(&q, "SELECT last_value, is_called FROM %s", ob->qname);
+    PGresult *r = pg_buf_ok(&q) ? PQexec(conn, q.s) : NULL;
+    sk_rc rc = SK_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "reading sequence %s: %s", ob->qname, PQerrorMessage(conn));
+    } else {
+        char *lit = PQescapeLiteral(conn, ob->qname, strlen(ob->qname));
+        if (!lit) {
+            rc = sk_fail(err, SK_ERR_INTERNAL, 0, "quoting %s: %s", ob->qname, PQerrorMessage(conn));
+        } else {
+            pg_buf s;
+            pg_buf_init(&s);
+            pg_buf_addf(&s, "SELECT pg_catalog.setval(%s, %s, %s);\n\n", lit, PQgetvalue(r, 0, 0),
+                        PQgetvalue(r, 0, 1)[0] == 't' ? "true" : "false");
+            rc = pg_buf_ok(&s) ? out_str(o, s.s) : sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+            pg_buf_free(&s);
+            PQfreemem(lit);
+        }
+    }
+    PQclear(r);
+    pg_buf_free(&q);
+    return rc;
+}
+
+/* A large object's bytes in 256 KiB pieces. lo_put needs no descriptor, so each piece is one
+ * self-contained statement: it works inside the restore's single transaction and under psql's
+ * autocommit alike (pg_dump's lo_open/lowrite/lo_close needs them in one transaction). */
+static sk_rc dump_lo(PGconn *conn, out *o, const pg_obj *ob, sk_err *err)
+{
+    char sql[160];
+    for (long long off = 0;;) {
+        snprintf(sql, sizeof sql, "SELECT encode(pg_catalog.lo_get('%u', %lld, 262144), 'hex')", ob->relid, off);
+        PGresult *r = PQexec(conn, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+            sk_rc rc = sk_fail(err, SK_ERR_SOURCE, 0, "reading large object %u: %s", ob->relid, PQerrorMessage(conn));
+            PQclear(r);
+            return rc;
+        }
+        size_t n = (size_t)PQgetlength(r, 0, 0);
+        if (n > 0) {
+            snprintf(sql, sizeof sql, "SELECT pg_catalog.lo_put('%u', %lld, '\\x", ob->relid, off);
+            out_str(o, sql);
+            out_write(o, PQgetvalue(r, 0, 0), n);
+            out_str(o, "');\n");
+        }
+        PQclear(r);
+        if (n < 2 * 262144)
+            break;
+        off += (long long)(n / 2);
+    }
+    out_str(o, "\n");
+    return o->rc;
+}
+
+/* The dump's filters beyond exclusion: include lists and schema-only / data-only. */
+static sk_rc apply_content(pg_model *m, const sk_pg_dump_opts *o, sk_err *err)
+{
+    if (!o)
+        return SK_OK;
+    long *data_of = NULL; /* table object -> its data object */
+    if (o->content == SK_PG_DATA_ONLY) {
+        data_of = malloc((m->n ? m->n : 1) * sizeof *data_of);
+        if (!data_of)
+            return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+        for (size_t i = 0; i < m->n; i++)
+            data_of[i] = -1;
+        for (size_t i = 0; i < m->n; i++)
+            if (m->objs[i].kind == K_TABLE_DATA && m->objs[i].table_obj >= 0)
+                data_of[m->objs[i].table_obj] = (long)i;
+    }
+    sk_rc rc = SK_OK;
+    for (size_t i = 0; i < m->n; i++) {
+        pg_obj *ob = &m->objs[i];
+        pg_kind k = ob->kind;
+        int is_data = k == K_TABLE_DATA || k == K_SEQ_SET || k == K_LO_DATA;
+        if (o->include_schemas || o->include_tables) {
+            /* like pg_dump -n / -t: objects outside any schema are not part of a partial dump */
+            if (k == K_EXTENSION || k == K_CAST || k == K_LARGE_OBJECT || k == K_LO_DATA || k == K_PUBLICATION ||
+                k == K_EVENT_TRIGGER || (k == K_DEFAULT_ACL && !ob->schema))
+                ob->skip = 1;
+        }
+        if (o->include_tables && k != K_RELATION && k != K_ATTACH && k != K_DEFAULT && !is_data &&
+            k != K_CONSTRAINT && k != K_INDEX && k != K_INDEX_ATTACH && k != K_STATISTICS && k != K_RULE &&
+            k != K_TRIGGER && k != K_FK && k != K_POLICY && k != K_REFRESH)
+            ob->skip = 1;
+        /* large objects count as data (as in pg_dump); a populated matview's refresh too */
+        if (o->content == SK_PG_SCHEMA_ONLY && (is_data || k == K_REFRESH || k == K_LARGE_OBJECT))
+            ob->skip = 1;
+        if (o->content == SK_PG_DATA_ONLY && !is_data && k != K_LARGE_OBJECT && k != K_REFRESH)
+            ob->skip = 1;
+        /* data only: rows of referenced tables first, so FK checks pass (a cycle still needs the
+         * restore to run with triggers disabled) */
+        if (data_of && k == K_FK && ob->fk_from >= 0 && ob->fk_to >= 0 && ob->fk_from != ob->fk_to &&
+            data_of[ob->fk_from] >= 0 && data_of[ob->fk_to] >= 0 &&
+            pg_model_dep(m, data_of[ob->fk_from], data_of[ob->fk_to]) < 0)
+            rc = sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    }
+    free(data_of);
+    return rc;
+}
+
+sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, const sk_runtime *rt,
+                      sk_pg_dump_stats *stats, sk_err *err)
+{
+    sk_pg_dump_stats st;
+    memset(&st, 0, sizeof st);
+    pg_model m;
+    pg_model_init(&m);
+    long *order = NULL;
+    out o = { w, malloc(OUT_BUF), 0, err, SK_OK };
+    sk_rc rc = SK_OK;
+    int in_tx = 0;
+    if (!o.buf)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+
+    st.server_version_num = PQserverVersion(conn);
+    const char *sv = PQparameterStatus(conn, "server_version");
+    snprintf(st.server_version, sizeof st.server_version, "PostgreSQL %s", sv ? sv : "?");
+    if (st.server_version_num < 130000) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "server is %s; snapkeep dumps PostgreSQL 13 or later",
+                     st.server_version);
+        goto out;
+    }
+    /* Data travels in the database's own encoding, unconverted (as pg_dump does by default). */
+    const char *enc = PQparameterStatus(conn, "server_encoding");
+    if (!enc || PQsetClientEncoding(conn, enc) != 0) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "cannot set client encoding to the server's (%s): %s",
+                     enc ? enc : "unknown", PQerrorMessage(conn));
+        goto out;
+    }
+    static const char *const session[] = {
+        "SET DATESTYLE = ISO", "SET INTERVALSTYLE = POSTGRES", "SET extra_float_digits TO 3",
+        "SET synchronize_seqscans TO off", "SET statement_timeout = 0", "SET lock_timeout = 0",
+        "SET idle_in_transaction_session_timeout = 0", "SET row_security = off",
+        "SELECT pg_catalog.set_config('search_path', '', false)", NULL,
+    };
+    for (int i = 0; session[i]; i++)
+        if ((rc = exec_ok(conn, session[i], err)))
+            goto out;
+    if ((rc = exec_ok(conn, opts && opts->serializable_deferrable
+                                ? "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE"
+                                : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                      err)))
+        goto out;
+    in_tx = 1;
+
+    if (opts) {
+        m.exclude_schemas = opts->exclude_schemas;
+        m.exclude_tables = opts->exclude_tables;
+        m.exclude_data = opts->exclude_data;
+        m.include_schemas = opts->include_schemas;
+        m.include_tables = opts->include_tables;
+    }
+    m.server_version = st.server_version_num;
+    if ((rc = pg_catalog_read(conn, &m, opts ? opts->lock_timeout_ms : 0, err)))
+        goto out;
+    if ((rc = apply_content(&m, opts, err)))
+        goto out;
+    if (!(order = malloc((m.n ? m.n : 1) * sizeof *order))) {
+        rc = sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+        goto out;
+    }
+    if ((rc = pg_sort(&m, order, err)))
+        goto out;
+    st.order_warnings = m.warnings;
+
+    out_str(&o, header);
+    out_str(&o, "SET client_encoding = '");
+    out_str(&o, enc);
+    out_str(&o, "';\n");
+    out_str(&o, header2);
+
+    /* --clean --if-exists: drop in reverse order */
+    for (size_t i = m.n; i-- > 0;) {
+        const pg_obj *ob = &m.objs[order[i]];
+        if (ob->drop && !ob->skip && !(opts && opts->content == SK_PG_DATA_ONLY))
+            out_str(&o, ob->drop);
+    }
+    out_str(&o, "\n");
+
+    for (size_t i = 0; i < m.n && !rc; i++) {
+        const pg_obj *ob = &m.objs[order[i]];
+        if (ob->skip)
+            continue;
+        if (sk_rt_cancelled(rt)) {
+            rc = sk_fail(err, SK_ERR_CANCELLED, 0, "dump cancelled");
+            break;
+        }
+        entry_header(&o, ob);
+        if (ob->kind == K_TABLE_DATA) {
+            rc = dump_copy(conn, &o, ob, rt, &st.rows, err);
+            st.tables++;
+        } else if (ob->kind == K_LO_DATA) {
+            rc = dump_lo(conn, &o, ob, err);
+        } else if (ob->kind == K_SEQ_SET) {
+            rc = dump_setval(conn, &o, ob, err);
+        } else {
+            out_str(&o, ob->create);
+            out_str(&o, "\n");
+        }
+        st.objects++;
+        if (!rc)
+            rc = o.rc;
+    }
+    if (!rc)
+        out_str(&o, "--\n-- PostgreSQL database dump complete\n--\n\n");
+    if (!rc)
+        rc = out_flush(&o);
+    if (!rc) {
+        in_tx = 0;
+        rc = exec_ok(conn, "COMMIT", err);
+    }
+out:
+    if (in_tx) {
+        PGresult *r = PQexec(conn, "ROLLBACK");
+        PQclear(r);
+    }
+    if (o.rc && !rc)
+        rc = o.rc;
+    free(o.buf);
+    free(order);
+    pg_model_free(&m);
+    if (stats)
+        *stats = st;
+    return rc;
+}

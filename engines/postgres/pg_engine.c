@@ -1,0 +1,486 @@
+/* pg_engine.c: the postgres engine's settings, connection and sk_engine_type glue. */
+#include "pg_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_script.h"
+
+const sk_setting_def sk_pg_settings[] = {
+    { "DATABASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1,
+      "postgres source: libpq connection string or postgresql:// URI (unset: libpq's PG* variables)" },
+    { "PGPASSWORD", SK_SET_STRING, NULL, 0, 0, NULL, 1,
+      "postgres password when not in DATABASE_URL (PGPASSWORD_FILE for Docker secrets)" },
+    { "SNAPKEEP_PG_ISOLATION", SK_SET_ENUM, "repeatable-read", 0, 0, "repeatable-read|serializable-deferrable", 0,
+      "snapshot of the dump: REPEATABLE READ READ ONLY, or SERIALIZABLE READ ONLY DEFERRABLE" },
+    { "SNAPKEEP_PG_EXCLUDE_SCHEMAS", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated schema name patterns (* and ?) left out of the dump" },
+    { "SNAPKEEP_PG_EXCLUDE_TABLES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated table patterns, schema.table or table, left out of the dump" },
+    { "SNAPKEEP_PG_EXCLUDE_TABLE_DATA", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated table patterns whose rows are left out (definition kept): audit logs, sessions" },
+    { "SNAPKEEP_PG_SCHEMAS", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated schema patterns: dump only these schemas' objects (like pg_dump -n)" },
+    { "SNAPKEEP_PG_TABLES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated table patterns: dump only these tables and their sequences (like pg_dump -t)" },
+    { "SNAPKEEP_PG_CONTENT", SK_SET_ENUM, "all", 0, 0, "all|schema-only|data-only", 0,
+      "what the dump holds: everything, the definitions only, or the rows only" },
+    { "SNAPKEEP_PG_LOCK_TIMEOUT", SK_SET_INT, "0", 0, 86400, NULL, 0,
+      "seconds to wait for the dump's ACCESS SHARE table locks (0 = no limit)" },
+    { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
+};
+
+typedef struct pg_engine {
+    char *conninfo;   /* secret: never printed */
+    char *password;   /* secret */
+    char **patterns[5];
+    sk_pg_dump_opts opts;
+    const sk_runtime *rt;
+} pg_engine;
+
+PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *what, sk_err *err)
+{
+    const char *keys[4], *vals[4];
+    int n = 0;
+    keys[n] = "dbname";
+    vals[n++] = conninfo ? conninfo : "";
+    if (password && *password) {
+        keys[n] = "password";
+        vals[n++] = password;
+    }
+    keys[n] = "fallback_application_name";
+    vals[n++] = "snapkeep";
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c) {
+        sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory connecting to the %s", what);
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        /* libpq's message names host/port/user and the reason, never the password */
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        size_t l = strlen(msg);
+        while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+            msg[--l] = '\0';
+        sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the %s: %s (check DATABASE_URL or PGHOST/PGPORT/PGUSER/"
+                                       "PGDATABASE/PGPASSWORD)", what, msg);
+        err->retryable = 1;
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void free_patterns(char **p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; p[i]; i++)
+        free(p[i]);
+    free(p);
+}
+
+/* "a, b ,c" -> {"a","b","c",NULL}; NULL when unset or empty. */
+static sk_rc split_patterns(const char *name, const char *v, char ***out, sk_err *err)
+{
+    *out = NULL;
+    if (!v || !*v)
+        return SK_OK;
+    size_t n = 1;
+    for (const char *p = v; *p; p++)
+        n += *p == ',';
+    char **arr = calloc(n + 1, sizeof *arr);
+    if (!arr)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    size_t k = 0;
+    const char *p = v;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        const char *s = p, *e = p + len;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e > s) {
+            arr[k] = strndup(s, (size_t)(e - s));
+            if (!arr[k]) {
+                free_patterns(arr);
+                return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+            }
+            k++;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (k == 0) {
+        free(arr);
+        return sk_fail(err, SK_ERR_CONFIG, 0, "%s holds no pattern: give comma-separated names such as "
+                                              "'public.audit_*,sessions'", name);
+    }
+    *out = arr;
+    return SK_OK;
+}
+
+static void key_safe(const char *in, char *out, size_t outsz)
+{
+    size_t o = 0;
+    for (; in && *in && o + 1 < outsz; in++) {
+        char c = *in;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                 c == '_' || c == '.';
+        out[o++] = ok ? c : '-';
+    }
+    out[o] = '\0';
+    if (!o || out[0] == '.')
+        snprintf(out, outsz, "db");
+}
+
+/* The database the connection will reach: dbname from the URL, else libpq's defaults (PGDATABASE,
+ * then the user name). */
+static void database_name(const char *conninfo, char *out, size_t outsz)
+{
+    char *e = NULL;
+    const char *db = NULL, *user = NULL;
+    PQconninfoOption *opts = conninfo && *conninfo ? PQconninfoParse(conninfo, &e) : NULL;
+    PQfreemem(e);
+    PQconninfoOption *defs = PQconndefaults();
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+            db = o->val;
+        if (strcmp(o->keyword, "user") == 0 && o->val && *o->val)
+            user = o->val;
+    }
+    for (PQconninfoOption *o = defs; o && o->keyword; o++) {
+        if (!db && strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+            db = o->val;
+        if (!user && strcmp(o->keyword, "user") == 0 && o->val && *o->val)
+            user = o->val;
+    }
+    key_safe(db ? db : user, out, outsz);
+    PQconninfoFree(opts);
+    PQconninfoFree(defs);
+}
+
+static void pg_close(void *state)
+{
+    pg_engine *e = state;
+    if (!e)
+        return;
+    if (e->conninfo) {
+        memset(e->conninfo, 0, strlen(e->conninfo));
+        free(e->conninfo);
+    }
+    if (e->password) {
+        memset(e->password, 0, strlen(e->password));
+        free(e->password);
+    }
+    for (int i = 0; i < 5; i++)
+        free_patterns(e->patterns[i]);
+    free(e);
+}
+
+static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, sk_dump_info *info, sk_err *err)
+{
+    pg_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    e->rt = rt;
+    const char *url = sk_config_str(cfg, "DATABASE_URL");
+    const char *pw = sk_config_str(cfg, "PGPASSWORD");
+    if (url) {
+        char *perr = NULL;
+        PQconninfoOption *o = PQconninfoParse(url, &perr);
+        if (!o) {
+            /* libpq's parse message quotes no value, but be safe: print only its first line */
+            char m[300];
+            snprintf(m, sizeof m, "%s", perr ? perr : "out of memory");
+            m[strcspn(m, "\n")] = '\0';
+            PQfreemem(perr);
+            pg_close(e);
+            return sk_fail(err, SK_ERR_CONFIG, 0, "DATABASE_URL is not a valid libpq connection string or "
+                                                  "postgresql:// URI: %s", m);
+        }
+        PQconninfoFree(o);
+        if (!(e->conninfo = strdup(url))) {
+            pg_close(e);
+            return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+        }
+    }
+    if (pw && !(e->password = strdup(pw))) {
+        pg_close(e);
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    }
+    static const char *const pat_names[5] = { "SNAPKEEP_PG_EXCLUDE_SCHEMAS", "SNAPKEEP_PG_EXCLUDE_TABLES",
+                                              "SNAPKEEP_PG_EXCLUDE_TABLE_DATA", "SNAPKEEP_PG_SCHEMAS",
+                                              "SNAPKEEP_PG_TABLES" };
+    for (int i = 0; i < 5; i++) {
+        if (split_patterns(pat_names[i], sk_config_str(cfg, pat_names[i]), &e->patterns[i], err)) {
+            pg_close(e);
+            return err->rc;
+        }
+    }
+    const char *iso = sk_config_str(cfg, "SNAPKEEP_PG_ISOLATION");
+    e->opts.serializable_deferrable = iso && strcmp(iso, "serializable-deferrable") == 0;
+    e->opts.lock_timeout_ms = (int)sk_config_int(cfg, "SNAPKEEP_PG_LOCK_TIMEOUT", 0) * 1000;
+    e->opts.exclude_schemas = (const char *const *)e->patterns[0];
+    e->opts.exclude_tables = (const char *const *)e->patterns[1];
+    e->opts.exclude_data = (const char *const *)e->patterns[2];
+    e->opts.include_schemas = (const char *const *)e->patterns[3];
+    e->opts.include_tables = (const char *const *)e->patterns[4];
+    const char *content = sk_config_str(cfg, "SNAPKEEP_PG_CONTENT");
+    e->opts.content = content && strcmp(content, "schema-only") == 0 ? SK_PG_SCHEMA_ONLY
+                      : content && strcmp(content, "data-only") == 0 ? SK_PG_DATA_ONLY : SK_PG_ALL;
+    const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
+    if (db)
+        snprintf(info->database, sizeof info->database, "%s", db);
+    else
+        database_name(e->conninfo, info->database, sizeof info->database);
+    snprintf(info->server_version, sizeof info->server_version, "PostgreSQL");
+    snprintf(info->facts_json, sizeof info->facts_json, "{}");
+    *state = e;
+    return SK_OK;
+}
+
+static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
+{
+    pg_engine *e = state;
+    PGconn *c = sk_pg_connect(e->conninfo, e->password, "postgres source", err);
+    if (!c)
+        return err->rc;
+    sk_pg_dump_stats st;
+    double t0 = sk_monotonic();
+    sk_rc rc = sk_pg_dump_conn(c, &e->opts, out, e->rt, &st, err);
+    PQfinish(c);
+    if (rc)
+        return rc;
+    snprintf(info->server_version, sizeof info->server_version, "%s", st.server_version);
+    snprintf(info->facts_json, sizeof info->facts_json,
+             "{\"objects\":%ld,\"tables\":%ld,\"rows\":%llu,\"order_warnings\":%ld,\"isolation\":\"%s\"}",
+             st.objects, st.tables, (unsigned long long)st.rows, st.order_warnings,
+             e->opts.serializable_deferrable ? "serializable-deferrable" : "repeatable-read");
+    if (e->rt && e->rt->log)
+        sk_log_msg(e->rt->log, SK_LOG_INFO, "postgres dump: %ld objects, %ld tables, %llu rows in %.1f s%s",
+                   st.objects, st.tables, (unsigned long long)st.rows, sk_monotonic() - t0,
+                   st.order_warnings ? " (some dependency loops were broken; check the restore)" : "");
+    return SK_OK;
+}
+
+sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(target ? target : "", &perr);
+    PQfreemem(perr);
+    if (!opts)
+        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target is not a valid connection string or URI");
+    const char *keys[64], *vals[64];
+    int n = 0;
+    const char *db = NULL;
+    for (PQconninfoOption *o = opts; o->keyword && n < 60; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "dbname") == 0) {
+            db = o->val;
+            continue;
+        }
+        keys[n] = o->keyword;
+        vals[n++] = o->val;
+    }
+    if (!db) {
+        PQconninfoFree(opts);
+        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target names no database to create (add /dbname to the URL)");
+    }
+    snprintf(name, namesz, "%s", db);
+    if (password && *password) {
+        keys[n] = "password";
+        vals[n++] = password;
+    }
+    keys[n] = "dbname"; /* the maintenance database of the same server */
+    vals[n++] = "postgres";
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PGconn *c = PQconnectdbParams(keys, vals, 0);
+    sk_rc rc = SK_OK;
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the maintenance database 'postgres' to create '%s': %s",
+                     db, c ? PQerrorMessage(c) : "out of memory");
+    } else {
+        char *q = PQescapeIdentifier(c, db, strlen(db));
+        char sql[600];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", q ? q : "\"\"");
+        PQfreemem(q);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = sk_fail(err, SK_ERR_SOURCE, 0, "CREATE DATABASE for the restore target '%s' failed: %s", db,
+                         PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                                       : PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    PQconninfoFree(opts);
+    return rc;
+}
+
+/* Connect to the restore target; a database that does not exist yet is created first. */
+static PGconn *connect_target(pg_engine *e, const char *target, sk_err *err)
+{
+    PGconn *c = sk_pg_connect(target, e->password, "restore target", err);
+    if (c || !strstr(err->msg, "database \"") || !strstr(err->msg, "\" does not exist"))
+        return c;
+    sk_err_clear(err);
+    char name[256];
+    if (sk_pg_create_database(target, e->password, name, sizeof name, err))
+        return NULL;
+    if (e->rt && e->rt->log)
+        sk_log_msg(e->rt->log, SK_LOG_INFO, "restore: created database '%s'", name);
+    return sk_pg_connect(target, e->password, "restore target", err);
+}
+
+static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer **sink, sk_err *err)
+{
+    pg_engine *e = state;
+    if (!opts->target || !*opts->target)
+        return sk_fail(err, SK_ERR_USAGE, 0, "restore needs --to <database URL> (postgresql://user@host/db)");
+    /* Without --force, only an empty database is a target: the script's drop section would
+     * otherwise replace same-named objects of whatever lives there. */
+    PGconn *c = connect_target(e, opts->target, err);
+    if (!c)
+        return err->rc;
+    PGresult *r = PQexec(c, "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                            "c.relnamespace WHERE c.oid >= 16384 AND n.nspname NOT IN ('pg_catalog', "
+                            "'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'");
+    long rels = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    PQfinish(c);
+    if (rels < 0)
+        return sk_fail(err, SK_ERR_SOURCE, 0, "cannot inspect the restore target database");
+    if (rels > 0 && !opts->force)
+        return sk_fail(err, SK_ERR_USAGE, 0, "the target database is not empty (%ld relations): pass --force to "
+                                             "drop and recreate the objects the backup contains", rels);
+    *sink = sk_pg_restore_sink_new(opts->target, e->password, e->rt ? e->rt->log : NULL, err);
+    return *sink ? SK_OK : err->rc;
+}
+
+/* ---- verify: the script parses completely and carries the end marker ---- */
+
+typedef struct vsink {
+    sk_writer base;
+    sk_pg_script *script;
+    char *summary;
+    long copies;
+    uint64_t data_bytes;
+    char tail[64];
+    size_t tail_len;
+} vsink;
+
+static sk_rc v_stmt(void *ud, const char *sql, size_t len, long line, int *copy_in, sk_err *err)
+{
+    (void)err;
+    (void)line;
+    vsink *v = ud;
+    const char *p = sql; /* past the entry's "-- Name: ..." comment lines */
+    for (;;) {
+        while (*p == '\n' || *p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (p[0] != '-' || p[1] != '-')
+            break;
+        while (*p && *p != '\n')
+            p++;
+    }
+    *copy_in = strncmp(p, "COPY ", 5) == 0 && len > 12 && strcmp(sql + len - 12, " FROM stdin;") == 0;
+    v->copies += *copy_in;
+    return SK_OK;
+}
+
+static sk_rc v_data(void *ud, const char *data, size_t len, sk_err *err)
+{
+    (void)data;
+    (void)err;
+    ((vsink *)ud)->data_bytes += len;
+    return SK_OK;
+}
+
+static sk_rc v_end(void *ud, long line, sk_err *err)
+{
+    (void)ud;
+    (void)line;
+    (void)err;
+    return SK_OK;
+}
+
+static sk_rc v_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
+{
+    vsink *v = (vsink *)w;
+    const char *b = buf;
+    if (len >= sizeof v->tail) {
+        memcpy(v->tail, b + len - sizeof v->tail, sizeof v->tail);
+        v->tail_len = sizeof v->tail;
+    } else {
+        size_t keep = v->tail_len + len > sizeof v->tail ? sizeof v->tail - len : v->tail_len;
+        memmove(v->tail, v->tail + v->tail_len - keep, keep);
+        memcpy(v->tail + keep, b, len);
+        v->tail_len = keep + len;
+    }
+    return sk_pg_script_feed(v->script, buf, len, err);
+}
+
+static sk_rc v_finish(sk_writer *w, sk_err *err)
+{
+    vsink *v = (vsink *)w;
+    sk_rc rc = sk_pg_script_end(v->script, err);
+    if (rc)
+        return rc;
+    static const char marker[] = "-- PostgreSQL database dump complete\n--\n\n";
+    size_t ml = sizeof marker - 1;
+    if (v->tail_len < ml || memcmp(v->tail + v->tail_len - ml, marker, ml) != 0)
+        return sk_fail(err, SK_ERR_INTEGRITY, 0, "the dump lacks its end marker: it is truncated");
+    snprintf(v->summary, 512, "postgres script: %ld statements, %ld COPY blocks (%llu bytes of rows), complete",
+             sk_pg_script_statements(v->script), v->copies, (unsigned long long)v->data_bytes);
+    return SK_OK;
+}
+
+static void v_abort(sk_writer *w)
+{
+    (void)w;
+}
+
+static void v_destroy(sk_writer *w)
+{
+    vsink *v = (vsink *)w;
+    sk_pg_script_free(v->script);
+    free(v);
+}
+
+static const sk_writer_type vsink_type = { "postgres-verify", v_write, v_finish, v_abort, v_destroy };
+
+static sk_rc pg_verify_open(void *state, char *summary, sk_writer **sink, sk_err *err)
+{
+    (void)state;
+    vsink *v = calloc(1, sizeof *v);
+    if (!v)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    sk_writer_init(&v->base, &vsink_type, NULL);
+    v->summary = summary;
+    sk_pg_script_cb cb = { v_stmt, v_data, v_end, v };
+    if (!(v->script = sk_pg_script_new(&cb, err))) {
+        free(v);
+        return err->rc;
+    }
+    *sink = &v->base;
+    return SK_OK;
+}
+
+const sk_engine_type sk_engine_postgres = {
+    .name = "postgres",
+    .tag = "pgsql",
+    .ext = "sql",
+    .settings = sk_pg_settings,
+    .open = pg_open,
+    .dump = pg_dump_entry,
+    .restore_open = pg_restore_open,
+    .verify_open = pg_verify_open,
+    .close = pg_close,
+};
