@@ -11,7 +11,7 @@
 /* The core's settings. Engines and destinations declare their own tables next to their code. */
 const sk_setting_def sk_core_settings[] = {
     { "SNAPKEEP_ENGINE", SK_SET_NAME, NULL, 0, 0, NULL, 0,
-      "database engine of the job: sqlite, pocketbase (postgres when built in)" },
+      "database engine of the job: sqlite, postgres or pocketbase" },
     { "SNAPKEEP_SERVICE", SK_SET_NAME, "default", 0, 0, NULL, 0, "service name, the 2nd part of the key" },
     { "SNAPKEEP_ENVIRONMENT", SK_SET_NAME, "default", 0, 0, NULL, 0,
       "environment name (production, staging...), the 3rd part of the key" },

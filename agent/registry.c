@@ -3,18 +3,20 @@
 #include <string.h>
 
 #include "../engines/pocketbase/pocketbase.h"
+#include "../engines/postgres/pg_engine.h"
 #include "../engines/sqlite/sqlite.h"
 #include "../uploader/local.h"
 #include "../uploader/s3.h"
 
 /* Adding an engine or destination: one line in its table and one in all_settings. */
-static const sk_engine_type *const engines[] = { &sk_engine_sqlite, &sk_engine_pocketbase, NULL };
-static const char engine_names[] = "sqlite|pocketbase";
+static const sk_engine_type *const engines[] = { &sk_engine_sqlite, &sk_engine_postgres, &sk_engine_pocketbase, NULL };
+static const char engine_names[] = "sqlite|postgres|pocketbase";
 static const sk_dest_type *const dests[] = { &sk_dest_local, &sk_dest_s3, NULL };
 
 static const sk_setting_def *const all_settings[] = {
     sk_core_settings,
     sk_sqlite_settings,
+    sk_pg_settings,
     sk_pocketbase_settings,
     sk_local_settings,
     sk_s3_settings,
