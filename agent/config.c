@@ -375,6 +375,37 @@ void sk_config_free(sk_config *cfg)
     free(cfg);
 }
 
+sk_config *sk_config_override(const sk_config *cfg, const char *name, const char *value, sk_err *err)
+{
+    const entry *target = find(cfg, name);
+    if (!target)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "%s is not a declared setting", name), NULL;
+    if (value && sk_setting_check(target->def, value, err) != SK_OK)
+        return NULL;
+    sk_config *c = calloc(1, sizeof *c);
+    if (!c || !(c->e = calloc(cfg->n ? cfg->n : 1, sizeof *c->e)))
+        goto nomem;
+    for (size_t i = 0; i < cfg->n; i++) {
+        const entry *src = &cfg->e[i];
+        entry *e = &c->e[i];
+        c->n = i + 1;
+        e->def = src->def;
+        e->origin = src->origin;
+        const char *v = src->value;
+        if (src == target) {
+            v = value;
+            e->origin = value ? "derived" : "unset";
+        }
+        if (v && !(e->value = strdup(v)))
+            goto nomem;
+    }
+    return c;
+nomem:
+    sk_config_free(c);
+    sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    return NULL;
+}
+
 const char *sk_config_str(const sk_config *cfg, const char *name)
 {
     const entry *e = find(cfg, name);

@@ -63,6 +63,10 @@ const char *sk_config_origin(const sk_config *cfg, const char *name);
 /* Fail with SK_ERR_CONFIG naming `name` when it has no value. */
 sk_rc sk_config_require(const sk_config *cfg, const char *name, const char *why, sk_err *err);
 
+/* A copy of cfg in which the declared setting `name` has `value` (validated; NULL unsets it).
+ * Used to derive jobs from one configuration (several databases of one server). */
+sk_config *sk_config_override(const sk_config *cfg, const char *name, const char *value, sk_err *err);
+
 /* Call fn for every secret value present (for log redaction). */
 void sk_config_each_secret(const sk_config *cfg, void (*fn)(void *ud, const char *value), void *ud);
 

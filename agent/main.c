@@ -184,6 +184,9 @@ static int want_args(const cli *c, int n, const char *what, sk_log *log)
 typedef struct jobs {
     sk_job_configs cfgs;
     sk_config *env_cfg;      /* single-job mode */
+    sk_config **derived;     /* configurations derived by expansion (owned) */
+    char **derived_names;
+    size_t nderived;
     sk_agent_job *v;
     size_t n;
 } jobs;
@@ -195,9 +198,100 @@ static void jobs_free(jobs *j)
         sk_schedule_free(j->v[i].schedule);
     }
     free(j->v);
+    for (size_t i = 0; i < j->nderived; i++) {
+        sk_config_free(j->derived[i]);
+        free(j->derived_names[i]);
+    }
+    free(j->derived);
+    free(j->derived_names);
     sk_job_configs_free(&j->cfgs);
     sk_config_free(j->env_cfg);
     memset(j, 0, sizeof *j);
+}
+
+/* cfg with each (name, value) pair applied, value NULL unsetting it. */
+static sk_config *derive(const sk_config *cfg, const char *const *pairs, size_t npairs, sk_err *err)
+{
+    sk_config *cur = NULL;
+    for (size_t i = 0; i < npairs; i++) {
+        sk_config *next = sk_config_override(cur ? cur : cfg, pairs[2 * i], pairs[2 * i + 1], err);
+        sk_config_free(cur);
+        if (!(cur = next))
+            return NULL;
+    }
+    return cur;
+}
+
+static sk_rc add_derived(jobs *j, sk_config *cfg, const char *base, const char *suffix, sk_err *err)
+{
+    sk_config **nc = realloc(j->derived, (j->nderived + 1) * sizeof *nc);
+    char **nn = nc ? realloc(j->derived_names, (j->nderived + 1) * sizeof *nn) : NULL;
+    if (nc)
+        j->derived = nc;
+    if (nn)
+        j->derived_names = nn;
+    char name[512];
+    snprintf(name, sizeof name, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
+    char *dup = nn ? strdup(name) : NULL;
+    if (!dup) {
+        sk_config_free(cfg);
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    }
+    j->derived[j->nderived] = cfg;
+    j->derived_names[j->nderived++] = dup;
+    return SK_OK;
+}
+
+/* One postgres job with SNAPKEEP_PG_DATABASES and/or SNAPKEEP_PG_GLOBALS becomes one job per
+ * database (and one for the roles), each storing its own artifact; other jobs are kept as they
+ * are. `base` is the job's name in a config file, NULL in single-job mode. */
+static sk_rc expand(jobs *j, const sk_config *cfg, const char *base, sk_err *err)
+{
+    const char *engine = sk_config_str(cfg, "SNAPKEEP_ENGINE");
+    const char *dbs = sk_config_str(cfg, "SNAPKEEP_PG_DATABASES");
+    int globals = sk_config_bool(cfg, "SNAPKEEP_PG_GLOBALS");
+    if (!engine || strcmp(engine, "postgres") != 0 || (!dbs && !globals)) {
+        /* kept as it is (a copy, so every job's configuration is owned the same way) */
+        sk_config *copy = sk_config_override(cfg, "SNAPKEEP_ENGINE", engine, err);
+        return copy ? add_derived(j, copy, NULL, base ? base : "default", err) : err->rc;
+    }
+    char *list = dbs ? strdup(dbs) : strdup("");
+    if (!list)
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    sk_rc rc = SK_OK;
+    size_t made = 0;
+    for (char *save = NULL, *db = strtok_r(list, ",", &save); db && rc == SK_OK; db = strtok_r(NULL, ",", &save)) {
+        while (*db == ' ' || *db == '\t')
+            db++;
+        for (size_t l = strlen(db); l > 0 && (db[l - 1] == ' ' || db[l - 1] == '\t'); l--)
+            db[l - 1] = '\0';
+        if (!*db)
+            continue;
+        const char *pairs[] = { "SNAPKEEP_PG_DATABASES", NULL, "SNAPKEEP_PG_GLOBALS", NULL,
+                                "SNAPKEEP_PG_DATABASE", db };
+        sk_config *c = derive(cfg, pairs, 3, err);
+        rc = c ? add_derived(j, c, base, db, err) : err->rc;
+        made++;
+        if (rc != SK_OK)
+            sk_err_prefix(err, "SNAPKEEP_PG_DATABASES: '%s': ", db);
+    }
+    free(list);
+    if (rc == SK_OK && !dbs) {
+        /* the database the URL names, as a job of its own */
+        const char *pairs[] = { "SNAPKEEP_PG_GLOBALS", NULL };
+        sk_config *c = derive(cfg, pairs, 1, err);
+        rc = c ? add_derived(j, c, base, "database", err) : err->rc;
+        made++;
+    }
+    if (rc == SK_OK && dbs && made == 0)
+        rc = sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_PG_DATABASES holds no database name");
+    if (rc == SK_OK && globals) {
+        const char *pairs[] = { "SNAPKEEP_PG_DATABASES", NULL, "SNAPKEEP_PG_GLOBALS", NULL,
+                                "SNAPKEEP_PG_ARTIFACT", "globals" };
+        sk_config *c = derive(cfg, pairs, 3, err);
+        rc = c ? add_derived(j, c, base, "globals", err) : err->rc;
+    }
+    return rc;
 }
 
 static sk_rc jobs_load(jobs *j, const sk_runtime *rt, sk_err *err)
@@ -231,15 +325,21 @@ static sk_rc jobs_load(jobs *j, const sk_runtime *rt, sk_err *err)
     /* secrets are known from here on: redact them from every line */
     for (size_t i = 0; i < n; i++)
         sk_config_each_secret(cfgs[i], add_secret, rt->log);
-    j->v = calloc(n, sizeof *j->v);
-    if (!j->v)
-        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        sk_agent_job *a = &j->v[i];
-        a->name = names[i];
-        if (sk_job_open(cfgs[i], rt, &a->job, err) != SK_OK) {
+    for (size_t i = 0; i < n; i++)
+        if (expand(j, cfgs[i], file ? names[i] : NULL, err) != SK_OK) {
             if (file)
                 sk_err_prefix(err, "job '%s': ", names[i]);
+            return err->rc;
+        }
+    j->v = calloc(j->nderived, sizeof *j->v);
+    if (!j->v)
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    for (size_t i = 0; i < j->nderived; i++) {
+        sk_agent_job *a = &j->v[i];
+        a->name = j->derived_names[i];
+        if (sk_job_open(j->derived[i], rt, &a->job, err) != SK_OK) {
+            if (file || j->nderived > 1)
+                sk_err_prefix(err, "job '%s': ", a->name);
             return err->rc;
         }
         j->n = i + 1;
@@ -513,6 +613,30 @@ out:
     return code;
 }
 
+/* One backup through the runner (lock, status, webhooks, retention); returns the exit code. */
+static int backup_one(sk_agent_job *a, sk_runtime *rt, sk_log *log)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    sk_backup_result res;
+    int code = 0;
+    sk_log_set_job(log, sk_job_name(a->job));
+    sk_notifier *notifier = sk_notifier_new(sk_job_config(a->job), log, &err);
+    if (!notifier && err.rc)
+        return fail(log, "configuration", &err);
+    if (sk_runner_init(&a->runner, a->job, notifier, &err) != SK_OK ||
+        sk_runner_backup(&a->runner, a->job, rt, &res, &err) != SK_OK) {
+        code = fail(log, "backup", &err);
+    } else {
+        char plain[32], stored[32];
+        sk_fmt_bytes(res.plain_size, plain, sizeof plain);
+        sk_fmt_bytes(res.stored_size, stored, sizeof stored);
+        sk_log_msg(log, SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s", res.key, plain, stored, res.seconds);
+    }
+    sk_notifier_free(notifier, 15);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     cli c;
@@ -523,7 +647,6 @@ int main(int argc, char **argv)
     sk_log *log = sk_log_new(stderr, lf && strcmp(lf, "json") == 0);
     jobs j;
     memset(&j, 0, sizeof j);
-    sk_notifier *notifier = NULL;
     int code = 0;
     if (!log)
         return SK_ERR_INTERNAL;
@@ -618,6 +741,16 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    if (!strcmp(cmd, "backup-now") && !c.job && j.n > 1) {
+        /* `docker compose exec <svc> backup-now` with several jobs (or databases): all of them, in
+         * turn; the exit code is the first failure's */
+        for (size_t i = 0; i < j.n; i++) {
+            int rc = backup_one(&j.v[i], &rt, log);
+            if (rc && !code)
+                code = rc;
+        }
+        goto out;
+    }
     sk_agent_job *a = pick_job(&j, c.job, &err);
     if (!a) {
         code = fail(log, cmd, &err);
@@ -625,21 +758,7 @@ int main(int argc, char **argv)
     }
     sk_log_set_job(log, sk_job_name(a->job));
     if (!strcmp(cmd, "backup-now")) {
-        sk_backup_result res;
-        if (!(notifier = sk_notifier_new(sk_job_config(a->job), log, &err)) && err.rc) {
-            code = fail(log, "configuration", &err);
-            goto out;
-        }
-        if (sk_runner_init(&a->runner, a->job, notifier, &err) != SK_OK ||
-            sk_runner_backup(&a->runner, a->job, &rt, &res, &err) != SK_OK) {
-            code = fail(log, "backup", &err);
-        } else {
-            char plain[32], stored[32];
-            sk_fmt_bytes(res.plain_size, plain, sizeof plain);
-            sk_fmt_bytes(res.stored_size, stored, sizeof stored);
-            sk_log_msg(log, SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s", res.key, plain, stored,
-                       res.seconds);
-        }
+        code = backup_one(a, &rt, log);
     } else if (!strcmp(cmd, "dump")) {
         int fd = 1;
         int to_file = c.output && strcmp(c.output, "-") != 0;
@@ -699,7 +818,6 @@ out:
         sk_log_msg(log, SK_LOG_ERROR, "cannot write to standard output: %s", strerror(errno));
         code = SK_ERR_DEST;
     }
-    sk_notifier_free(notifier, 15);
     jobs_free(&j);
     curl_global_cleanup();
     xmlCleanupParser();

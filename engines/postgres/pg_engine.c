@@ -28,10 +28,19 @@ const sk_setting_def sk_pg_settings[] = {
       "what the dump holds: everything, the definitions only, or the rows only" },
     { "SNAPKEEP_PG_LOCK_TIMEOUT", SK_SET_INT, "0", 0, 86400, NULL, 0,
       "seconds to wait for the dump's ACCESS SHARE table locks (0 = no limit)" },
+    { "SNAPKEEP_PG_DATABASES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "several databases of the server in one job: comma-separated names, one artifact each" },
+    { "SNAPKEEP_PG_GLOBALS", SK_SET_BOOL, "false", 0, 0, NULL, 0,
+      "also store the server's roles as pgsql_globals_<time>.sql.zst (needs a superuser; holds password hashes)" },
+    { "SNAPKEEP_PG_DATABASE", SK_SET_NAME, NULL, 0, 0, NULL, 0,
+      "the database to dump, instead of the one DATABASE_URL names (set per database by SNAPKEEP_PG_DATABASES)" },
+    { "SNAPKEEP_PG_ARTIFACT", SK_SET_ENUM, "database", 0, 0, "database|globals", 0,
+      "what this job stores: the database, or the server's roles (set for you by SNAPKEEP_PG_GLOBALS)" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
 typedef struct pg_engine {
+    int globals;      /* SNAPKEEP_PG_ARTIFACT=globals: the roles script, not a database */
     char *conninfo;   /* secret: never printed */
     char *password;   /* secret */
     char **patterns[5];
@@ -165,6 +174,52 @@ static void database_name(const char *conninfo, char *out, size_t outsz)
     PQconninfoFree(defs);
 }
 
+/* Append " keyword='value'" at w (escaping ' and \), NUL-terminated; returns the length added.
+ * The caller sized the buffer for the worst case. */
+static size_t append_kv(char *w, const char *keyword, const char *value)
+{
+    char *p = w;
+    *p++ = ' ';
+    for (const char *k = keyword; *k; k++)
+        *p++ = *k;
+    *p++ = '=';
+    *p++ = '\'';
+    for (const char *v = value; *v; v++) {
+        if (*v == '\'' || *v == '\\')
+            *p++ = '\\';
+        *p++ = *v;
+    }
+    *p++ = '\'';
+    *p = '\0';
+    return (size_t)(p - w);
+}
+
+/* `conninfo` (a string or URI; NULL: libpq defaults) with its database replaced by `db`, as a
+ * keyword=value string (values quoted as libpq requires). NULL on failure. */
+static char *with_database(const char *conninfo, const char *db)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo && *conninfo ? conninfo : "", &perr);
+    PQfreemem(perr);
+    if (!opts)
+        return NULL;
+    size_t cap = 64 + 2 * strlen(db);
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val)
+            cap += strlen(o->keyword) + 2 * strlen(o->val) + 4;
+    char *out = malloc(cap), *w = out;
+    for (PQconninfoOption *o = opts; out && o->keyword; o++) {
+        const char *v = strcmp(o->keyword, "dbname") == 0 ? NULL : o->val;
+        if (!v || !*v)
+            continue;
+        w += append_kv(w, o->keyword, v);
+    }
+    if (out)
+        append_kv(w, "dbname", db);
+    PQconninfoFree(opts);
+    return out;
+}
+
 static void pg_close(void *state)
 {
     pg_engine *e = state;
@@ -234,9 +289,25 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     const char *content = sk_config_str(cfg, "SNAPKEEP_PG_CONTENT");
     e->opts.content = content && strcmp(content, "schema-only") == 0 ? SK_PG_SCHEMA_ONLY
                       : content && strcmp(content, "data-only") == 0 ? SK_PG_DATA_ONLY : SK_PG_ALL;
+    const char *artifact = sk_config_str(cfg, "SNAPKEEP_PG_ARTIFACT");
+    e->globals = artifact && strcmp(artifact, "globals") == 0;
+    const char *only = sk_config_str(cfg, "SNAPKEEP_PG_DATABASE");
+    if (only) {
+        char *ci = with_database(e->conninfo, only);
+        if (!ci) {
+            pg_close(e);
+            return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+        }
+        if (e->conninfo)
+            memset(e->conninfo, 0, strlen(e->conninfo));
+        free(e->conninfo);
+        e->conninfo = ci;
+    }
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
     if (db)
         snprintf(info->database, sizeof info->database, "%s", db);
+    else if (e->globals)
+        snprintf(info->database, sizeof info->database, "globals");
     else
         database_name(e->conninfo, info->database, sizeof info->database);
     snprintf(info->server_version, sizeof info->server_version, "PostgreSQL");
@@ -251,6 +322,16 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     PGconn *c = sk_pg_connect(e->conninfo, e->password, "postgres source", err);
     if (!c)
         return err->rc;
+    if (e->globals) {
+        sk_rc grc = sk_pg_dump_globals(c, out, err);
+        snprintf(info->server_version, sizeof info->server_version, "PostgreSQL %s",
+                 PQparameterStatus(c, "server_version") ? PQparameterStatus(c, "server_version") : "");
+        snprintf(info->facts_json, sizeof info->facts_json, "{\"artifact\":\"globals\"}");
+        PQfinish(c);
+        if (grc == SK_OK && e->rt && e->rt->log)
+            sk_log_msg(e->rt->log, SK_LOG_INFO, "postgres roles script written (it holds password hashes)");
+        return grc;
+    }
     sk_pg_dump_stats st;
     double t0 = sk_monotonic();
     sk_rc rc = sk_pg_dump_conn(c, &e->opts, out, e->rt, &st, err);
@@ -346,6 +427,11 @@ static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer
         return sk_fail(err, SK_ERR_USAGE, 0, "restore needs --to <database URL> (postgresql://user@host/db)");
     /* Without --force, only an empty database is a target: the script's drop section would
      * otherwise replace same-named objects of whatever lives there. */
+    if (e->globals) {
+        /* the roles script creates missing roles and aligns the rest: any database of the server */
+        *sink = sk_pg_restore_sink_new(opts->target, e->password, e->rt ? e->rt->log : NULL, err);
+        return *sink ? SK_OK : err->rc;
+    }
     PGconn *c = connect_target(e, opts->target, err);
     if (!c)
         return err->rc;

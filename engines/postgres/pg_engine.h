@@ -25,6 +25,10 @@
  *   SNAPKEEP_PG_TABLES            comma-separated patterns: dump only these tables (+ their sequences)
  *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
+ *   SNAPKEEP_PG_DATABASE          dump this database instead of the one the URL names
+ *   SNAPKEEP_PG_ARTIFACT          database (default) | globals: the server's roles script instead
+ *   SNAPKEEP_PG_DATABASES, SNAPKEEP_PG_GLOBALS  read by the CLI (agent/main.c), which turns one job
+ *                                 into one job per database (+ one with ARTIFACT=globals)
  * sslmode and every other libpq parameter are honoured as libpq honours them (in the URL or PG*).
  *
  * Restore target (restore_open): a database URL; a database that does not exist is created (through

@@ -155,11 +155,15 @@ sk config check
 check "config check of a two-job file: exit 0" rc_is 0
 check "... shows both jobs, service defaulting to the job name" bash -c "grep -q \"job 'one': one/default/sqlite:app\" '$T/out' && grep -q \"job 'two': svc2/default/sqlite:big\" '$T/out'"
 check "... masks the secret webhook URL" bash -c "grep -q 'SNAPKEEP_WEBHOOK_URL=\*\*\*' '$T/out' && ! grep -q conf-s3cr3t '$T/out' '$T/err'"
-sk backup-now
-check "backup-now with two jobs and no --job: exit 2 naming the jobs" bash -c "[ $rc -eq 2 ] && grep -q 'one, two' '$T/err'"
 sk backup-now --job two
 check "backup-now --job two: exit 0" rc_is 0
-check "... stored under the second job's service" test -n "$(ls "$T/cdest/snapshots/svc2/default/" | grep '\.zst$')"
+check "... stored under the second job's service only" \
+  bash -c "ls '$T/cdest/snapshots/svc2/default/' | grep -q '\.zst$' && [ ! -d '$T/cdest/snapshots/one' ]"
+sk backup-now
+check "backup-now without --job backs up every job (exit 0)" \
+  bash -c "[ $rc -eq 0 ] && ls '$T/cdest/snapshots/one/default/' | grep -q '\.zst$' && [ \$(ls '$T/cdest/snapshots/svc2/default/' | grep -c '\.zst$') -eq 2 ]"
+sk list
+check "list with two jobs and no --job: exit 2 naming the jobs" bash -c "[ $rc -eq 2 ] && grep -q 'one, two' '$T/err'"
 sed -i 's/sqlite_path =/sqlite_pth =/' "$T/snapkeep.conf"
 sk config check
 check "an unknown key in the file: exit 3 naming file, job and key" \
