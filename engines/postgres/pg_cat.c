@@ -98,6 +98,13 @@ void pgc_emit_comment(pg_buf *b, const char *target, const char *lit)
         pg_buf_addf(b, "COMMENT ON %s IS %s;\n", target, lit);
 }
 
+void pgc_comment_and_drop(pg_buf *b, pg_buf *d, const char *word, const char *name, const char *lit)
+{
+    if (lit)
+        pg_buf_addf(b, "COMMENT ON %s %s IS %s;\n", word, name, lit);
+    pg_buf_addf(d, "DROP %s IF EXISTS %s;\n", word, name);
+}
+
 sk_rc pgc_finish_obj(cat *c, long idx, pg_buf *create, const char *drop)
 {
     if (idx < 0)

@@ -38,6 +38,9 @@ void pgc_acl_sql(pg_buf *b, const char *acl, const char *suffix);
 void pgc_emit_acl(pg_buf *b, const char *target, const char *owner, int aclnull, const char *grants,
                   int revoke_first);
 void pgc_emit_comment(pg_buf *b, const char *target, const char *literal);
+/* "COMMENT ON <word> <name> IS <literal>;" into b (when literal is not NULL) and
+ * "DROP <word> IF EXISTS <name>;" into d: the common tail of most objects. */
+void pgc_comment_and_drop(pg_buf *b, pg_buf *d, const char *word, const char *name, const char *literal);
 /* Store the built create text (taken from `create`) and a copy of `drop` in object idx. */
 sk_rc pgc_finish_obj(cat *c, long idx, pg_buf *create, const char *drop);
 int pgc_schema_excluded(cat *c, const char *schema);

@@ -1038,10 +1038,7 @@ static sk_rc read_indexes(cat *c)
         pg_buf_addf(&b, "%s;\n", pgc_val(r, i, 4));
         if (extra.len)
             pg_buf_add(&b, extra.s);
-        char target[700];
-        snprintf(target, sizeof target, "INDEX %s", iq);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
-        pg_buf_addf(&d, "DROP INDEX IF EXISTS %s;\n", iq);
+        pgc_comment_and_drop(&b, &d, "INDEX", iq, pgc_val(r, i, 5));
         long idx = pg_model_add(c->m, K_INDEX, PG_CLASS_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, pgc_val(r, i, 1),
                                 "INDEX", NULL);
         rc = pgc_finish_obj(c, idx, &b, d.s);
@@ -1160,9 +1157,8 @@ static sk_rc read_table_children(cat *c)
         default: break;
         }
         char target[1200];
-        snprintf(target, sizeof target, "RULE %s ON %s", rn, q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
-        pg_buf_addf(&d, "DROP RULE IF EXISTS %s ON %s;\n", rn, q);
+        snprintf(target, sizeof target, "%s ON %s", rn, q);
+        pgc_comment_and_drop(&b, &d, "RULE", target, pgc_val(r, i, 6));
         char nm[600];
         snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, 1));
         long idx = pg_model_add(c->m, K_RULE, PG_REWRITE_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, nm, "RULE",
@@ -1209,9 +1205,8 @@ static sk_rc read_table_children(cat *c)
             pg_buf_addf(&b, " WITH CHECK (%s)", pgc_val(r, i, 8));
         pg_buf_add(&b, ";\n");
         char target[1200];
-        snprintf(target, sizeof target, "POLICY %s ON %s", pn, q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 9));
-        pg_buf_addf(&d, "DROP POLICY IF EXISTS %s ON %s;\n", pn, q);
+        snprintf(target, sizeof target, "%s ON %s", pn, q);
+        pgc_comment_and_drop(&b, &d, "POLICY", target, pgc_val(r, i, 9));
         char nm[600];
         snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, 1));
         long idx = pg_model_add(c->m, K_POLICY, PG_POLICY_OID, pgc_uval(r, i, 0), c->m->objs[tab].schema, nm, "POLICY",
@@ -1244,10 +1239,7 @@ static sk_rc read_table_children(cat *c)
         pg_buf_addf(&b, "%s;\nALTER STATISTICS %s OWNER TO %s;\n", pgc_val(r, i, 4), q, pgc_val(r, i, 5));
         if (pgc_ival(r, i, 6, -1) >= 0)
             pg_buf_addf(&b, "ALTER STATISTICS %s SET STATISTICS %s;\n", q, pgc_val(r, i, 6));
-        char target[700];
-        snprintf(target, sizeof target, "STATISTICS %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
-        pg_buf_addf(&d, "DROP STATISTICS IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "STATISTICS", q, pgc_val(r, i, 7));
         long idx = pg_model_add(c->m, K_STATISTICS, PG_STATISTIC_EXT_OID, pgc_uval(r, i, 0), pgc_val(r, i, 8), pgc_val(r, i, 1),
                                 "STATISTICS", pgc_val(r, i, 5));
         rc = pgc_finish_obj(c, idx, &b, d.s);

@@ -57,10 +57,7 @@ static sk_rc read_collations(cat *c)
         if (!pgc_bval(r, i, 6))
             pg_buf_add(&b, ", deterministic = false");
         pg_buf_addf(&b, ");\nALTER COLLATION %s OWNER TO %s;\n", q, pgc_val(r, i, 4));
-        char target[600];
-        snprintf(target, sizeof target, "COLLATION %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 10));
-        pg_buf_addf(&d, "DROP COLLATION IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "COLLATION", q, pgc_val(r, i, 10));
         rc = add_obj(c, K_COLLATION, PG_COLLATION_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), pgc_val(r, i, 2),
                      "COLLATION", pgc_val(r, i, 4), &b, &d, NULL);
     }
@@ -97,10 +94,7 @@ static sk_rc read_casts(cat *c)
             pg_buf_add(&b, " WITHOUT FUNCTION");
         char ctx = pgc_val(r, i, 4)[0];
         pg_buf_add(&b, ctx == 'a' ? " AS ASSIGNMENT;\n" : ctx == 'i' ? " AS IMPLICIT;\n" : ";\n");
-        char target[700];
-        snprintf(target, sizeof target, "CAST %s", sig);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 6));
-        pg_buf_addf(&d, "DROP CAST IF EXISTS %s;\n", sig);
+        pgc_comment_and_drop(&b, &d, "CAST", sig, pgc_val(r, i, 6));
         rc = add_obj(c, K_CAST, PG_CAST_OID, pgc_uval(r, i, 0), NULL, sig, "CAST", NULL, &b, &d, NULL);
     }
     PQclear(r);
@@ -252,10 +246,7 @@ static sk_rc read_operators(cat *c)
         if (pgc_bval(r, i, 12))
             pg_buf_add(&b, ",\n    MERGES");
         pg_buf_addf(&b, "\n);\nALTER OPERATOR %s OWNER TO %s;\n", sig, pgc_val(r, i, 13));
-        char target[1300];
-        snprintf(target, sizeof target, "OPERATOR %s", sig);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 14));
-        pg_buf_addf(&d, "DROP OPERATOR IF EXISTS %s;\n", sig);
+        pgc_comment_and_drop(&b, &d, "OPERATOR", sig, pgc_val(r, i, 14));
         char nm[1200];
         snprintf(nm, sizeof nm, "%s (%s, %s)", pgc_val(r, i, 2), l ? l : "NONE", rt ? rt : "NONE");
         rc = add_obj(c, K_OPERATOR, PG_OPERATOR_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), nm, "OPERATOR",
@@ -288,10 +279,7 @@ static sk_rc read_text_search(cat *c)
         if (pgc_val(r, i, 6) && *pgc_val(r, i, 6))
             pg_buf_addf(&b, ",\n    %s", pgc_val(r, i, 6));
         pg_buf_addf(&b, "\n);\nALTER TEXT SEARCH DICTIONARY %s OWNER TO %s;\n", q, pgc_val(r, i, 4));
-        char target[700];
-        snprintf(target, sizeof target, "TEXT SEARCH DICTIONARY %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
-        pg_buf_addf(&d, "DROP TEXT SEARCH DICTIONARY IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "TEXT SEARCH DICTIONARY", q, pgc_val(r, i, 7));
         rc = add_obj(c, K_TS, PG_TS_DICT_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), pgc_val(r, i, 2),
                      "TEXT SEARCH DICTIONARY", pgc_val(r, i, 4), &b, &d, NULL);
     }
@@ -330,10 +318,7 @@ static sk_rc read_text_search(cat *c)
                 p++;
         }
         pg_buf_addf(&b, "ALTER TEXT SEARCH CONFIGURATION %s OWNER TO %s;\n", q, pgc_val(r, i, 4));
-        char target[700];
-        snprintf(target, sizeof target, "TEXT SEARCH CONFIGURATION %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
-        pg_buf_addf(&d, "DROP TEXT SEARCH CONFIGURATION IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "TEXT SEARCH CONFIGURATION", q, pgc_val(r, i, 7));
         rc = add_obj(c, K_TS, PG_TS_CONFIG_OID, pgc_uval(r, i, 0), pgc_val(r, i, 1), pgc_val(r, i, 2),
                      "TEXT SEARCH CONFIGURATION", pgc_val(r, i, 4), &b, &d, NULL);
     }
@@ -490,10 +475,7 @@ static sk_rc read_publications(cat *c)
             if (s >= 0 && nd < 256)
                 deps[nd++] = s;
         }
-        char target[600];
-        snprintf(target, sizeof target, "PUBLICATION %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 7));
-        pg_buf_addf(&d, "DROP PUBLICATION IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "PUBLICATION", q, pgc_val(r, i, 7));
         long idx;
         rc = add_obj(c, K_PUBLICATION, PG_PUBLICATION_OID, oid, NULL, pgc_val(r, i, 1), "PUBLICATION",
                      pgc_val(r, i, 3), &b, &d, &idx);
@@ -592,10 +574,7 @@ static sk_rc read_event_triggers(cat *c)
         case 'A': pg_buf_addf(&b, "ALTER EVENT TRIGGER %s ENABLE ALWAYS;\n", q); break;
         default: break;
         }
-        char target[600];
-        snprintf(target, sizeof target, "EVENT TRIGGER %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 8));
-        pg_buf_addf(&d, "DROP EVENT TRIGGER IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "EVENT TRIGGER", q, pgc_val(r, i, 8));
         rc = add_obj(c, K_EVENT_TRIGGER, PG_EVENT_TRIGGER_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1),
                      "EVENT TRIGGER", pgc_val(r, i, 4), &b, &d, NULL);
     }
@@ -720,10 +699,7 @@ static sk_rc read_access_methods(cat *c)
         pg_buf_init(&d);
         pg_buf_addf(&b, "CREATE ACCESS METHOD %s TYPE %s HANDLER %s;\n", q, pgc_val(r, i, 3)[0] == 't' ? "TABLE" : "INDEX",
                     pgc_val(r, i, 4));
-        char target[600];
-        snprintf(target, sizeof target, "ACCESS METHOD %s", q);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
-        pg_buf_addf(&d, "DROP ACCESS METHOD IF EXISTS %s;\n", q);
+        pgc_comment_and_drop(&b, &d, "ACCESS METHOD", q, pgc_val(r, i, 5));
         rc = add_obj(c, K_ACCESS_METHOD, PG_AM_OID, pgc_uval(r, i, 0), NULL, pgc_val(r, i, 1), "ACCESS METHOD", NULL,
                      &b, &d, NULL);
     }
@@ -791,9 +767,8 @@ static sk_rc read_opclasses(cat *c)
             pg_buf_add(&b, ";\n");
         pg_buf_addf(&b, "ALTER OPERATOR FAMILY %s USING %s OWNER TO %s;\n", q, am, pgc_val(fam, i, 5));
         char target[700];
-        snprintf(target, sizeof target, "OPERATOR FAMILY %s USING %s", q, am);
-        pgc_emit_comment(&b, target, pgc_val(fam, i, 6));
-        pg_buf_addf(&d, "DROP OPERATOR FAMILY IF EXISTS %s USING %s;\n", q, am);
+        snprintf(target, sizeof target, "%s USING %s", q, am);
+        pgc_comment_and_drop(&b, &d, "OPERATOR FAMILY", target, pgc_val(fam, i, 6));
         long idx;
         rc = add_obj(c, K_OPFAMILY, PG_OPFAMILY_OID, oid, pgc_val(fam, i, 1), pgc_val(fam, i, 2), "OPERATOR FAMILY",
                      pgc_val(fam, i, 5), &b, &d, &idx);
@@ -834,9 +809,8 @@ static sk_rc read_opclasses(cat *c)
                         pgc_val(cls, i, 9) ? pgc_val(cls, i, 9) : pgc_val(cls, i, 8));
         pg_buf_addf(&b, ";\nALTER OPERATOR CLASS %s USING %s OWNER TO %s;\n", q, am, pgc_val(cls, i, 5));
         char target[700];
-        snprintf(target, sizeof target, "OPERATOR CLASS %s USING %s", q, am);
-        pgc_emit_comment(&b, target, pgc_val(cls, i, 6));
-        pg_buf_addf(&d, "DROP OPERATOR CLASS IF EXISTS %s USING %s;\n", q, am);
+        snprintf(target, sizeof target, "%s USING %s", q, am);
+        pgc_comment_and_drop(&b, &d, "OPERATOR CLASS", target, pgc_val(cls, i, 6));
         long idx;
         rc = add_obj(c, K_OPCLASS, PG_OPCLASS_OID, oid, pgc_val(cls, i, 1), pgc_val(cls, i, 2), "OPERATOR CLASS",
                      pgc_val(cls, i, 5), &b, &d, &idx);
@@ -879,10 +853,7 @@ static sk_rc read_transforms(cat *c)
         if (pgc_val(r, i, 4))
             pg_buf_addf(&b, "%sTO SQL WITH FUNCTION %s", pgc_val(r, i, 3) ? ", " : "", pgc_val(r, i, 4));
         pg_buf_add(&b, ");\n");
-        char target[700];
-        snprintf(target, sizeof target, "TRANSFORM %s", sig);
-        pgc_emit_comment(&b, target, pgc_val(r, i, 5));
-        pg_buf_addf(&d, "DROP TRANSFORM IF EXISTS %s;\n", sig);
+        pgc_comment_and_drop(&b, &d, "TRANSFORM", sig, pgc_val(r, i, 5));
         rc = add_obj(c, K_CAST, PG_TRANSFORM_OID, pgc_uval(r, i, 0), NULL, sig, "TRANSFORM", NULL, &b, &d, NULL);
     }
     PQclear(r);
