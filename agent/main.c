@@ -19,6 +19,7 @@
 #include "config.h"
 #include "config_file.h"
 #include "http_status.h"
+#include "jobs.h"
 #include "job.h"
 #include "log.h"
 #include "naming.h"
@@ -94,12 +95,6 @@ static void print_help(FILE *out)
     fputs(exit_text, out);
 }
 
-static const char *env_get(void *ud, const char *name)
-{
-    (void)ud;
-    return getenv(name);
-}
-
 static int64_t clock_ms(void *ud)
 {
     (void)ud;
@@ -107,8 +102,6 @@ static int64_t clock_ms(void *ud)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-static void add_secret(void *ud, const char *value) { sk_log_add_secret(ud, value); }
 
 /* ---- command line ----------------------------------------------------------------------- */
 
@@ -177,192 +170,6 @@ static int want_args(const cli *c, int n, const char *what, sk_log *log)
     else
         sk_log_msg(log, SK_LOG_ERROR, "%s needs %s (see snapkeep --help)", c->command, what);
     return -1;
-}
-
-/* ---- jobs -------------------------------------------------------------------------------- */
-
-typedef struct jobs {
-    sk_job_configs cfgs;
-    sk_config *env_cfg;      /* single-job mode */
-    sk_config **derived;     /* configurations derived by expansion (owned) */
-    char **derived_names;
-    size_t nderived;
-    sk_agent_job *v;
-    size_t n;
-} jobs;
-
-static void jobs_free(jobs *j)
-{
-    for (size_t i = 0; i < j->n; i++) {
-        sk_job_close(j->v[i].job);
-        sk_schedule_free(j->v[i].schedule);
-    }
-    free(j->v);
-    for (size_t i = 0; i < j->nderived; i++) {
-        sk_config_free(j->derived[i]);
-        free(j->derived_names[i]);
-    }
-    free(j->derived);
-    free(j->derived_names);
-    sk_job_configs_free(&j->cfgs);
-    sk_config_free(j->env_cfg);
-    memset(j, 0, sizeof *j);
-}
-
-/* cfg with each (name, value) pair applied, value NULL unsetting it. */
-static sk_config *derive(const sk_config *cfg, const char *const *pairs, size_t npairs, sk_err *err)
-{
-    sk_config *cur = NULL;
-    for (size_t i = 0; i < npairs; i++) {
-        sk_config *next = sk_config_override(cur ? cur : cfg, pairs[2 * i], pairs[2 * i + 1], err);
-        sk_config_free(cur);
-        if (!(cur = next))
-            return NULL;
-    }
-    return cur;
-}
-
-static sk_rc add_derived(jobs *j, sk_config *cfg, const char *base, const char *suffix, sk_err *err)
-{
-    sk_config **nc = realloc(j->derived, (j->nderived + 1) * sizeof *nc);
-    char **nn = nc ? realloc(j->derived_names, (j->nderived + 1) * sizeof *nn) : NULL;
-    if (nc)
-        j->derived = nc;
-    if (nn)
-        j->derived_names = nn;
-    char name[512];
-    snprintf(name, sizeof name, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
-    char *dup = nn ? strdup(name) : NULL;
-    if (!dup) {
-        sk_config_free(cfg);
-        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-    }
-    j->derived[j->nderived] = cfg;
-    j->derived_names[j->nderived++] = dup;
-    return SK_OK;
-}
-
-/* One postgres job with SNAPKEEP_PG_DATABASES and/or SNAPKEEP_PG_GLOBALS becomes one job per
- * database (and one for the roles), each storing its own artifact; other jobs are kept as they
- * are. `base` is the job's name in a config file, NULL in single-job mode. */
-static sk_rc expand(jobs *j, const sk_config *cfg, const char *base, sk_err *err)
-{
-    const char *engine = sk_config_str(cfg, "SNAPKEEP_ENGINE");
-    const char *dbs = sk_config_str(cfg, "SNAPKEEP_PG_DATABASES");
-    int globals = sk_config_bool(cfg, "SNAPKEEP_PG_GLOBALS");
-    if (!engine || strcmp(engine, "postgres") != 0 || (!dbs && !globals)) {
-        /* kept as it is (a copy, so every job's configuration is owned the same way) */
-        sk_config *copy = sk_config_override(cfg, "SNAPKEEP_ENGINE", engine, err);
-        return copy ? add_derived(j, copy, NULL, base ? base : "default", err) : err->rc;
-    }
-    char *list = dbs ? strdup(dbs) : strdup("");
-    if (!list)
-        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-    sk_rc rc = SK_OK;
-    size_t made = 0;
-    for (char *save = NULL, *db = strtok_r(list, ",", &save); db && rc == SK_OK; db = strtok_r(NULL, ",", &save)) {
-        while (*db == ' ' || *db == '\t')
-            db++;
-        for (size_t l = strlen(db); l > 0 && (db[l - 1] == ' ' || db[l - 1] == '\t'); l--)
-            db[l - 1] = '\0';
-        if (!*db)
-            continue;
-        const char *pairs[] = { "SNAPKEEP_PG_DATABASES", NULL, "SNAPKEEP_PG_GLOBALS", NULL,
-                                "SNAPKEEP_PG_DATABASE", db };
-        sk_config *c = derive(cfg, pairs, 3, err);
-        rc = c ? add_derived(j, c, base, db, err) : err->rc;
-        made++;
-        if (rc != SK_OK)
-            sk_err_prefix(err, "SNAPKEEP_PG_DATABASES: '%s': ", db);
-    }
-    free(list);
-    if (rc == SK_OK && !dbs) {
-        /* the database the URL names, as a job of its own */
-        const char *pairs[] = { "SNAPKEEP_PG_GLOBALS", NULL };
-        sk_config *c = derive(cfg, pairs, 1, err);
-        rc = c ? add_derived(j, c, base, "database", err) : err->rc;
-        made++;
-    }
-    if (rc == SK_OK && dbs && made == 0)
-        rc = sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_PG_DATABASES holds no database name");
-    if (rc == SK_OK && globals) {
-        const char *pairs[] = { "SNAPKEEP_PG_DATABASES", NULL, "SNAPKEEP_PG_GLOBALS", NULL,
-                                "SNAPKEEP_PG_ARTIFACT", "globals" };
-        sk_config *c = derive(cfg, pairs, 3, err);
-        rc = c ? add_derived(j, c, base, "globals", err) : err->rc;
-    }
-    return rc;
-}
-
-static sk_rc jobs_load(jobs *j, const sk_runtime *rt, sk_err *err)
-{
-    memset(j, 0, sizeof *j);
-    sk_config *envc = sk_config_load(sk_all_settings(), env_get, NULL, environ, err);
-    if (!envc)
-        return err->rc;
-    const char *file = sk_config_str(envc, "SNAPKEEP_CONFIG");
-    const sk_config *const *cfgs;
-    const sk_config *single[1];
-    char *const single_name[1] = { "default" };
-    char *const *names;
-    size_t n;
-    if (file) {
-        if (sk_config_file_load(file, sk_all_settings(), environ, &j->cfgs, err) != SK_OK) {
-            sk_config_free(envc);
-            return err->rc;
-        }
-        sk_config_free(envc);
-        cfgs = (const sk_config *const *)j->cfgs.cfgs;
-        names = j->cfgs.names;
-        n = j->cfgs.n;
-    } else {
-        j->env_cfg = envc;
-        single[0] = envc;
-        cfgs = single;
-        names = single_name;
-        n = 1;
-    }
-    /* secrets are known from here on: redact them from every line */
-    for (size_t i = 0; i < n; i++)
-        sk_config_each_secret(cfgs[i], add_secret, rt->log);
-    for (size_t i = 0; i < n; i++)
-        if (expand(j, cfgs[i], file ? names[i] : NULL, err) != SK_OK) {
-            if (file)
-                sk_err_prefix(err, "job '%s': ", names[i]);
-            return err->rc;
-        }
-    j->v = calloc(j->nderived, sizeof *j->v);
-    if (!j->v)
-        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-    for (size_t i = 0; i < j->nderived; i++) {
-        sk_agent_job *a = &j->v[i];
-        a->name = j->derived_names[i];
-        if (sk_job_open(j->derived[i], rt, &a->job, err) != SK_OK) {
-            if (file || j->nderived > 1)
-                sk_err_prefix(err, "job '%s': ", a->name);
-            return err->rc;
-        }
-        j->n = i + 1;
-    }
-    return SK_OK;
-}
-
-static sk_agent_job *pick_job(jobs *j, const char *name, sk_err *err)
-{
-    if (!name) {
-        if (j->n == 1)
-            return &j->v[0];
-        char list[1024] = "";
-        for (size_t i = 0; i < j->n; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", j->v[i].name);
-        sk_fail(err, SK_ERR_USAGE, 0, "SNAPKEEP_CONFIG lists %zu jobs: choose one with --job (%s)", j->n, list);
-        return NULL;
-    }
-    for (size_t i = 0; i < j->n; i++)
-        if (!strcmp(j->v[i].name, name))
-            return &j->v[i];
-    sk_fail(err, SK_ERR_USAGE, 0, "--job '%s': no such job", name);
-    return NULL;
 }
 
 /* ---- commands --------------------------------------------------------------------------- */
@@ -451,7 +258,7 @@ out:
     return code;
 }
 
-static int cmd_config_check(jobs *j, const sk_runtime *rt)
+static int cmd_config_check(sk_jobs *j, const sk_runtime *rt)
 {
     sk_err err;
     sk_err_clear(&err);
@@ -503,7 +310,7 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
            st->last_failure ? "\n  last error: " : "", st->last_failure ? st->last_error : "");
 }
 
-static int cmd_health_status(jobs *j, const cli *c, const sk_runtime *rt, int health)
+static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int health)
 {
     sk_err err;
     sk_err_clear(&err);
@@ -557,7 +364,7 @@ static void print_prune(void *ud, const char *key, int keep, const char *reason)
     printf("%s %s (%s)\n", keep ? "keep  " : (c->dry_run ? "would delete" : "delete"), key, reason);
 }
 
-static int cmd_run(jobs *j, sk_runtime *rt)
+static int cmd_run(sk_jobs *j, sk_runtime *rt)
 {
     sk_err err;
     sk_err_clear(&err);
@@ -645,7 +452,7 @@ int main(int argc, char **argv)
     sk_err_clear(&err);
     const char *lf = getenv("SNAPKEEP_LOG_FORMAT");
     sk_log *log = sk_log_new(stderr, lf && strcmp(lf, "json") == 0);
-    jobs j;
+    sk_jobs j;
     memset(&j, 0, sizeof j);
     int code = 0;
     if (!log)
@@ -716,7 +523,7 @@ int main(int argc, char **argv)
         .cancelled = sk_signals_cancelled,
         .now_ms = clock_ms,
     };
-    if (jobs_load(&j, &rt, &err) != SK_OK) {
+    if (sk_jobs_load(&j, &rt, environ, &err) != SK_OK) {
         code = fail(log, "configuration", &err);
         goto out;
     }
@@ -751,7 +558,7 @@ int main(int argc, char **argv)
         }
         goto out;
     }
-    sk_agent_job *a = pick_job(&j, c.job, &err);
+    sk_agent_job *a = sk_jobs_pick(&j, c.job, &err);
     if (!a) {
         code = fail(log, cmd, &err);
         goto out;
@@ -818,7 +625,7 @@ out:
         sk_log_msg(log, SK_LOG_ERROR, "cannot write to standard output: %s", strerror(errno));
         code = SK_ERR_DEST;
     }
-    jobs_free(&j);
+    sk_jobs_free(&j);
     curl_global_cleanup();
     xmlCleanupParser();
     sk_log_free(log);
