@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs_internal.h"
 #include "registry.h"
 
 static const char *env_get(void *ud, const char *name)
@@ -191,3 +192,9 @@ sk_agent_job *sk_jobs_pick(sk_jobs *j, const char *name, sk_err *err)
     return NULL;
 }
 
+
+/* Hook for tests and fuzzing (jobs_internal.h). */
+sk_rc sk_jobs_expand(sk_jobs *j, const sk_config *cfg, const char *base, sk_err *err)
+{
+    return expand(j, cfg, base, err);
+}

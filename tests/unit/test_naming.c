@@ -31,6 +31,12 @@ static void test_keys(void **state)
     assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.md5", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_2026032x-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_20261323-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
+    /* dates that do not exist (found by tests/fuzz/fuzz_key): not taken for another time's backup */
+    assert_false(sk_key_match("pgsql_app_db_20250229-235959.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260431-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260023-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260323-235960.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_true(sk_key_match("pgsql_app_db_20240229-235959.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_int_equal(sk_key_dir("", "s", "e", dir, sizeof dir), 0);
     assert_string_equal(dir, "s/e/");
     assert_string_equal(sk_key_base(key), "pgsql_app_db_20260323-000000.sql.zst");

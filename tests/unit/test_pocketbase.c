@@ -79,6 +79,22 @@ static void test_content_range(void **state)
     assert_int_equal(pb_parse_content_range("bytes 0-1/2 junk", &s, &e, &t), -1);
 }
 
+/* A server's field error goes into log lines: only printable ASCII of it (found by
+ * tests/fuzz/fuzz_pb_json: control bytes of data.<field> passed through). */
+static void test_describe_printable(void **state)
+{
+    (void)state;
+    static pb_resp r;
+    char out[512];
+    memset(&r, 0, sizeof r);
+    r.status = 400;
+    r.len = (size_t)snprintf(r.body, sizeof r.body, "%s",
+                             "{\"message\":\"Failed.\",\"data\":{\"na\\u001bme\":{\"code\":\"x\","
+                             "\"message\":\"bad\\nFAKE LOG LINE\\u007f\"}}}");
+    pb_resp_describe(&r, out, sizeof out);
+    assert_string_equal(out, "HTTP 400 \"Failed.\" (na me: bad FAKE LOG LINE)");
+}
+
 static void test_escape_and_unsafe(void **state)
 {
     (void)state;
@@ -303,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_content_range),
+        cmocka_unit_test(test_describe_printable),
         cmocka_unit_test(test_escape_and_unsafe),
         cmocka_unit_test(test_ziptail),
         cmocka_unit_test(test_verify),
