@@ -8,11 +8,11 @@
 # Missing Debian packages are installed first (scripts/deps.sh).
 
 CC       ?= cc
-PKGS     := libxml-2.0 libpq
+PKGS     := libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -g
-LIBS     := -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 -lpthread -lm
+LIBS     := -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lexpat -lpthread -lm
 
 SRC      := $(sort $(wildcard agent/*.c uploader/*.c engines/*/*.c))
 LIB_SRC  := $(filter-out agent/main.c,$(SRC))
@@ -24,8 +24,15 @@ ASN := build/asan
 REL_CFLAGS := $(CFLAGS_BASE) -O2
 ASN_CFLAGS := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test demo bench clean deps deps-test deps-fuzz fuzz fuzz-bins
+.PHONY: all test demo bench clean deps deps-test deps-fuzz fuzz fuzz-bins print-libs print-cflags
 all: bin/snapkeep bin/backup-now
+
+# the one list of link libraries, for scripts that link build/*/libsnapkeep.a themselves:
+#   cc ... build/release/libsnapkeep.a $(make -s print-libs)
+print-libs:
+	@echo $(LIBS)
+print-cflags:
+	@echo $(PKG_CFLAGS)
 
 deps:
 	@scripts/deps.sh build
@@ -111,4 +118,4 @@ bench: all deps-test
 clean:
 	rm -rf build bin demo
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(REL) $(ASN) -name '*.d' -type f 2>/dev/null)

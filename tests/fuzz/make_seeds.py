@@ -165,4 +165,24 @@ for i, (st, body) in enumerate([
 put("http_headers", "s3", "HTTP/1.1 200 OK\r\nETag: \"d41d8cd98f00b204e9800998ecf8427e\"\r\nLast-Modified: Fri, 04 Dec 2026 12:00:00 GMT\r\nx-amz-request-id: tx000001\r\nContent-Length: 512\r\n\r\n")
 put("http_headers", "continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-199/1000\r\nContent-Length: 100\r\n\r\n")
 put("http_headers", "star", "HTTP/2 416\r\ncontent-range: bytes 0-0/*\r\ncontent-length: 0\r\n")
+# s3_xml: replies as S3 servers (AWS, R2, Ceph RGW) send them
+x = '<?xml version="1.0" encoding="UTF-8"?>\n'
+put("s3_xml", "list", x + '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>'
+    '<Prefix>snapshots/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>'
+    '<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>'
+    '<Contents><Key>snapshots/a/b/sqlite_app_20261204-120000.sqlite3.zst</Key>'
+    '<LastModified>2026-11-21T15:30:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>434234</Size>'
+    '<Owner><ID>o</ID></Owner><StorageClass>STANDARD</StorageClass></Contents>'
+    '<Contents><Key>k &amp; &lt;&#x41;&gt;</Key><Size>0</Size><LastModified>garbage</LastModified></Contents>'
+    '</ListBucketResult>')
+put("s3_xml", "initiate", x + '<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    '<Bucket>b</Bucket><Key>k</Key><UploadId>2~abcDEF-123</UploadId></InitiateMultipartUploadResult>')
+put("s3_xml", "complete", x + '<CompleteMultipartUploadResult><Location>http://h/b/k</Location><Bucket>b</Bucket>'
+    '<Key>k</Key><ETag>"3858f62230ac3c915f300c664312c11f-9"</ETag></CompleteMultipartUploadResult>')
+put("s3_xml", "error", x + '<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated '
+    'does not match.</Message><RequestId>tx0001</RequestId><HostId>h</HostId></Error>')
+put("s3_xml", "delete", x + '<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Error><Key>a</Key>'
+    '<Code>AccessDenied</Code><Message>Access Denied</Message></Error><Deleted><Key>b</Key></Deleted></DeleteResult>')
+put("s3_xml", "prefixed", '<s3:Error xmlns:s3="urn:x"><s3:Code>NoSuchKey</s3:Code><s3:Message>m</s3:Message></s3:Error>')
+put("s3_xml", "doctype", '<!DOCTYPE x [<!ENTITY a "aaaa">]><Error><Code>&a;</Code></Error>')
 print("seeds written under", corpus)
