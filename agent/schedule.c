@@ -1104,7 +1104,8 @@ sk_rc sk_tz_parse_time(const sk_tz *tz, const char *text, const char *what, int6
             goto bad;
         if (*p == ':')
             p++;
-        if (!(p = digits(p, 2, &zm)) || zh > 23 || zm > 59)
+        /* up to 25:59, as zones may be (tzif_parse): what sk_tz_format writes must parse back */
+        if (!(p = digits(p, 2, &zm)) || zh > 25 || zm > 59)
             goto bad;
         has_zone = 1;
         zoff = (zh * 3600 + zm * 60) * (neg ? -1 : 1);

@@ -452,6 +452,17 @@ static void test_time_zones(void **state)
     assert_string_equal(buf, "1970-01-01T00:00:00+00:00 UTC");
     sk_tz_free(u);
 
+    /* What sk_tz_format writes parses back, also in a POSIX zone 24 hours off UTC (found by
+     * tests/fuzz/fuzz_cron: "-24:00" was refused). */
+    sk_tz *far = sk_tz_load("ISV24", NULL, &err);
+    assert_non_null(far);
+    assert_int_equal(sk_tz_format(far, utc("2026-07-01T12:00:00Z"), buf, sizeof buf, &err), SK_OK);
+    assert_string_equal(buf, "2026-06-30T12:00:00-24:00 ISV");
+    buf[strcspn(buf, " ")] = '\0';
+    assert_int_equal(sk_tz_parse_time(far, buf, "--from", &t, &err), SK_OK);
+    assert_int_equal(t, utc("2026-07-01T12:00:00Z"));
+    sk_tz_free(far);
+
     /* Offsets with seconds (local mean time before 1893) are printed in full. */
     b = sk_tz_load(":Europe/Berlin", NULL, &err);
     assert_non_null(b);
