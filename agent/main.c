@@ -597,6 +597,8 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(cmd, "restore")) {
         sk_restore_opts ro = { c.target, c.force };
+        /* a URL target may carry a password: mask it (and its decoded forms) in every message */
+        sk_log_add_credentials(log, c.target);
         char key[1024];
         if (sk_job_restore(a->job, c.pos[0], &ro, key, &err) != SK_OK)
             code = fail(log, "restore", &err);
