@@ -8,7 +8,8 @@ what=${1:-build}
 build_pkgs=(gcc make pkg-config libc6-dev libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev
             libconfig-dev libjansson-dev libzip-dev libpq-dev libexpat1-dev)
 fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
-test_pkgs=(libcmocka-dev zstd sqlite3 coreutils python3 procps time faketime curl docker-compose "${fuzz_pkgs[@]}")
+test_pkgs=(libcmocka-dev zlib1g-dev age zstd sqlite3 coreutils python3 procps time faketime curl docker-compose
+           "${fuzz_pkgs[@]}")
 pkgs=("${build_pkgs[@]}")
 case "$what" in
   build) ;;
