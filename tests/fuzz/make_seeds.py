@@ -185,4 +185,21 @@ put("s3_xml", "delete", x + '<DeleteResult xmlns="http://s3.amazonaws.com/doc/20
     '<Code>AccessDenied</Code><Message>Access Denied</Message></Error><Deleted><Key>b</Key></Deleted></DeleteResult>')
 put("s3_xml", "prefixed", '<s3:Error xmlns:s3="urn:x"><s3:Code>NoSuchKey</s3:Code><s3:Message>m</s3:Message></s3:Error>')
 put("s3_xml", "doctype", '<!DOCTYPE x [<!ENTITY a "aaaa">]><Error><Code>&a;</Code></Error>')
+# age: the header (and first payload bytes) of the C2SP/CCTV vectors in tests/fixtures/age (mode 0),
+# the keys they name (modes 2 and 3); payloads are cut to keep the corpus small
+agedir = os.path.join(root, "tests/fixtures/age")
+if os.path.isdir(agedir):
+    for name in sorted(os.listdir(agedir)):
+        if name == "README.md" or name.startswith("stream_2"):
+            continue
+        raw = open(os.path.join(agedir, name), "rb").read()
+        meta, sep, body = raw.partition(b"\n\n")
+        if not sep:
+            continue
+        put("age", name, b"\x00" + body[:1024])
+        for line in meta.splitlines():
+            if line.startswith(b"identity: "):
+                put("age", "identity", b"\x03# created: 2026-12-04\n# public key: x\n" + line[10:] + b"\n")
+    put("age", "recipients", b"\x02age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj # a\n"
+        b"age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg,\n")
 print("seeds written under", corpus)
