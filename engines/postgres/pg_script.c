@@ -240,6 +240,10 @@ static int scan(sk_pg_script *s, int eof, size_t *end, sk_err *err, sk_rc *rc)
         case L_ESQ:
             if (c == '\\') {
                 NEED(1);
+                if (i + 1 < n && b[i + 1] == '\0') {
+                    i++; /* the NUL check above, for the escaped byte */
+                    continue;
+                }
                 if (i + 1 < n && b[i + 1] == '\n')
                     s->line++;
                 i += 2;
