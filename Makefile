@@ -99,7 +99,7 @@ fuzz-bins: $(FUZZ_BINS)
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_BINS)
-	@SK_FUZZ=$(CURDIR)/$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ)
+	@SK_FUZZ=$(CURDIR)/$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ARGS="$(FUZZ_ARGS)" tests/fuzz/run.sh $(FUZZ)
 
 # The fuzz smoke run (tests/integration/fuzz_smoke.sh) needs the harnesses: build them when the
 # run includes it (no TESTS, or a TESTS that is part of its name).
