@@ -59,6 +59,15 @@ static sk_rc add_derived(sk_jobs *j, sk_config *cfg, const char *base, const cha
         j->derived_names = nn;
     char name[512];
     snprintf(name, sizeof name, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
+    /* two jobs of one name would be one job to --job, and may share a lock, state and keys */
+    for (size_t i = 0; i < j->nderived; i++)
+        if (!strcmp(j->derived_names[i], name)) {
+            sk_config_free(cfg);
+            return sk_fail(err, SK_ERR_CONFIG, 0,
+                           "two jobs are named '%s': list each database once in SNAPKEEP_PG_DATABASES, do not "
+                           "name one 'globals' with SNAPKEEP_PG_GLOBALS, and do not name a job '<job>/<database>'",
+                           name);
+        }
     char *dup = nn ? strdup(name) : NULL;
     if (!dup) {
         sk_config_free(cfg);

@@ -60,8 +60,8 @@ jobs = (
 """)
 put("config_file", "postgres", """defaults = { s3_bucket = "b"; s3_endpoint = "https://x.r2.cloudflarestorage.com"; s3_region = "auto"; };
 jobs = (
-  { name = "pg"; engine = "postgres"; pg_url = "postgresql://u@db/app"; pg_databases = "app, shop ,crm"; pg_globals = true; },
-  { name = "one"; engine = "postgres"; pg_url = "postgresql://u@db/app"; pg_globals = true; lock_wait = 60; keep_min = 3; }
+  { name = "pg"; engine = "postgres"; pg_databases = "app, shop ,crm"; pg_globals = true; },
+  { name = "one"; engine = "postgres"; pg_globals = true; lock_wait = 60; keep_min = 3; }
 );
 """)
 put("config_file", "types", """jobs = ( { name = "x"; engine = "sqlite"; sqlite_path = "/d.db"; compression_level = 5L; run_at_start = false; jitter = 1.5; s3_allow_http = true; } );
