@@ -338,6 +338,12 @@ sk_schedule *sk_schedule_parse(const char *expr, const char *varname, sk_err *er
     }
     for (int f = 0; f < F_N; f++)
         norm_field(s, f, fstart[f], flen[f], s->norm, sizeof s->norm);
+    if (strlen(s->norm) + 1 >= sizeof s->norm) { /* maybe cut: a cut form would lose fields */
+        sk_fail(err, SK_ERR_CONFIG, 0, "%s: '%.60s...' is too long (its normal form exceeds %zu bytes)", var,
+                expr ? expr : "", sizeof s->norm - 2);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 

@@ -384,6 +384,21 @@ static void test_normalized_form(void **state)
         assert_int_equal(sk_schedule_follows_clock(s), n[i].follows);
         sk_schedule_free(s);
     }
+    /* A normal form that would not fit is refused, not cut (found by tests/fuzz/fuzz_cron: the cut
+     * form lost fields and did not parse back). */
+    char longx[1200];
+    size_t at = (size_t)snprintf(longx, sizeof longx, "*/2");
+    for (int i = 0; i < 150; i++)
+        at += (size_t)snprintf(longx + at, sizeof longx - at, ",1");
+    at += (size_t)snprintf(longx + at, sizeof longx - at, " */3");
+    for (int i = 0; i < 150; i++)
+        at += (size_t)snprintf(longx + at, sizeof longx - at, ",2");
+    snprintf(longx + at, sizeof longx - at, " * * *");
+    sk_err err;
+    sk_err_clear(&err);
+    assert_null(sk_schedule_parse(longx, "X", &err));
+    assert_int_equal(err.rc, SK_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "too long"));
 }
 
 /* DOM/DOW: either matches when both are restricted, both must when one starts with '*'. */
