@@ -121,6 +121,21 @@ static void test_manifest_roundtrip(void **state)
     sk_err_clear(&err);
     assert_int_equal(sk_manifest_parse("{", 1, "m", &back, &err), SK_ERR_INTEGRITY);
     free(bad);
+
+    /* engine facts longer than the field are refused, not cut into invalid JSON (found by
+     * tests/fuzz/fuzz_manifest: the cut facts did not serialise again) */
+    size_t cap = strlen(json) + 3000;
+    char *big = malloc(cap);
+    p = strstr(json, "\"facts\": {");
+    assert_non_null(p);
+    size_t at = (size_t)(p - json) + 10;
+    memcpy(big, json, at);
+    at += (size_t)snprintf(big + at, cap - at, "\"tables\": \"%02000d\", ", 7);
+    snprintf(big + at, cap - at, "%s", p + 10);
+    sk_err_clear(&err);
+    assert_int_equal(sk_manifest_parse(big, strlen(big), "m", &back, &err), SK_ERR_INTEGRITY);
+    assert_non_null(strstr(err.msg, "facts"));
+    free(big);
     free(json);
 }
 
