@@ -19,14 +19,14 @@ for h in $harnesses; do
   mkdir -p "$T/$name" "$T/art-$name"
   dict=()
   [ -f "$fuzz/dict/$name.dict" ] && dict=(-dict="$fuzz/dict/$name.dict")
-  "$SK_FUZZ/$h" -seed=1 -runs=300000 -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  "$SK_FUZZ/$h" -seed=1 -runs=300000 -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$T/art-$name/" "${dict[@]}" "$T/$name" "$fuzz/corpus/$name" \
     </dev/null >"$T/$name.log" 2>&1
   rc=$?
   seeds=$(ls "$fuzz/corpus/$name" | wc -l)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/$name.log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' "$T/$name.log" | tail -1)
-  if [ "$rc" -eq 0 ] && [ "$seeds" -gt 0 ] && [ "${execs:-0}" -gt "$seeds" ]; then
+  if [ "$rc" -eq 0 ] && [ "$seeds" -gt 0 ] && [ "${execs:-0}" -ge "$seeds" ]; then
     ok "$name: $seeds corpus inputs and ${execs} executions without a finding ($cov)"
   else
     nok "$name: rc $rc, $seeds corpus inputs, ${execs:-?} executions"
