@@ -159,7 +159,8 @@ sk_rc pb_ziptail_check(pb_ziptail *t, pb_zipinfo *info, sk_err *err)
             goto out;
         }
         uint64_t z = le64(lin + eocd - 20 + 8);
-        if (z < base || z - base + 56 > eocd - 20 || le32(lin + (z - base)) != 0x06064b50) {
+        if (z < base || z - base > eocd - 20 || eocd - 20 - (z - base) < 56 || /* no wrap-around */
+            le32(lin + (z - base)) != 0x06064b50) {
             rc = sk_fail(err, SK_ERR_INTEGRITY, 0, "the zip64 end record is damaged");
             goto out;
         }

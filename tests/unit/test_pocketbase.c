@@ -253,16 +253,17 @@ static void test_ziptail(void **state)
     free(z);
 
     /* a zip64 end record whose central directory offset + size wraps around 2^64 to the right end
-     * (found with tests/fuzz/fuzz_pb_zip: the walk then read from a wild pointer) */
+     * (found with tests/fuzz/fuzz_pb_zip: the walk then read from a wild pointer), and a zip64
+     * locator whose offset is near 2^64 (found by fuzz_pb_zip: the bounds check wrapped around) */
     ent two[] = { { "data.db", "0123456789", 10 }, { "storage/a", "y", 1 }, { NULL, NULL, 0 } };
     make_zip(path, two);
     z = slurp(path, &len);
-    for (int wrap = 0; wrap <= 1; wrap++) {
+    for (int wrap = 0; wrap <= 2; wrap++) {
         size_t e = len - 22;
         uint64_t nent = (uint64_t)z[e + 10] | (uint64_t)z[e + 11] << 8;
         uint64_t cdsize = (uint64_t)z[e + 12] | (uint64_t)z[e + 13] << 8 | (uint64_t)z[e + 14] << 16 | (uint64_t)z[e + 15] << 24;
         uint64_t cdoff = (uint64_t)z[e + 16] | (uint64_t)z[e + 17] << 8 | (uint64_t)z[e + 18] << 16 | (uint64_t)z[e + 19] << 24;
-        if (wrap)
+        if (wrap == 1)
             cdoff += UINT64_C(1) << 63, cdsize -= UINT64_C(1) << 63;
         unsigned char *x = malloc(e + 56 + 20 + 22), *r = x + e;
         memcpy(x, z, e);
@@ -272,7 +273,7 @@ static void test_ziptail(void **state)
         for (int k = 0; k < 8; k++)
             for (int i = 0; i < w[k]; i++)
                 r[at[k] + i] = (unsigned char)(f64[k] >> (8 * i));
-        const uint64_t loc[] = { 0x07064b50, 0, e, 1 };
+        const uint64_t loc[] = { 0x07064b50, 0, wrap == 2 ? UINT64_MAX - 20 : e, 1 };
         const int lat[] = { 56, 60, 64, 72 }, lw[] = { 4, 4, 8, 4 };
         for (int k = 0; k < 4; k++)
             for (int i = 0; i < lw[k]; i++)
