@@ -3,6 +3,9 @@
  *   take the job lock (waiting for a running backup of the same job) -> status "running" ->
  *   webhook "start" -> backup -> status success/failure -> on success only, retention ->
  *   webhook "success"/"failure" -> release the lock.
+ * A backup that fails on a transient source error (SK_ERR_SOURCE with err->retryable: the database
+ * restarting, refusing connections, out of connection slots; PocketBase unreachable or 5xx) is
+ * tried again with backoff for up to SNAPKEEP_RETRY_WINDOW seconds, each retry logged.
  * Every backup of a job, scheduled or manual, goes through here, so two never overlap.
  */
 #ifndef SK_RUNNER_H
@@ -19,6 +22,7 @@ typedef struct sk_runner {
     char state_dir[PATH_MAX];
     char job_id[256];
     int lock_wait;
+    int retry_window;         /* seconds; 0: no retry */
     sk_retention_policy policy;
     sk_notifier *notifier;    /* may be NULL; not owned */
 } sk_runner;

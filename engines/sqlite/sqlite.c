@@ -209,7 +209,8 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
                          "'%s' stayed locked (%s) for %d s over %d attempts; a writer holds an exclusive lock. "
                          "Retry later or raise SNAPKEEP_SQLITE_BUSY_TIMEOUT",
                          e->path, sqlite3_errstr(r), e->busy_timeout_s, attempts);
-            err->retryable = 1;
+            /* not retryable: this loop already waited SNAPKEEP_SQLITE_BUSY_TIMEOUT, the setting
+             * the user chose for a locked database */
             goto out;
         }
         if (src_in_txn) {
