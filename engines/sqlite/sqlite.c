@@ -232,6 +232,9 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
      * no longer matches its table passes the latter), so nothing is stored that restore refuses */
     int ok;
     char report[512];
+    /* the copy is ours alone: reading it through mmap saves the pread copies of the index lookups
+     * (measured: about a third of integrity_check's CPU time); SQLite caps the size */
+    sqlite3_exec(dst, "PRAGMA mmap_size=1099511627776", NULL, NULL, NULL);
     if (run_check(dst, "PRAGMA integrity_check", &ok, report, sizeof report) != SQLITE_OK || !ok) {
         rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
                      "the snapshot of '%s' fails PRAGMA integrity_check (%s); the source database is damaged "
