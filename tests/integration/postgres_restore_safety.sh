@@ -4,7 +4,8 @@
 #    it; a database the user made is never dropped; a good restore keeps the one it created;
 #  - a database without user tables is stored with a warning;
 #  - transient source errors are retried with backoff within SNAPKEEP_RETRY_WINDOW and logged:
-#    the server started a few seconds after the backup began, a role at its CONNECTION LIMIT;
+#    the server started a few seconds after the backup began, a server shutting down, a role at
+#    its CONNECTION LIMIT;
 #    a wrong password is not retried, and SNAPKEEP_RETRY_WINDOW=0 turns retrying off.
 . "$(dirname "$0")/../lib.sh"
 clean_env
@@ -69,6 +70,22 @@ check "... and the backup is complete (restores into a new database)" bash -c "
   '$SK_BIN' restore latest --to '$base/afterwait' 2>/dev/null &&
   [ \"\$(psql -X -At -d afterwait -c 'SELECT count(*) FROM t')\" = 500 ]"
 check "... within the window ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 60
+
+# a server shutting down (smart shutdown waits for a session to end), then started again
+psql -X -q -d src -c 'SELECT pg_sleep(5)' >/dev/null 2>&1 &
+holder=$!
+sleep 1
+runuser -u postgres -- "${PGBIN:-/usr/lib/postgresql/15/bin}/pg_ctl" -D "$T/pg/data" -m smart -w -t 60 stop >/dev/null 2>&1 &
+stopper=$!
+sleep 1
+SNAPKEEP_RETRY_WINDOW=120 "$SK_BIN" backup-now >"$T/out" 2>"$T/err" &
+bg=$!
+wait $holder; wait $stopper
+"$PGS" resume "$T/pg"
+wait $bg; rc=$?; cat "$T/err" >>"$T/all-stderr"
+check "a server shutting down, then started again: backup-now exits 0" rc_is 0
+check "... after retrying on 'the database system is shutting down'" \
+  grep -q 'retrying in [0-9]*s: .*the database system is shutting down' "$T/err"
 
 # a role at its CONNECTION LIMIT: "too many connections" until the other session ends
 pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
