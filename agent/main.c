@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ static const char usage_text[] =
     "\n"
     "Configuration comes from environment variables (or SNAPKEEP_CONFIG, a libconfig file of jobs);\n"
     "any variable X may instead be given as X_FILE, the path of a file holding the value (Docker\n"
-    "secrets). Unknown SNAPKEEP_* variables are errors. TZ selects the schedule's time zone.\n";
+    "secrets). Unknown variables of snapkeep's prefixes (SNAPKEEP_, S3_, R2_, POCKETBASE_) are\n"
+    "errors (SNAPKEEP_IGNORE_VARS lists exceptions). TZ selects the schedule's time zone.\n";
 
 static const char exit_text[] =
     "exit codes:\n"
@@ -87,7 +89,7 @@ static void print_help(FILE *out)
     for (size_t t = 0; tables[t]; t++)
         for (const sk_setting_def *d = tables[t]; d->name; d++) {
             fprintf(out, "  %-30s %s", d->name, d->help);
-            if (d->def)
+            if (d->def && d->kind != SK_SET_ALIAS)
                 fprintf(out, " [default: %s]", d->def);
             fputc('\n', out);
         }
@@ -451,7 +453,7 @@ int main(int argc, char **argv)
     sk_err err;
     sk_err_clear(&err);
     const char *lf = getenv("SNAPKEEP_LOG_FORMAT");
-    sk_log *log = sk_log_new(stderr, lf && strcmp(lf, "json") == 0);
+    sk_log *log = sk_log_new(stderr, lf && strcasecmp(lf, "json") == 0);
     sk_jobs j;
     memset(&j, 0, sizeof j);
     int code = 0;
@@ -533,7 +535,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         if (!strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_LEVEL"), levels[i]))
             sk_log_set_level(log, (sk_level)i);
-    rt.spool_dir = sk_config_str(cfg0, "SNAPKEEP_SPOOL_DIR");
 
     if (!strcmp(cmd, "config")) {
         code = cmd_config_check(&j, &rt);
