@@ -370,6 +370,22 @@ check "CLI: wrong secret: exit 3 (credentials are configuration) naming Signatur
     bash -c "[ $rc = 3 ] && grep -q SignatureDoesNotMatch '$WORK/cli.out'"
 check "CLI: ... and neither secret appears in the output" \
     bash -c "! grep -qF -- \"\$1\" '$WORK/cli.out' && ! grep -qF -- \"\$2\" '$WORK/cli.out'" _ "$WRONG" "$SECRET"
+# the AWS SDK names are aliases (issue 10 item 8): the same bucket through AWS_ENDPOINT_URL,
+# AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY alone, signatures checked by RGW
+(
+    export AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_REGION=$S3_REGION AWS_ACCESS_KEY_ID=$(cat "$S3_ACCESS_KEY_ID_FILE")
+    export AWS_SECRET_ACCESS_KEY=$SECRET
+    unset S3_ENDPOINT S3_REGION S3_ACCESS_KEY_ID_FILE S3_SECRET_ACCESS_KEY_FILE
+    skc "$SK_BIN" list
+)
+check "CLI: AWS_* names alone reach the bucket (list exits 0, shows the backups)" \
+    bash -c "[ $? = 0 ] && [ \$(grep -c ' ok$' '$WORK/cli.out') -ge 1 ]"
+(
+    export AWS_REGION=eu-central-1
+    skc "$SK_BIN" list
+)
+check "CLI: S3_REGION and a different AWS_REGION: exit 3 naming both" \
+    bash -c "[ $? = 3 ] && grep -q \"S3_REGION='.*' and AWS_REGION='eu-central-1' are both set\" '$WORK/cli.out'"
 # SIGKILL in the middle of a multipart upload: nothing is listed
 "${SK_TOOLS:-$ROOT/build/asan/tools}/sqlite_load" make "$WORK/big.db" 40
 env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$WORK/big.db" S3_BUCKET=snapkeep-cli S3_ALLOW_HTTP=true \
@@ -383,7 +399,8 @@ skc SNAPKEEP_SQLITE_PATH="$WORK/big.db" "$SK_BIN" list
 check "CLI: SIGKILL mid-upload leaves nothing listed" test "$(grep -c '\.zst ' "$WORK/cli.out")" -eq 0
 
 check "no sanitizer report in any driver output" bash -c "! grep -qE 'Sanitizer|runtime error' '$ALL_OUT'"
-check "the real secret appears in no output of any run" bash -c "! grep -qF -- \"\$1\" '$ALL_OUT'" _ "$SECRET"
+check "the real secret appears in no output of any run, nor in a status file" \
+    bash -c "! grep -rqaF -- \"\$1\" '$ALL_OUT' '$WORK/state'" _ "$SECRET"
 
 echo "# ${SECONDS}s: done"
 echo "1..$n"
