@@ -140,12 +140,28 @@ static void test_log_lines(void **state)
     free(buf);
 }
 
+static void test_json_lines(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sk_log *log = sk_log_new(f, 1);
+    sk_log_msg(log, SK_LOG_ERROR, "key 'caf\xc3\xa9\xff\xc0\x80\x01\n' to https://u:JsonPw42@h/x");
+    sk_log_free(log);
+    fclose(f);
+    assert_non_null(strstr(buf, "key 'caf\xc3\xa9\\ufffd\\ufffd\\ufffd\\u0001\\n' to https://u:***@h/x"));
+    assert_null(strstr(buf, "JsonPw42"));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri_userinfo),    cmocka_unit_test(test_conninfo),
         cmocka_unit_test(test_query_tokens),    cmocka_unit_test(test_registered_secrets),
         cmocka_unit_test(test_bounds),          cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_json_lines),
     };
     return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
 }
