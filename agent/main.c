@@ -326,6 +326,10 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
         char why[1024];
         if (sk_runner_init(&r, j->v[i].job, NULL, &err) != SK_OK || sk_status_read(r.state_dir, r.job_id, &st, &err))
             return fail(rt->log, health ? "health" : "status", &err);
+        /* a status file written by an older version may hold an unredacted error */
+        char clean[sizeof st.last_error];
+        sk_log_redact(rt->log, st.last_error, clean, sizeof clean);
+        memcpy(st.last_error, clean, sizeof clean);
         const sk_config *cfg = sk_job_config(j->v[i].job);
         int64_t warn = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
         int64_t failh = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
@@ -339,6 +343,8 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
             json_t *o = json_load_file(path, 0, &je);
             if (!o)
                 o = json_pack("{s:s}", "job", r.job_id);
+            else if (json_is_string(json_object_get(o, "last_error")))
+                json_object_set_new(o, "last_error", json_string(st.last_error));
             json_object_set_new(o, "name", json_string(j->v[i].name));
             json_object_set_new(o, "health", json_string(h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail"));
             json_object_set_new(o, "health_reason", json_string(why));
