@@ -356,17 +356,22 @@ static sk_rc unknown_variable(const sk_setting_def *const *tables, const char *n
 {
     const char *best = NULL;
     size_t bestd = 4; /* suggest only close names */
+    /* S3_REGON_FILE: compare the part before _FILE, suggest S3_REGION_FILE */
+    size_t len = strlen(name);
+    int file = len > 5 && strcmp(name + len - 5, "_FILE") == 0;
+    char stem[128];
+    snprintf(stem, sizeof stem, "%.*s", (int)(file ? len - 5 : len), name);
     for (size_t t = 0; tables[t]; t++)
         for (const sk_setting_def *d = tables[t]; d->name; d++) {
-            size_t dist = edit_distance(name, d->name);
+            size_t dist = edit_distance(stem, d->name);
             if (dist < bestd) {
                 bestd = dist;
                 best = d->name;
             }
         }
     if (best)
-        return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: did you mean %s? (see snapkeep --help)", name,
-                       best);
+        return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: did you mean %s%s? (see snapkeep --help)", name,
+                       best, file ? "_FILE" : "");
     return sk_fail(err, SK_ERR_CONFIG, 0,
                    "unknown variable %s: snapkeep does not use it; remove it or fix its name (see snapkeep --help)",
                    name);

@@ -291,6 +291,27 @@ static int add_forms(sk_redactor *r, const char *s, size_t len, int quoted)
     int rc = ok && (o != len || memcmp(d, s, len) != 0) ? add_one(r, d, o) : 0;
     memset(d, 0, len + 1);
     free(d);
+    if (rc != 0 || quoted)
+        return rc;
+    /* and percent-encoded, as it appears once put into a URL (p@ss -> p%40ss) */
+    char *e = malloc(3 * len + 1);
+    if (!e)
+        return -1;
+    o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || strchr("-._~", c)) {
+            e[o++] = (char)c;
+        } else {
+            static const char hex[] = "0123456789ABCDEF";
+            e[o++] = '%';
+            e[o++] = hex[c >> 4];
+            e[o++] = hex[c & 15];
+        }
+    }
+    rc = o != len ? add_one(r, e, o) : 0;
+    memset(e, 0, 3 * len + 1);
+    free(e);
     return rc;
 }
 

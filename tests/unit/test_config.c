@@ -114,6 +114,8 @@ static void test_unknown_variables(void **state)
     /* S3_, R2_ and POCKETBASE_ are snapkeep's prefixes too */
     char *e4[] = { "S3_REGON=eu-west-1", NULL };
     expect_error(e4, "unknown variable S3_REGON", "did you mean S3_REGION");
+    char *e4f[] = { "S3_REGON_FILE=/x", NULL };
+    expect_error(e4f, "unknown variable S3_REGON_FILE", "did you mean S3_REGION_FILE");
     char *e5[] = { "POCKETBASE_THEME=dark", NULL };
     expect_error(e5, "unknown variable POCKETBASE_THEME", NULL);
     char *e6[] = { "R2_BUCKET=b", NULL };

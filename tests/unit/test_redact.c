@@ -76,6 +76,10 @@ static void test_registered_secrets(void **state)
     assert_int_equal(sk_redactor_add(r, "postgres://u:sec%2Fret%40x@h/db", 1), 0);
     sk_redactor_apply(r, "server said sec/ret@x was wrong", out, sizeof out);
     assert_string_equal(out, "server said *** was wrong");
+    /* a raw secret shown percent-encoded inside a URL */
+    assert_int_equal(sk_redactor_add(r, "pw@with/slash", 1), 0);
+    sk_redactor_apply(r, "GET /x?p=pw%40with%2Fslash&y=1", out, sizeof out);
+    assert_string_equal(out, "GET /x?p=***&y=1");
     /* a quoted conninfo value, unescaped */
     assert_int_equal(sk_redactor_add(r, "host=h password='a b\\'c'", 1), 0);
     sk_redactor_apply(r, "why: a b'c", out, sizeof out);
