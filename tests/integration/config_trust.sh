@@ -25,12 +25,16 @@ check "spool dir: the stale snapshot of ours in that directory was swept (the di
     test ! -e "$T/spool/snapkeep-snapshot-Stale1"
 # ---- item 17: only this user's files are swept ----------------------------------------------
 check "stale sweep: another user's snapkeep-snapshot-* file is left alone" test -e "$T/spool/snapkeep-snapshot-Other1"
-# the same in the default spool directory, /tmp, where the issue saw it (removed right after)
-other=$(mktemp /tmp/snapkeep-snapshot-XXXXXX) && chown nobody "$other"
-run "$SK_BIN" backup-now
-check "stale sweep in /tmp: the backup succeeds and another user's $other is left alone" \
-    bash -c "[ $rc -eq 0 ] && [ -e '$other' ]"
-rm -f "$other"
+# the same in the default spool directory, /tmp, where the issue saw it; in a private mount
+# namespace whose /tmp is ours, so that no other process sweeping the real /tmp interferes
+mkdir -m 1777 "$T/tmp" && cp "$T/app.db" "$T/tmp/app.db"
+: >"$T/tmp/snapkeep-snapshot-Other2" && chown nobody "$T/tmp/snapkeep-snapshot-Other2"
+: >"$T/tmp/snapkeep-snapshot-Stale2"
+unshare -m bash -c 'mount --bind "$1" /tmp && exec env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH=/tmp/app.db \
+    SNAPKEEP_DEST_DIR=/tmp/dest SNAPKEEP_STATE_DIR=/tmp/state "$2" backup-now' _ "$T/tmp" "$SK_BIN" 2>"$T/err"; rc=$?
+cat "$T/err" >>"$T/all-stderr"
+check "stale sweep in /tmp: the backup succeeds, sweeps our stale file, leaves another user's alone" \
+    bash -c "[ $rc -eq 0 ] && [ ! -e '$T/tmp/snapkeep-snapshot-Stale2' ] && [ -e '$T/tmp/snapkeep-snapshot-Other2' ]"
 
 # ---- item 17: a *_FILE that is not a regular file -------------------------------------------
 mkfifo "$T/fifo"
