@@ -152,10 +152,12 @@ static void test_json_lines(void **state)
     FILE *f = open_memstream(&buf, &len);
     sk_log *log = sk_log_new(f, 1);
     sk_log_msg(log, SK_LOG_ERROR, "key 'caf\xc3\xa9\xff\xc0\x80\x01\n' to https://u:JsonPw42@h/x");
+    sk_log_msg(log, SK_LOG_ERROR, "lead \xf8\x80\x80 and \xf5\x80\x80\x80 end");
     sk_log_free(log);
     fclose(f);
     assert_non_null(strstr(buf, "key 'caf\xc3\xa9\\ufffd\\ufffd\\ufffd\\u0001\\n' to https://u:***@h/x"));
     assert_null(strstr(buf, "JsonPw42"));
+    assert_non_null(strstr(buf, "lead \\ufffd\\ufffd\\ufffd and \\ufffd\\ufffd\\ufffd\\ufffd end"));
     free(buf);
 }
 
