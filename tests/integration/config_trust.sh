@@ -68,6 +68,8 @@ check "SNAPKEEP_LOG_FORMAT=JSON: exit 0 and every log line is JSON" \
     bash -c "[ $rc -eq 0 ] && [ -s '$T/err' ] && ! grep -qv '^{\"ts\":' '$T/err'"
 run SNAPKEEP_LOG_LEVEL=ERROR "$SK_BIN" backup-now
 check "SNAPKEEP_LOG_LEVEL=ERROR: exit 0 and no info line" bash -c "[ $rc -eq 0 ] && [ ! -s '$T/err' ]"
+run SNAPKEEP_DESTINATION=LOCAL "$SK_BIN" backup-now
+check "SNAPKEEP_DESTINATION=LOCAL: the local destination is used (exit 0)" rc_is 0
 run SNAPKEEP_LOG_LEVEL=Warn SNAPKEEP_LOG_FORMAT=Text "$SK_BIN" config check
 check "config check shows the values as applied (warn, text)" \
     bash -c "grep -q '^SNAPKEEP_LOG_LEVEL=warn (env)' '$T/out' && grep -q '^SNAPKEEP_LOG_FORMAT=text (env)' '$T/out'"
