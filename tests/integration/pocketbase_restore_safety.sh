@@ -14,6 +14,7 @@ FAKE=$here/servers/pocketbase_fake.py
 EMAIL=admin@example.com
 PW='Sup3r-secret-pw-0815'
 printf '%s\n' "$PW" >"$T/pw"
+secret "$PW"
 pids=()
 cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
@@ -101,5 +102,4 @@ check "PocketBase started 4 s after the backup began: backup-now exits 0" rc_is 
 check "... after logging the retries with their delay and the reason" \
   grep -q "warn .*retrying in [0-9]*s: .*cannot reach PocketBase at http://127.0.0.1:$port" "$T/err"
 check "... within the window ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 60
-check "the password never shows" bash -c "! grep -qF -- '$PW' '$T/all-stderr' '$T/out'"
 done_testing

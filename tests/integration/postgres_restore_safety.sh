@@ -16,6 +16,7 @@ chmod 755 "$T"
 trap '"$PGS" stop "$T/pg"; rm -rf "$T"' EXIT
 # shellcheck disable=SC1091
 . "$T/pg/env"
+secret "$(cat "$T/pg/password")"
 createdb src && psql -X -q -v ON_ERROR_STOP=1 -d src -c \
   "CREATE TABLE t(id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g;"
 check "fixture loaded" test "$(psql -X -At -d src -c 'SELECT count(*) FROM t')" = 500
@@ -89,6 +90,7 @@ check "... after retrying on 'the database system is shutting down'" \
 
 # a role at its CONNECTION LIMIT: "too many connections" until the other session ends
 pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+secret "$pw"
 psql -X -q -d postgres -c "CREATE ROLE limited LOGIN PASSWORD '$pw' CONNECTION LIMIT 1; GRANT pg_read_all_data TO limited;"
 PGPASSWORD=$pw psql -X -q -h 127.0.0.1 -U limited -d src -c 'SELECT pg_sleep(6)' >/dev/null 2>&1 &
 holder=$!
@@ -98,7 +100,6 @@ DATABASE_URL="postgresql://limited@127.0.0.1:$PGPORT/src" PGPASSWORD=$pw SNAPKEE
 wait $holder
 check "a role at its connection limit: backup-now exits 0 once the other session ends" rc_is 0
 check "... after retrying on 'too many connections'" grep -q 'retrying in [0-9]*s: .*too many connections' "$T/err"
-check "... and the password never shows" bash -c "! grep -qF -- '$pw' '$T/err' '$T/out'"
 
 # a wrong password is final: no retry
 t0=$SECONDS
