@@ -120,6 +120,27 @@ static sk_rc expand(sk_jobs *j, const sk_config *cfg, const char *base, sk_err *
     return rc;
 }
 
+/* Two jobs with one key space would list, restore and prune each other's backups and share a lock,
+ * a status file and metrics (the job id hashes the key space): refuse the configuration. */
+static sk_rc check_distinct(const sk_jobs *j, sk_err *err)
+{
+    for (size_t a = 0; a < j->n; a++)
+        for (size_t b = a + 1; b < j->n; b++) {
+            if (strcmp(sk_job_keyspace(j->v[a].job), sk_job_keyspace(j->v[b].job)) != 0)
+                continue;
+            const char *svc, *env, *eng, *db;
+            sk_job_identity(j->v[a].job, &svc, &env, &eng, &db);
+            return sk_fail(err, SK_ERR_CONFIG, 0,
+                           "jobs '%s' and '%s' would share one key space (%s backups of database '%s' under '%s' in "
+                           "the same destination), and with it one lock, status file and metrics: one job's "
+                           "retention would delete the other's backups and `restore latest` could return the other's "
+                           "database. Give one of them another SNAPKEEP_DB_NAME (or SNAPKEEP_SERVICE, "
+                           "SNAPKEEP_ENVIRONMENT, SNAPKEEP_PREFIX)",
+                           j->v[a].name, j->v[b].name, eng, db, sk_job_dir(j->v[a].job));
+        }
+    return SK_OK;
+}
+
 sk_rc sk_jobs_load(sk_jobs *j, const sk_runtime *rt, char *const *environ_names, sk_err *err)
 {
     memset(j, 0, sizeof *j);
@@ -170,7 +191,7 @@ sk_rc sk_jobs_load(sk_jobs *j, const sk_runtime *rt, char *const *environ_names,
         }
         j->n = i + 1;
     }
-    return SK_OK;
+    return check_distinct(j, err);
 }
 
 sk_agent_job *sk_jobs_pick(sk_jobs *j, const char *name, sk_err *err)

@@ -21,7 +21,7 @@ sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *e
     if (sk_state_dir(cfg, r->state_dir, sizeof r->state_dir, err) != SK_OK)
         return err->rc;
     sk_job_identity(job, &service, &environment, &engine, &db);
-    sk_job_id(service, environment, engine, db, r->job_id, sizeof r->job_id);
+    sk_job_id(service, environment, engine, db, sk_job_keyspace(job), r->job_id);
     r->lock_wait = (int)sk_config_int(cfg, "SNAPKEEP_LOCK_WAIT", 3600);
     r->policy.days = (int)sk_config_int(cfg, "SNAPKEEP_RETENTION_DAYS", 0);
     r->policy.keep_min = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_MIN", 7);
@@ -135,4 +135,27 @@ sk_rc sk_runner_prune(sk_runner *r, sk_job *job, const sk_runtime *rt, int dry_r
     sk_rc rc = sk_job_prune(job, &r->policy, dry_run, wall_now(rt), fn, ud, deleted, err);
     sk_unlock(lock);
     return rc;
+}
+
+void sk_runner_seed_status(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_status *st)
+{
+    (void)r;
+    if (st->last_success)
+        return;
+    sk_backup_entry e;
+    int64_t finished;
+    sk_err err;
+    sk_err_clear(&err);
+    sk_rc rc = sk_job_newest(job, &e, &finished, &err);
+    if (rc == SK_ERR_NOTFOUND)
+        return;
+    if (rc != SK_OK) {
+        sk_log_msg(rt->log, SK_LOG_WARN, "no local record of a success, and the destination could not be read: %s",
+                   err.msg);
+        return;
+    }
+    st->last_success = finished;
+    st->last_size = e.size;
+    snprintf(st->last_key, sizeof st->last_key, "%s", e.key);
+    st->from_destination = 1;
 }
