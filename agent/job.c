@@ -41,6 +41,16 @@ static int default_workers(void)
     return n > 8 ? 8 : (int)n;
 }
 
+/* Copy a name that check_names accepted; -1 (nothing copied) if it does not fit after all. */
+static int copy_name(char *dst, size_t sz, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= sz)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
 /* Names become parts of keys, manifests and state names: refuse what does not fit, never cut it. */
 static sk_rc check_names(const sk_config *cfg, const sk_dump_info *info, sk_err *err)
 {
@@ -538,9 +548,12 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     snprintf(m.tool_version, sizeof m.tool_version, "%s", SK_VERSION);
     snprintf(m.engine, sizeof m.engine, "%s", job->engine->name);
     snprintf(m.tag, sizeof m.tag, "%s", job->engine->tag);
-    snprintf(m.database, sizeof m.database, "%s", job->info.database);
-    snprintf(m.service, sizeof m.service, "%s", sk_config_str(job->cfg, "SNAPKEEP_SERVICE"));
-    snprintf(m.environment, sizeof m.environment, "%s", sk_config_str(job->cfg, "SNAPKEEP_ENVIRONMENT"));
+    if (copy_name(m.database, sizeof m.database, job->info.database) ||
+        copy_name(m.service, sizeof m.service, sk_config_str(job->cfg, "SNAPKEEP_SERVICE")) ||
+        copy_name(m.environment, sizeof m.environment, sk_config_str(job->cfg, "SNAPKEEP_ENVIRONMENT"))) {
+        sk_fail(err, SK_ERR_INTERNAL, 0, "a name of %s does not fit its manifest", job->name); /* check_names */
+        goto fail;
+    }
     snprintf(m.key, sizeof m.key, "%s", key);
     snprintf(m.server_version, sizeof m.server_version, "%s", job->info.server_version);
     snprintf(m.facts_json, sizeof m.facts_json, "%s", job->info.facts_json[0] ? job->info.facts_json : "{}");

@@ -32,6 +32,18 @@ sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *e
     return SK_OK;
 }
 
+/* The status keeps the start of a long error message, visibly cut ("...") rather than silently. */
+static void copy_marked(char *dst, size_t sz, const char *src)
+{
+    size_t n = strlen(src);
+    if (n < sz) {
+        memcpy(dst, src, n + 1);
+        return;
+    }
+    memcpy(dst, src, sz - 4);
+    memcpy(dst + sz - 4, "...", 4);
+}
+
 static int retention_enabled(const sk_retention_policy *p) { return p->days > 0; }
 
 static void log_decision(void *ud, const char *key, int keep, const char *reason)
@@ -104,7 +116,7 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
         st.successes++;
     } else {
         st.last_failure = wall_now(rt);
-        snprintf(st.last_error, sizeof st.last_error, "%s", err->msg);
+        copy_marked(st.last_error, sizeof st.last_error, err->msg);
         st.failures++;
     }
     if (sk_status_write(r->state_dir, r->job_id, &st, &serr) != SK_OK)

@@ -272,7 +272,9 @@ typedef struct walk {
 static sk_rc walk_dir(walk *wk, const char *rel, sk_err *err)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", wk->d->root, rel);
+    int pn = snprintf(path, sizeof path, "%s/%s", wk->d->root, rel);
+    if (pn < 0 || (size_t)pn >= sizeof path)
+        return sk_fail(err, SK_ERR_DEST, 0, "list: the path of '%s' in %s is too long", rel, wk->d->desc);
     DIR *dir = opendir(path);
     if (!dir) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -290,8 +292,12 @@ static sk_rc walk_dir(walk *wk, const char *rel, sk_err *err)
             continue;
         size_t pl = strlen(wk->prefix);
         char full[PATH_MAX + 8];
-        snprintf(full, sizeof full, "%s/%s", wk->d->root, key);
+        int fn = snprintf(full, sizeof full, "%s/%s", wk->d->root, key);
         struct stat st;
+        if (fn < 0 || (size_t)fn >= sizeof full) {
+            rc = sk_fail(err, SK_ERR_DEST, 0, "list: the path of '%s' in %s is too long", key, wk->d->desc);
+            break;
+        }
         if (lstat(full, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
