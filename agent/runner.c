@@ -122,12 +122,16 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     if (sk_status_write(r->state_dir, r->job_id, &st, &serr) != SK_OK)
         sk_log_msg(rt->log, SK_LOG_ERROR, "%s", serr.msg);
 
-    if (rc == SK_OK && retention_enabled(&r->policy)) {
+    if (rc == SK_OK) {
+        /* with retention off, a policy that keeps every backup: only marked orphans of this job's
+         * interrupted runs go (see sk_job_prune), so nothing half-made stays forever */
+        sk_retention_policy keep_all = { 0, 0, 0, 0, 0 };
         size_t deleted = 0;
         sk_err perr;
         sk_err_clear(&perr);
         /* a retention failure is reported but does not undo a backup that landed */
-        if (sk_job_prune(job, &r->policy, 0, wall_now(rt), log_decision, rt->log, &deleted, &perr) != SK_OK)
+        if (sk_job_prune(job, retention_enabled(&r->policy) ? &r->policy : &keep_all, 0, wall_now(rt), log_decision,
+                         rt->log, &deleted, &perr) != SK_OK)
             sk_log_msg(rt->log, SK_LOG_ERROR, "retention failed (the backup itself succeeded): %s", perr.msg);
         else if (deleted)
             sk_log_msg(rt->log, SK_LOG_INFO, "retention: %zu object(s) deleted", deleted);

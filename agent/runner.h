@@ -1,7 +1,8 @@
 /*
  * runner.h: one backup run as the agent and `backup-now` do it:
  *   take the job lock (waiting for a running backup of the same job) -> status "running" ->
- *   webhook "start" -> backup -> status success/failure -> on success only, retention ->
+ *   webhook "start" -> backup -> status success/failure -> on success only, retention (with
+ *   retention off, still the cleanup of this job's marked orphans) ->
  *   webhook "success"/"failure" -> release the lock.
  * Every backup of a job, scheduled or manual, goes through here, so two never overlap.
  */

@@ -6,6 +6,7 @@
 #   two jobs never share a key space, lock, status file or metrics; no name is cut;
 #   status does not call a killed backup running; health of a new state directory looks at the
 #   destination; stale temp files of this job's killed uploads are removed, and only those.
+# Legacy backups are also listed and restored from a real S3 server (Ceph RGW, tests/servers/rgw.sh).
 . "$(dirname "$0")/../lib.sh"
 clean_env
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -177,4 +178,28 @@ check "1 (pg): list shows it as legacy beside the new backup" \
 env -u SNAPKEEP_SQLITE_PATH "${P[@]}" "$SK_BIN" restore "$pgl" --to "postgresql://$PGUSER@127.0.0.1:$PGPORT/from_legacy" >"$T/out" 2>"$T/err"; rc=$?
 check "1 (pg): restore of the legacy backup into a new database exits 0 with its 400 rows" \
   bash -c "[ $rc -eq 0 ] && [ \"\$(psql -X -At -d from_legacy -c 'SELECT count(*) FROM items')\" = 400 ]"
+
+# ---- 1. a legacy backup in an S3 bucket (Ceph RGW; reuses SK_RGW_DIR when set) -------------------
+RGW=${SK_RGW_DIR:-$T/rgw}
+[ -n "${SK_RGW_DIR:-}" ] || trap '"$root/tests/servers/pg.sh" stop "$T/pg"; "$root/tests/servers/rgw.sh" stop "$RGW"; rm -rf "$T"' EXIT
+"$root/tests/servers/rgw.sh" start "$RGW" >"$T/rgw.out" 2>&1 || { nok "start Ceph RGW"; done_testing; exit 1; }
+S3ENV=$(set -a; . "$RGW/env"; env | grep '^S3_' | tr '\n' ' ')
+drv() { env $S3ENV "$SK_TOOLS/s3_smoke" "$@" >>"$T/drv.out" 2>&1; }
+bucket=keys-$$-$RANDOM
+drv mkbucket "$bucket"
+zstd -q -o "$T/s3-legacy.zst" "$T/legacy.sqlite3"
+(cd "$T" && md5sum s3-legacy.zst | sed "s/s3-legacy.zst/$legacy/" >"$T/s3-legacy.md5")
+drv put "$bucket" "snapshots/app/default/$legacy" "$T/s3-legacy.zst" &&
+  drv put "$bucket" "snapshots/app/default/$legacy.md5" "$T/s3-legacy.md5"
+check "1 (S3): the previous sidecar's object and .md5 are in the bucket" test $? -eq 0
+S=(env -u SNAPKEEP_DEST_DIR $S3ENV S3_BUCKET=$bucket S3_ALLOW_HTTP=true)
+"${S[@]}" "$SK_BIN" list >"$T/out" 2>"$T/err"
+check "1 (S3): list shows it as legacy" grep -q "$legacy .*legacy" "$T/out"
+"${S[@]}" SNAPKEEP_RETENTION_DAYS=3650 SNAPKEEP_KEEP_MIN=1 "$SK_BIN" backup-now >"$T/out" 2>"$T/err"; rc=$?
+check "1 (S3): backup-now with retention exits 0, and the legacy object and its .md5 are still there" \
+  bash -c "[ $rc -eq 0 ] && env $S3ENV '$SK_TOOLS/s3_smoke' head '$bucket' 'snapshots/app/default/$legacy' >/dev/null 2>&1 &&
+           env $S3ENV '$SK_TOOLS/s3_smoke' head '$bucket' 'snapshots/app/default/$legacy.md5' >/dev/null 2>&1"
+"${S[@]}" "$SK_BIN" restore "$legacy" --to "$T/s3-restored.db" >"$T/out" 2>"$T/err"; rc=$?
+check "1 (S3): restore of the legacy backup from S3 exits 0 and equals its database" \
+  bash -c "[ $rc -eq 0 ] && [ \"\$(python3 '$root/tests/tools/db_digest.py' '$T/s3-restored.db')\" = '$legacy_digest' ]"
 done_testing
