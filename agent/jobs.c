@@ -56,9 +56,10 @@ static sk_rc add_derived(sk_jobs *j, sk_config *cfg, const char *base, const cha
         j->derived = nc;
     if (nn)
         j->derived_names = nn;
-    char name[512];
-    snprintf(name, sizeof name, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
-    char *dup = nn ? strdup(name) : NULL;
+    size_t len = (base ? strlen(base) + 1 : 0) + strlen(suffix) + 1;
+    char *dup = nn ? malloc(len) : NULL;
+    if (dup)
+        snprintf(dup, len, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
     if (!dup) {
         sk_config_free(cfg);
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
