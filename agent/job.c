@@ -804,6 +804,14 @@ static sk_rc delete_group(sk_job *job, const group *g, sk_err *err)
 
 #define ORPHAN_AGE 3600
 
+static int group_cmp(const void *a, const void *b)
+{
+    const group *x = *(const group *const *)a, *y = *(const group *const *)b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? 1 : -1;
+    return -strcmp(x->key, y->key);
+}
+
 static int mine_cb(void *ud, const char *key)
 {
     char dk[1024];
@@ -847,15 +855,8 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
     for (size_t i = 0; i < g.n; i++)
         if (g.v[i].listed)
             listed[nl++] = &g.v[i];
-    /* newest first, as list() orders them */
-    for (size_t i = 1; i < nl; i++)
-        for (size_t k = i; k > 0 && (listed[k]->ts > listed[k - 1]->ts ||
-                                     (listed[k]->ts == listed[k - 1]->ts && strcmp(listed[k]->key, listed[k - 1]->key) > 0));
-             k--) {
-            group *t = listed[k];
-            listed[k] = listed[k - 1];
-            listed[k - 1] = t;
-        }
+    if (nl > 1)
+        qsort(listed, nl, sizeof *listed, group_cmp); /* newest first, as list() orders them */
     for (size_t i = 0; i < nl; i++)
         items[i].ts = listed[i]->ts;
     /* legacy backups are backups of this job like the others: the configured policy, nothing else */
@@ -891,8 +892,8 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
             if (x->obj[k] && x->obj[k]->mtime > newest)
                 newest = x->obj[k]->mtime;
         int committed = x->obj[OBJ_DATA] && x->obj[OBJ_MANIFEST];
-        if (!committed && now - newest < ORPHAN_AGE)
-            continue; /* young: maybe a backup in progress elsewhere */
+        if (now - newest < ORPHAN_AGE)
+            continue; /* young: maybe a backup or deletion in progress elsewhere */
         for (int k = 0; fn && k < OBJ_KINDS; k++)
             if (x->obj[k] && (!committed || k == OBJ_PENDING))
                 fn(ud, x->obj[k]->key, 0, committed ? "stale marker of a committed backup"

@@ -70,6 +70,12 @@ check "1: the configured retention applies to a legacy backup: 10 days delete th
 check "1: ... the snapkeep backup is kept, the unknown object is still untouched" \
   bash -c "ls '$D' | grep -q '\.manifest\.json$' && [ -e '$D/$foreign' ]"
 check "1: ... no pending marker is left behind" bash -c "! ls '$D' | grep -q 'snapkeep-pending'"
+committed=$(ls "$D" | grep '\.manifest\.json$' | head -1); committed=${committed%.manifest.json}
+echo '{"tool":"snapkeep"}' >"$D/$committed.snapkeep-pending"
+touch -d '2 hours ago' "$D/$committed" "$D/$committed".*
+SNAPKEEP_RETENTION_DAYS=3650 sk prune
+check "1: a stale marker beside a committed backup goes, the backup stays" \
+  bash -c "[ ! -e '$D/$committed.snapkeep-pending' ] && [ -e '$D/$committed' ] && [ -e '$D/$committed.manifest.json' ]"
 
 # ---- 2. two jobs can never share one identity -----------------------------------------------
 mkdir -p "$T/a" "$T/b"; cp "$T/app.db" "$T/a/app.db"; cp "$T/app.db" "$T/b/app.db"
