@@ -117,6 +117,22 @@ check "3: the two destinations' jobs have two status files" \
   test "$(ls "$T/state" | grep -c '^m_default_sqlite_app-[0-9a-f]\{16\}\.status\.json$')" -eq 1 -a \
        "$(ls "$T/state" | grep -c '^a_b_c_sqlite_app-.*\.status\.json$')" -eq 1
 
+cat >"$T/dests.conf" <<CONF
+jobs = (
+  { name = "near"; engine = "sqlite"; service = "m"; sqlite_path = "$T/app.db"; dest_dir = "$T/dest"; schedule = "0 3 1 1 *"; },
+  { name = "far";  engine = "sqlite"; service = "m"; sqlite_path = "$T/app.db"; dest_dir = "$T/other-dest"; schedule = "0 3 1 1 *"; }
+);
+CONF
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SNAPKEEP_CONFIG=$T/dests.conf SNAPKEEP_HTTP_LISTEN=127.0.0.1:$port "$SK_BIN" run 2>"$T/run.err" & agent=$!
+for _ in $(seq 200); do curl -s -o "$T/metrics" "http://127.0.0.1:$port/metrics" && break; sleep 0.05; done
+curl -s -o "$T/healthz" "http://127.0.0.1:$port/healthz"
+kill -TERM $agent; wait $agent
+check "3: /metrics labels the two destinations' jobs differently" \
+  test "$(grep '^snapkeep_successes_total{' "$T/metrics" | sort -u | cut -d'"' -f2 | sort -u | wc -l)" -eq 2
+check "3: ... and only the job whose destination holds the backup counts it" \
+  test "$(grep -c '^snapkeep_successes_total{job="m_default_sqlite_app-[0-9a-f]\{16\}"} 1$' "$T/metrics")" -eq 1
+
 # ---- 9. status of a killed backup --------------------------------------------------------------
 SNAPKEEP_SERVICE=k SNAPKEEP_DEBUG_PAUSE_AT=after-data "$SK_BIN" backup-now 2>"$T/k.err" & kpid=$!
 for _ in $(seq 200); do [ "$(ps -o stat= -p $kpid 2>/dev/null | cut -c1)" = T ] && break; sleep 0.05; done
