@@ -201,8 +201,14 @@ sk_agent_job *sk_jobs_pick(sk_jobs *j, const char *name, sk_err *err)
         if (j->n == 1)
             return &j->v[0];
         char list[1024] = "";
-        for (size_t i = 0; i < j->n; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", j->v[i].name);
+        for (size_t i = 0; i < j->n; i++) {
+            size_t used = strlen(list);
+            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", j->v[i].name);
+            if (n < 0 || (size_t)n >= sizeof list - used) { /* too many to name: say so */
+                memcpy(list + sizeof list - 6, ", ...", 6);
+                break;
+            }
+        }
         sk_fail(err, SK_ERR_USAGE, 0, "SNAPKEEP_CONFIG lists %zu jobs: choose one with --job (%s)", j->n, list);
         return NULL;
     }
