@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,7 +70,8 @@ static const char usage_text[] =
     "\n"
     "Configuration comes from environment variables (or SNAPKEEP_CONFIG, a libconfig file of jobs);\n"
     "any variable X may instead be given as X_FILE, the path of a file holding the value (Docker\n"
-    "secrets). Unknown SNAPKEEP_* variables are errors. TZ selects the schedule's time zone.\n";
+    "secrets). Unknown variables of snapkeep's prefixes (SNAPKEEP_, S3_, R2_, POCKETBASE_) are\n"
+    "errors (SNAPKEEP_IGNORE_VARS lists exceptions). TZ selects the schedule's time zone.\n";
 
 static const char exit_text[] =
     "exit codes:\n"
@@ -88,7 +90,7 @@ static void print_help(FILE *out)
     for (size_t t = 0; tables[t]; t++)
         for (const sk_setting_def *d = tables[t]; d->name; d++) {
             fprintf(out, "  %-30s %s", d->name, d->help);
-            if (d->def)
+            if (d->def && d->kind != SK_SET_ALIAS)
                 fprintf(out, " [default: %s]", d->def);
             fputc('\n', out);
         }
@@ -330,6 +332,10 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
         char why[1024];
         if (sk_runner_init(&r, j->v[i].job, NULL, &err) != SK_OK || sk_status_read(r.state_dir, r.job_id, &st, &err))
             return fail(rt->log, health ? "health" : "status", &err);
+        /* a status file written by an older version may hold an unredacted error */
+        char clean[sizeof st.last_error];
+        sk_log_redact(rt->log, st.last_error, clean, sizeof clean);
+        memcpy(st.last_error, clean, sizeof clean);
         sk_runner_seed_status(&r, j->v[i].job, rt, &st);
         const sk_config *cfg = sk_job_config(j->v[i].job);
         int64_t warn = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
@@ -344,6 +350,8 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
             json_t *o = json_load_file(path, 0, &je);
             if (!o)
                 o = json_pack("{s:s}", "job", r.job_id);
+            else if (json_is_string(json_object_get(o, "last_error")))
+                json_object_set_new(o, "last_error", json_string(st.last_error));
             json_object_set_new(o, "name", json_string(j->v[i].name));
             if (st.interrupted) {
                 json_object_set_new(o, "running", json_false());
@@ -469,7 +477,7 @@ int main(int argc, char **argv)
     sk_err err;
     sk_err_clear(&err);
     const char *lf = getenv("SNAPKEEP_LOG_FORMAT");
-    sk_log *log = sk_log_new(stderr, lf && strcmp(lf, "json") == 0);
+    sk_log *log = sk_log_new(stderr, lf && strcasecmp(lf, "json") == 0);
     sk_jobs j;
     memset(&j, 0, sizeof j);
     int code = 0;
@@ -551,7 +559,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         if (!strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_LEVEL"), levels[i]))
             sk_log_set_level(log, (sk_level)i);
-    rt.spool_dir = sk_config_str(cfg0, "SNAPKEEP_SPOOL_DIR");
 
     if (!strcmp(cmd, "config")) {
         code = cmd_config_check(&j, &rt);
@@ -617,6 +624,8 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(cmd, "restore")) {
         sk_restore_opts ro = { c.target, c.force };
+        /* a URL target may carry a password: mask it (and its decoded forms) in every message */
+        sk_log_add_credentials(log, c.target);
         char key[1024];
         if (sk_job_restore(a->job, c.pos[0], &ro, key, &err) != SK_OK)
             code = fail(log, "restore", &err);

@@ -52,8 +52,8 @@ static void log_decision(void *ud, const char *key, int keep, const char *reason
         sk_log_msg(ud, SK_LOG_INFO, "retention: deleting %s (%s)", key, reason);
 }
 
-static void notify(sk_runner *r, sk_job *job, const char *event, const char *key, uint64_t size, double secs,
-                   const sk_err *err)
+static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, const char *key, uint64_t size,
+                   double secs, const sk_err *err)
 {
     if (!r->notifier)
         return;
@@ -73,7 +73,9 @@ static void notify(sk_runner *r, sk_job *job, const char *event, const char *key
     if (strcmp(event, "start") != 0)
         json_object_set_new(o, "duration_s", json_real(secs));
     if (err) {
-        json_object_set_new(o, "error", json_string(err->msg));
+        char clean[sizeof err->msg];
+        sk_log_redact(log, err->msg, clean, sizeof clean);
+        json_object_set_new(o, "error", json_string(clean));
         json_object_set_new(o, "exit_code", json_integer(err->rc));
     }
     char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -101,7 +103,7 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     st.running = 1;
     st.pid = (long)getpid();
     sk_status_write(r->state_dir, r->job_id, &st, &serr);
-    notify(r, job, "start", NULL, 0, 0, NULL);
+    notify(r, job, rt->log, "start", NULL, 0, 0, NULL);
 
     double t0 = sk_monotonic();
     sk_rc rc = sk_job_backup(job, res, err);
@@ -116,7 +118,9 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
         st.successes++;
     } else {
         st.last_failure = wall_now(rt);
-        copy_marked(st.last_error, sizeof st.last_error, err->msg);
+        char red[sizeof err->msg];
+        sk_log_redact(rt->log, err->msg, red, sizeof red); /* the file outlives the run */
+        copy_marked(st.last_error, sizeof st.last_error, red);
         st.failures++;
     }
     if (sk_status_write(r->state_dir, r->job_id, &st, &serr) != SK_OK)
@@ -136,7 +140,7 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
         else if (deleted)
             sk_log_msg(rt->log, SK_LOG_INFO, "retention: %zu object(s) deleted", deleted);
     }
-    notify(r, job, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
+    notify(r, job, rt->log, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
            st.last_duration, rc == SK_OK ? NULL : err);
     sk_unlock(lock);
     return rc;

@@ -73,14 +73,17 @@ python3 "$tools/webhook_receiver.py" "$T/hooks" >"$T/port" & hookpid=$!
 python3 "$tools/webhook_receiver.py" "$T/hooks500" 500 >"$T/port500" & hook500=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && [ -s "$T/port500" ] && break; sleep 0.05; done
 url="http://127.0.0.1:$(cat "$T/port")/hook?token=s3cr3t-hook-token"
+secret s3cr3t-hook-token conf-s3cr3t
+secret_watch "$T/hooks" "$T/hooks500" # the bodies sent: errors must be redacted there too
 W=(SNAPKEEP_SERVICE=w "SNAPKEEP_WEBHOOK_URL=$url")
-env "${W[@]}" "$SK_BIN" backup-now 2>"$T/err"; rc=$?
+env "${W[@]}" "$SK_BIN" backup-now 2>"$T/err"; rc=$?; cat "$T/err" >>"$T/all-stderr"
 check "backup with a webhook: exit 0" test $rc -eq 0
 check "the receiver got start and success bodies" python3 -c '
 import json,sys; b=[json.loads(l) for l in open(sys.argv[1])]
 ev=[x["event"] for x in b]; assert ev==["start","success"], ev
 s=b[1]; assert s["key"].endswith(".sqlite3.zst") and s["size"]>0 and s["duration_s"]>=0 and "w/default" in s["job"], s' "$T/hooks"
 env "${W[@]}" SNAPKEEP_SQLITE_PATH=$T/missing.db SNAPKEEP_DB_NAME=app "$SK_BIN" backup-now 2>>"$T/err"; rc=$?
+cat "$T/err" >>"$T/all-stderr"
 check "a failed backup still exits 4 with a webhook" test $rc -eq 4
 check "the receiver got a failure body with the error and exit code" python3 -c '
 import json,sys; b=[json.loads(l) for l in open(sys.argv[1])][-1]
