@@ -205,6 +205,7 @@ check "1 (pg): restore of the legacy backup into a new database exits 0 with its
 RGW=${SK_RGW_DIR:-$T/rgw}
 [ -n "${SK_RGW_DIR:-}" ] || trap '"$root/tests/servers/pg.sh" stop "$T/pg"; "$root/tests/servers/rgw.sh" stop "$RGW"; rm -rf "$T"' EXIT
 "$root/tests/servers/rgw.sh" start "$RGW" >"$T/rgw.out" 2>&1 || { nok "start Ceph RGW"; done_testing; exit 1; }
+secret "$(cat "$RGW/secret_key")"; secret_watch "$T/drv.out" "$T/run.err" "$T/k.err"
 S3ENV=$(set -a; . "$RGW/env"; env | grep '^S3_' | tr '\n' ' ')
 drv() { env $S3ENV "$SK_TOOLS/s3_smoke" "$@" >>"$T/drv.out" 2>&1; }
 bucket=keys-$$-$RANDOM
