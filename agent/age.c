@@ -430,6 +430,11 @@ sk_rc sk_age_keys_add_identities(sk_age_keys *k, const char *text, const char *w
 {
     const char *p = text;
     size_t added = 0;
+    if (!strncmp(text, "age-encryption.org/", 19))
+        return sk_fail(err, SK_ERR_CONFIG, 0,
+                       "%s is itself an age-encrypted file (a passphrase-protected key file): decrypt it with "
+                       "`age -d` first, and keep the plain key file where only the restoring machine reads it",
+                       what);
     for (int lineno = 1; *p; lineno++) {
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) : strlen(p);

@@ -253,6 +253,24 @@ E=("${E[@]/SNAPKEEP_AGE_PASSPHRASE_FILE=*/SNAPKEEP_AGE_PASSPHRASE_FILE=$T/wrongp
 run restore latest --to "$T/pass-restored.db" --force
 check "passphrase: a wrong one is refused (exit 6, 'wrong passphrase'), target unchanged" \
     bash -c "[ $rc = 6 ] && grep -q 'wrong passphrase' '$T/err' && [ \"\$1\" = \"\$2\" ]" _ "$(db_digest "$T/pass-restored.db")" "$(db_digest "$T/src.db")"
+# age 1.1.1 reads a passphrase only from a terminal: script(1) gives it one (the passphrase goes
+# through the pty's input, never through argv or the environment)
+pty_age() { # PASSFILE AGE-ARGS...: age with the passphrase typed twice on its terminal
+    local pf=$1; shift
+    { sleep 1; cat "$pf"; sleep 1; cat "$pf"; } | timeout 60 script -qec "age $*" /dev/null >/dev/null 2>&1
+}
+pty_age "$T/pass" -d -o "$T/pp.zst" "$T/dest-pass/$pk"
+zstd -q -d -o "$T/pp.db" "$T/pp.zst" 2>/dev/null
+check "passphrase: age -d (on a pty) decrypts snapkeep's scrypt file" test "$(db_digest "$T/pp.db")" = "$(db_digest "$T/src.db")"
+E=(SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$T/src.db" SNAPKEEP_DEST_DIR="$T/dest-pass")
+run backup-now
+ENG=pass DEST=local plainpk=$(grep -o 'snapshots/default/default/sqlite_src_[0-9-]*\.sqlite3\.zst' "$T/err" | head -1)
+pty_age "$T/pass" -p -e -o "$T/pp2.age" "$T/dest-pass/$plainpk"
+MANIFEST_FROM=$plainpk reseal "$plainpk.age" "$T/pp2.age" \
+    "m['encryption'] = {'format': 'age-encryption.org/v1', 'recipients': [], 'passphrase': True}"
+E+=(SNAPKEEP_AGE_PASSPHRASE_FILE="$T/pass")
+run verify "${plainpk##*/}.age"
+check "passphrase: snapkeep verifies what age -p -e encrypted" bash -c "[ $rc = 0 ] && head -2 '$T/pp2.age' | grep -q '^-> scrypt '"
 E+=(SNAPKEEP_AGE_RECIPIENTS="$R1")
 run backup-now
 check "passphrase and recipients together: configuration error (exit 3) naming both" \

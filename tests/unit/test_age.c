@@ -148,6 +148,9 @@ static void test_keys(void **state)
     assert_int_equal(sk_age_keys_add_identities(i, dam, "SNAPKEEP_AGE_IDENTITY_FILE", &err), SK_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "line 2"));
     assert_null(strstr(err.msg, "GFPYYSJZ"));
+    sk_err_clear(&err);
+    assert_int_equal(sk_age_keys_add_identities(i, "age-encryption.org/v1\n-> scrypt x 18\n", "K", &err), SK_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "itself an age-encrypted file"));
     sk_age_keys_free(i);
 }
 
