@@ -953,6 +953,11 @@ static sk_rc unwrap(age_writer *a, const sk_age_header *h, unsigned char file_ke
         if (scrypt_seen)
             rc = dec_fail(a, SK_AGE_FAIL_NO_MATCH, err,
                           "the file is encrypted with a passphrase, and no passphrase was given");
+        else if (!ids)
+            rc = dec_fail(a, SK_AGE_FAIL_NO_MATCH, err,
+                          "the file is encrypted to age1... public keys (%zu X25519 stanza%s) and only a passphrase "
+                          "was given: give the secret key (identity file) instead",
+                          x25519_seen, x25519_seen == 1 ? "" : "s");
         else
             rc = dec_fail(a, SK_AGE_FAIL_NO_MATCH, err,
                           "none of the %zu identit%s given decrypts this file (it has %zu X25519 recipient "

@@ -208,6 +208,12 @@ static void test_multi_and_passphrase(void **state)
     assert_string_equal(res.sha, want);
     decrypt(id_b, ct, clen, 1 << 20, &res);
     assert_string_equal(res.sha, want);
+    sk_age_keys *ponly = sk_age_keys_new(); /* a passphrase cannot open an X25519 file: say what is needed */
+    assert_int_equal(sk_age_keys_set_passphrase(ponly, "pw", 10, &err), SK_OK);
+    decrypt(ponly, ct, clen, 1 << 20, &res);
+    assert_int_equal(res.fail, SK_AGE_FAIL_NO_MATCH);
+    assert_non_null(strstr(res.msg, "only a passphrase was given"));
+    sk_age_keys_free(ponly);
     free(ct);
     sk_age_keys_free(r);
 
