@@ -271,6 +271,14 @@ MANIFEST_FROM=$plainpk reseal "$plainpk.age" "$T/pp2.age" \
 E+=(SNAPKEEP_AGE_PASSPHRASE_FILE="$T/pass")
 run verify "${plainpk##*/}.age"
 check "passphrase: snapkeep verifies what age -p -e encrypted" bash -c "[ $rc = 0 ] && head -2 '$T/pp2.age' | grep -q '^-> scrypt '"
+# a backup stopped mid-way: neither its argv nor its environment holds the passphrase (only _FILE paths)
+env "${E[@]}" SNAPKEEP_DEBUG_PAUSE_AT=after-data "$SK_BIN" backup-now >/dev/null 2>&1 &
+bpid=$!
+for _ in $(seq 100); do [ "$(ps -o state= -p $bpid 2>/dev/null | tr -d ' ')" = T ] && break; sleep 0.1; done
+tr '\0' '\n' </proc/$bpid/cmdline >"$T/argv" 2>/dev/null; tr '\0' '\n' </proc/$bpid/environ >"$T/environ" 2>/dev/null
+kill -CONT $bpid; wait $bpid
+check "passphrase: not in the argv or environment of a running backup" \
+    bash -c "grep -q backup-now '$T/argv' && grep -q SNAPKEEP_AGE_PASSPHRASE_FILE '$T/environ' && ! grep -qF -- \"\$1\" '$T/argv' '$T/environ'" _ "$PASS"
 E+=(SNAPKEEP_AGE_RECIPIENTS="$R1")
 run backup-now
 check "passphrase and recipients together: configuration error (exit 3) naming both" \
