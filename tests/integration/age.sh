@@ -271,6 +271,12 @@ MANIFEST_FROM=$plainpk reseal "$plainpk.age" "$T/pp2.age" \
 E+=(SNAPKEEP_AGE_PASSPHRASE_FILE="$T/pass")
 run verify "${plainpk##*/}.age"
 check "passphrase: snapkeep verifies what age -p -e encrypted" bash -c "[ $rc = 0 ] && head -2 '$T/pp2.age' | grep -q '^-> scrypt '"
+# a manifest that no longer says the object is encrypted (key and manifest disagree): refused
+cp "$T/dest-pass/$pk" "$T/pk.age"
+ENG=pass DEST=local reseal "$pk" "$T/pk.age" "del m['encryption']"
+run verify "${pk##*/}"
+check "a .zst.age whose manifest lost its encryption field is refused (exit 6, metadata altered)" \
+    bash -c "[ $rc = 6 ] && grep -q 'metadata was altered' '$T/err'"
 # a backup stopped mid-way: neither its argv nor its environment holds the passphrase (only _FILE paths)
 env "${E[@]}" SNAPKEEP_DEBUG_PAUSE_AT=after-data "$SK_BIN" backup-now >/dev/null 2>&1 &
 bpid=$!
