@@ -37,6 +37,7 @@ printf '%s\n' "$PASS" >"$T/pass"
 printf 'wrong-%s\n' "$PASS" >"$T/wrongpass"
 SECRETS=("$PASS" "$(grep -h '^AGE-SECRET-KEY-' "$T/k1.txt")" "$(grep -h '^AGE-SECRET-KEY-' "$T/k2.txt")"
          "$(grep -h '^AGE-SECRET-KEY-' "$T/k3.txt")")
+secret "${SECRETS[@]}"   # tests/secrets.sh: checked in every output at done_testing
 
 # ---- servers ------------------------------------------------------------------------------
 "$root/tests/servers/pg.sh" start "$T/pg" >/dev/null 2>&1 || { nok "start PostgreSQL 15"; done_testing; exit 1; }
@@ -299,6 +300,7 @@ check "config check masks the passphrase and the identity" bash -c "grep -q 'SNA
 
 # ---- no secret anywhere -------------------------------------------------------------------
 find "$T"/dest-* -name '*.manifest.json' -exec cat {} + >"$T/manifests" 2>/dev/null
+secret_watch "$T/manifests" "$T/argv" "$T/environ"
 for b in age-sqlite age-postgres age-pocketbase; do
     radosgw-admin -c "$RGW_DIR/ceph.conf" bucket list --bucket="$b" 2>/dev/null | jq -r '.[].name' >>"$T/s3-keys"
 done
