@@ -242,6 +242,18 @@ age -d -i "$T/k1.txt" "$T/hand.age" | zstd -d | psql -X -q -v ON_ERROR_STOP=1 -d
 check "postgres by hand: age -d -i key.txt x.sql.zst.age | zstd -d | psql restores the data" \
     test "$(pg_digest byhand)" = "$(pg_digest src)"
 
+# ---- a legacy encrypted backup (data + .md5, no manifest): decrypted by its name -----------
+lk=$(cd "$T/dest-sqlite" && ls snapshots/app/local/*.sqlite3.zst.age | head -1)
+rm "$T/dest-sqlite/$lk.manifest.json"
+E=(SNAPKEEP_ENGINE=sqlite SNAPKEEP_SERVICE=app SNAPKEEP_ENVIRONMENT=local SNAPKEEP_SQLITE_PATH="$T/src.db"
+   SNAPKEEP_DEST_DIR="$T/dest-sqlite" SNAPKEEP_SPOOL_DIR="$T/spool")
+run verify "${lk##*/}"
+check "legacy .zst.age without a key: exit 3 naming SNAPKEEP_AGE_IDENTITY_FILE" bash -c "[ $rc = 3 ] && grep -q SNAPKEEP_AGE_IDENTITY_FILE '$T/err'"
+E+=(SNAPKEEP_AGE_IDENTITY_FILE="$T/k2.txt")
+run restore "${lk##*/}" --to "$T/legacy.db"
+check "legacy .zst.age: restored with the key, equal to the source" \
+    bash -c "[ $rc = 0 ] && [ \"\$1\" = \"\$2\" ]" _ "$(db_digest "$T/legacy.db")" "$(db_digest "$T/src.db")"
+
 # ---- passphrase (scrypt) ------------------------------------------------------------------
 E=(SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$T/src.db" SNAPKEEP_DEST_DIR="$T/dest-pass"
    SNAPKEEP_AGE_PASSPHRASE_FILE="$T/pass" SNAPKEEP_AGE_SCRYPT_WORK_FACTOR=12)
