@@ -430,6 +430,11 @@ sk_rc sk_age_keys_add_identities(sk_age_keys *k, const char *text, const char *w
 {
     const char *p = text;
     size_t added = 0;
+    if (!strncmp(text, "age-encryption.org/", 19))
+        return sk_fail(err, SK_ERR_CONFIG, 0,
+                       "%s is itself an age-encrypted file (a passphrase-protected key file): decrypt it with "
+                       "`age -d` first, and keep the plain key file where only the restoring machine reads it",
+                       what);
     for (int lineno = 1; *p; lineno++) {
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) : strlen(p);
@@ -948,6 +953,11 @@ static sk_rc unwrap(age_writer *a, const sk_age_header *h, unsigned char file_ke
         if (scrypt_seen)
             rc = dec_fail(a, SK_AGE_FAIL_NO_MATCH, err,
                           "the file is encrypted with a passphrase, and no passphrase was given");
+        else if (!ids)
+            rc = dec_fail(a, SK_AGE_FAIL_NO_MATCH, err,
+                          "the file is encrypted to age1... public keys (%zu X25519 stanza%s) and only a passphrase "
+                          "was given: give the secret key (identity file) instead",
+                          x25519_seen, x25519_seen == 1 ? "" : "s");
         else
             rc = dec_fail(a, SK_AGE_FAIL_NO_MATCH, err,
                           "none of the %zu identit%s given decrypts this file (it has %zu X25519 recipient "

@@ -106,11 +106,35 @@ static const char *level_name(sk_level l)
     return "info";
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when the bytes there are not UTF-8. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+        (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+        return 0; /* overlong, surrogate or beyond U+10FFFF */
+    return n;
+}
+
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
+        if (c >= 0x80) {
+            /* a key or a server reply may hold any bytes; a JSON line must stay valid UTF-8 */
+            size_t n = utf8_len((const unsigned char *)s);
+            if (n == 0) {
+                fputs("\\ufffd", out);
+            } else {
+                fwrite(s, 1, n, out);
+                s += n - 1;
+            }
+            continue;
+        }
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
         else if (c == '\n')

@@ -8,7 +8,8 @@
 #define MASK "***"
 
 struct sk_redactor {
-    char **v;   /* longest first, so a secret that contains another is masked whole */
+    char **v;    /* longest first, so a secret that contains another is masked whole */
+    size_t *len; /* strlen(v[i]) */
     size_t n, cap;
 };
 
@@ -217,6 +218,7 @@ void sk_redactor_free(sk_redactor *r)
         free(r->v[i]);
     }
     free(r->v);
+    free(r->len);
     free(r);
 }
 
@@ -225,7 +227,7 @@ static int add_one(sk_redactor *r, const char *s, size_t len)
     if (len < SK_REDACT_MIN)
         return 0;
     for (size_t i = 0; i < r->n; i++)
-        if (strlen(r->v[i]) == len && memcmp(r->v[i], s, len) == 0)
+        if (r->len[i] == len && memcmp(r->v[i], s, len) == 0)
             return 0;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -233,16 +235,22 @@ static int add_one(sk_redactor *r, const char *s, size_t len)
         if (!nv)
             return -1;
         r->v = nv;
+        size_t *nl = realloc(r->len, cap * sizeof *nl);
+        if (!nl)
+            return -1;
+        r->len = nl;
         r->cap = cap;
     }
     char *copy = strndup(s, len);
     if (!copy)
         return -1;
     size_t at = 0;
-    while (at < r->n && strlen(r->v[at]) >= len)
+    while (at < r->n && r->len[at] >= len)
         at++;
     memmove(r->v + at + 1, r->v + at, (r->n - at) * sizeof *r->v);
+    memmove(r->len + at + 1, r->len + at, (r->n - at) * sizeof *r->len);
     r->v[at] = copy;
+    r->len[at] = len;
     r->n++;
     return 0;
 }
@@ -283,6 +291,27 @@ static int add_forms(sk_redactor *r, const char *s, size_t len, int quoted)
     int rc = ok && (o != len || memcmp(d, s, len) != 0) ? add_one(r, d, o) : 0;
     memset(d, 0, len + 1);
     free(d);
+    if (rc != 0 || quoted)
+        return rc;
+    /* and percent-encoded, as it appears once put into a URL (p@ss -> p%40ss) */
+    char *e = malloc(3 * len + 1);
+    if (!e)
+        return -1;
+    o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || strchr("-._~", c)) {
+            e[o++] = (char)c;
+        } else {
+            static const char hex[] = "0123456789ABCDEF";
+            e[o++] = '%';
+            e[o++] = hex[c >> 4];
+            e[o++] = hex[c & 15];
+        }
+    }
+    rc = o != len ? add_one(r, e, o) : 0;
+    memset(e, 0, 3 * len + 1);
+    free(e);
     return rc;
 }
 
@@ -318,7 +347,9 @@ size_t sk_redactor_apply(const sk_redactor *r, const char *in, char *out, size_t
     while (i < n) {
         size_t hit = 0;
         for (size_t k = 0; k < r->n && !hit; k++) {
-            size_t len = strlen(r->v[k]);
+            size_t len = r->len[k];
+            if (r->v[k][0] != in[i])
+                continue;
             if (len <= n - i ? memcmp(in + i, r->v[k], len) == 0
                              /* the text ends inside this secret (a cut message) */
                              : (n - i >= SK_REDACT_MIN && memcmp(in + i, r->v[k], n - i) == 0))

@@ -56,4 +56,20 @@ check "a malformed --to URL: exit 2 (usage), naming --to" bash -c "[ $rc -eq 2 ]
 SNAPKEEP_LOG_FORMAT=json sk restore latest --to "postgresql://$PGUSER:$PW@127.0.0.1:$PGPORT/target_uri" --force
 check "JSON logs: restore exits 0 and masks the password" \
     bash -c "[ $rc -eq 0 ] && grep -q '\"msg\":\"restore done: .* -> postgresql://$PGUSER:\*\*\*@' '$T/err'"
+# an error that quotes a credential reaches the status file and the webhook body redacted too
+python3 "$root/tests/tools/webhook_receiver.py" "$T/hooks" >"$T/port" & hookpid=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+TOK="Hunter2-$RANDOM$RANDOM"
+secret "$TOK"
+secret_watch "$T/hooks"
+mkdir -p "$T/password=$TOK"
+SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$T/password=$TOK/app.db" SNAPKEEP_SERVICE=hooked \
+    SNAPKEEP_WEBHOOK_URL="http://127.0.0.1:$(head -1 "$T/port")/hook" sk backup-now
+check "a failing backup whose error quotes password=...: exit 4" rc_is 4
+check "... the status file's last error has it masked" bash -c "grep -rq 'password=\*\*\*' '$T/state'"
+for _ in $(seq 100); do grep -q '"failure"' "$T/hooks" 2>/dev/null && break; sleep 0.05; done
+check "... and so does the webhook's failure body" bash -c "grep '\"failure\"' '$T/hooks' | grep -q 'password=\*\*\*'"
+SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$T/password=$TOK/app.db" SNAPKEEP_SERVICE=hooked sk status
+check "... and status shows it masked" bash -c "grep -q 'last error: .*password=\*\*\*' '$T/out'"
+kill $hookpid
 done_testing

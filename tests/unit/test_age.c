@@ -148,6 +148,9 @@ static void test_keys(void **state)
     assert_int_equal(sk_age_keys_add_identities(i, dam, "SNAPKEEP_AGE_IDENTITY_FILE", &err), SK_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "line 2"));
     assert_null(strstr(err.msg, "GFPYYSJZ"));
+    sk_err_clear(&err);
+    assert_int_equal(sk_age_keys_add_identities(i, "age-encryption.org/v1\n-> scrypt x 18\n", "K", &err), SK_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "itself an age-encrypted file"));
     sk_age_keys_free(i);
 }
 
@@ -205,6 +208,12 @@ static void test_multi_and_passphrase(void **state)
     assert_string_equal(res.sha, want);
     decrypt(id_b, ct, clen, 1 << 20, &res);
     assert_string_equal(res.sha, want);
+    sk_age_keys *ponly = sk_age_keys_new(); /* a passphrase cannot open an X25519 file: say what is needed */
+    assert_int_equal(sk_age_keys_set_passphrase(ponly, "pw", 10, &err), SK_OK);
+    decrypt(ponly, ct, clen, 1 << 20, &res);
+    assert_int_equal(res.fail, SK_AGE_FAIL_NO_MATCH);
+    assert_non_null(strstr(res.msg, "only a passphrase was given"));
+    sk_age_keys_free(ponly);
     free(ct);
     sk_age_keys_free(r);
 
@@ -460,6 +469,23 @@ static void test_header_parse(void **state)
     sk_age_header_free(&h);
     assert_int_equal(sk_age_header_parse("PK\3\4", 4, 0, &h, &err), SK_ERR_INTEGRITY);
     assert_non_null(strstr(err.msg, "not an age file"));
+    /* mutated headers (bytes flipped, cut anywhere) parse or fail cleanly under ASan, never past len */
+    uint32_t x = 99;
+    for (int round = 0; round < 3000; round++) {
+        char m[160];
+        memcpy(m, hdr, n);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            x = x * 1103515245u + 12345u;
+            m[(x >> 8) % n] = (char)(x >> 24);
+        }
+        size_t cut = (x >> 4) % (n + 1);
+        char *heap = malloc(cut ? cut : 1);
+        memcpy(heap, m, cut);
+        sk_err_clear(&err);
+        if (sk_age_header_parse(heap, cut, round % 2, &h, &err) == SK_OK)
+            sk_age_header_free(&h);
+        free(heap);
+    }
 }
 
 int main(void)

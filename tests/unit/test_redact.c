@@ -76,6 +76,10 @@ static void test_registered_secrets(void **state)
     assert_int_equal(sk_redactor_add(r, "postgres://u:sec%2Fret%40x@h/db", 1), 0);
     sk_redactor_apply(r, "server said sec/ret@x was wrong", out, sizeof out);
     assert_string_equal(out, "server said *** was wrong");
+    /* a raw secret shown percent-encoded inside a URL */
+    assert_int_equal(sk_redactor_add(r, "pw@with/slash", 1), 0);
+    sk_redactor_apply(r, "GET /x?p=pw%40with%2Fslash&y=1", out, sizeof out);
+    assert_string_equal(out, "GET /x?p=***&y=1");
     /* a quoted conninfo value, unescaped */
     assert_int_equal(sk_redactor_add(r, "host=h password='a b\\'c'", 1), 0);
     sk_redactor_apply(r, "why: a b'c", out, sizeof out);
@@ -140,12 +144,30 @@ static void test_log_lines(void **state)
     free(buf);
 }
 
+static void test_json_lines(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sk_log *log = sk_log_new(f, 1);
+    sk_log_msg(log, SK_LOG_ERROR, "key 'caf\xc3\xa9\xff\xc0\x80\x01\n' to https://u:JsonPw42@h/x");
+    sk_log_msg(log, SK_LOG_ERROR, "lead \xf8\x80\x80 and \xf5\x80\x80\x80 end");
+    sk_log_free(log);
+    fclose(f);
+    assert_non_null(strstr(buf, "key 'caf\xc3\xa9\\ufffd\\ufffd\\ufffd\\u0001\\n' to https://u:***@h/x"));
+    assert_null(strstr(buf, "JsonPw42"));
+    assert_non_null(strstr(buf, "lead \\ufffd\\ufffd\\ufffd and \\ufffd\\ufffd\\ufffd\\ufffd end"));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri_userinfo),    cmocka_unit_test(test_conninfo),
         cmocka_unit_test(test_query_tokens),    cmocka_unit_test(test_registered_secrets),
         cmocka_unit_test(test_bounds),          cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_json_lines),
     };
     return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
 }
