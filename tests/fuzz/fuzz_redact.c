@@ -73,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * an '@' later in a URL is taken for the end of a userinfo, which then swallows "?token=" and
      * leaves the token's value after the '@' unmasked. Not checked until it is fixed, so that the
      * fuzzer can look for other findings. */
+#ifndef FUZZ_REDACT_OPEN_FINDINGS /* build with -DFUZZ_REDACT_OPEN_FINDINGS to check them */
     if (mode == 4 && strchr(pw, '@'))
         checkable = 0;
     /* Open finding (findings/redact-url-password-with-angle-bracket): the userinfo pattern stops
@@ -80,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * was not registered (registered secrets are masked whole by layer 1). Not checked until fixed. */
     if (mode == 1 && strpbrk(pw, "<>"))
         checkable = 0;
+#endif
 
     sk_redactor *r = NULL;
     if (mode == 0) {
