@@ -10,7 +10,8 @@
  *    matches the expression, or (fixed-time schedules) it is the end of a spring-forward gap
  *    holding a matching wall time;
  *  - no matching time was skipped: a minute-by-minute scan of up to two days after the start
- *    finds no earlier fire time (fixed-time schedules: only while the offset does not change);
+ *    finds no earlier fire time (fixed-time schedules: only where the offset does not change from
+ *    two days before the start to the end of the scan);
  *  - a parsed local time formats and parses back to the same instant.
  */
 #include "fuzz.h"
@@ -92,6 +93,10 @@ static void check_next(const sk_schedule *s, const sk_tz *tz, int64_t after)
     /* nothing earlier was skipped: walk real instants whose wall time is a whole minute */
     int64_t t = after + 1, stop = next < after + 2 * DAY ? next : after + 2 * DAY;
     int32_t first_off = sk_tz_offset(tz, t);
+    /* fixed-time schedules skip wall times repeated after a fall-back shortly before the start */
+    for (int h = 1; fixed && h <= 48; h++)
+        if (sk_tz_offset(tz, after - h * 3600) != first_off)
+            return;
     while (t < stop) {
         int32_t o = sk_tz_offset(tz, t);
         if (fixed && o != first_off)
