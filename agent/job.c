@@ -921,3 +921,41 @@ out:
     groups_free(&g);
     return rc;
 }
+
+/* ---- get / delete of one backup ---------------------------------------------------------- */
+
+sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err)
+{
+    sk_manifest m;
+    sk_backup_entry e;
+    if (resolve(job, name, &e, err) != SK_OK || load_checks(job, &e, &m, err) != SK_OK) {
+        sk_writer_abort(sink);
+        sk_writer_free_chain(sink);
+        return err->rc;
+    }
+    memcpy(key_out, e.key, sizeof e.key);
+    return download_checked(job, e.key, &m, sink, err);
+}
+
+sk_rc sk_job_delete(sk_job *job, const char *name, char key_out[1024], sk_err *err)
+{
+    sk_backup_entry e;
+    groupset g;
+    if (strcmp(name, "latest") == 0)
+        return sk_fail(err, SK_ERR_USAGE, 0, "delete takes the key of one backup (see `snapkeep list`), not 'latest'");
+    if (resolve(job, name, &e, err) != SK_OK)
+        return err->rc;
+    memcpy(key_out, e.key, sizeof e.key);
+    if (list_groups(job, &g, err) != SK_OK)
+        return err->rc;
+    sk_rc rc = sk_fail(err, SK_ERR_NOTFOUND, 0, "'%s' went away while it was being deleted", e.key);
+    for (size_t i = 0; i < g.n; i++)
+        if (g.v[i].listed && strcmp(g.v[i].key, e.key) == 0) {
+            sk_err_clear(err);
+            /* the same crash-safe path as retention: marker, manifest, .md5, data, marker */
+            rc = delete_group(job, &g.v[i], err);
+            break;
+        }
+    groups_free(&g);
+    return rc;
+}

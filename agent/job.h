@@ -82,6 +82,16 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
 /* Download, check and run the engine's checks on `name`; summary needs 512 bytes. */
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err);
 
+/* `snapkeep get`: download `name` (a key, a base name or "latest") through the same checks as
+ * restore (MD5, unzstd, SHA-256) into `sink`, the engine's plain artifact. The job consumes `sink`:
+ * it is finished only when every check passed, aborted otherwise, and freed either way. */
+sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err);
+
+/* `snapkeep delete`: delete one listed backup (a key or a base name, never "latest") the way
+ * retention does (pending marker, manifest, .md5, data, marker: it stops being listed first, and
+ * an interrupted deletion is finished by the next prune). SK_ERR_NOTFOUND when it is not listed. */
+sk_rc sk_job_delete(sk_job *job, const char *name, char key_out[1024], sk_err *err);
+
 /* Retention: delete this job's listed backups (legacy ones included) that `p` does not keep
  * (pending marker, manifest, .md5, data, marker: a half-deleted backup is never listed), and
  * orphans: objects of a key that carries snapkeep's pending marker and forms no committed backup,

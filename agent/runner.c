@@ -179,3 +179,14 @@ void sk_runner_seed_status(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_s
     snprintf(st->last_key, sizeof st->last_key, "%s", e.key);
     st->from_destination = 1;
 }
+
+sk_rc sk_runner_delete(sk_runner *r, sk_job *job, const sk_runtime *rt, const char *name, char key_out[1024],
+                       sk_err *err)
+{
+    int lock = sk_lock(r->state_dir, r->job_id, r->lock_wait, rt, err);
+    if (lock < 0)
+        return err->rc;
+    sk_rc rc = sk_job_delete(job, name, key_out, err);
+    sk_unlock(lock);
+    return rc;
+}
