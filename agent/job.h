@@ -43,8 +43,12 @@ typedef struct sk_backup_result {
     char key[1024];
     uint64_t plain_size, stored_size;
     double seconds;
+    int suspect;                 /* stored, but the guards flagged it (guard.h; see the manifest) */
+    char suspect_reasons[1024];
 } sk_backup_result;
 
+/* A backup is stored even when the guards flag it (res->suspect): it is marked in its manifest,
+ * and the caller decides whether that fails the run (SNAPKEEP_GUARD_FAIL). */
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err);
 
 /* The engine's raw dump into `out` (no compression, no destination). */

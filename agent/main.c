@@ -60,6 +60,7 @@ static const char exit_text[] =
     "  2 usage error   3 configuration error   4 source (database) error\n"
     "  5 destination error   6 integrity error (checksum, size, corrupt data, integrity_check)\n"
     "  7 backup not found   8 busy (another backup of the job ran past SNAPKEEP_LOCK_WAIT)\n"
+    "  9 suspect: the backup was stored, but the guards flagged it and SNAPKEEP_GUARD_FAIL is on\n"
     "  130 interrupted by SIGINT/SIGTERM (nothing partial left)\n";
 
 static int64_t clock_ms(void *ud)
@@ -159,8 +160,9 @@ static void print_list_text(const sk_backup_list *l)
         char size[32], when[32];
         sk_fmt_bytes(l->v[i].size, size, sizeof size);
         sk_iso8601(l->v[i].ts, when, sizeof when);
-        printf("%-72s %12s  %-20s  %s%s\n", l->v[i].key, size, when, l->v[i].checksum,
-               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "");
+        printf("%-72s %12s  %-20s  %s%s%s%s\n", l->v[i].key, size, when, l->v[i].checksum,
+               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "",
+               l->v[i].m.suspect ? "  SUSPECT: " : "", l->v[i].m.suspect ? l->v[i].m.suspect_reasons : "");
     }
 }
 
@@ -187,6 +189,11 @@ static void print_list_json(const sk_backup_list *l)
             json_object_set_new(o, "plain_sha256", json_string(e->m.plain_sha256));
             json_object_set_new(o, "md5", json_string(e->m.stored_md5));
             json_object_set_new(o, "server_version", json_string(e->m.server_version));
+            if (e->m.rows >= 0)
+                json_object_set_new(o, "rows", json_integer((json_int_t)e->m.rows));
+            json_object_set_new(o, "suspect", json_boolean(e->m.suspect));
+            if (e->m.suspect)
+                json_object_set_new(o, "suspect_reasons", json_string(e->m.suspect_reasons));
         }
         if (o)
             json_array_append_new(arr, o);
@@ -283,6 +290,10 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
            (unsigned long long)st->successes,
            (unsigned long long)st->failures, st->last_duration, (unsigned long long)st->last_size,
            st->last_failure ? "\n  last error: " : "", st->last_failure ? st->last_error : "");
+    if (st->last_suspect)
+        printf("  last backup SUSPECT (stored, flagged by the guards): %s\n", st->last_suspect_reasons);
+    if (st->suspects)
+        printf("  suspect backups: %llu\n", (unsigned long long)st->suspects);
 }
 
 static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int health)
@@ -431,7 +442,8 @@ static int backup_one(sk_agent_job *a, sk_runtime *rt, sk_log *log)
         char plain[32], stored[32];
         sk_fmt_bytes(res.plain_size, plain, sizeof plain);
         sk_fmt_bytes(res.stored_size, stored, sizeof stored);
-        sk_log_msg(log, SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s", res.key, plain, stored, res.seconds);
+        sk_log_msg(log, res.suspect ? SK_LOG_WARN : SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s%s%s", res.key,
+                   plain, stored, res.seconds, res.suspect ? "; SUSPECT: " : "", res.suspect ? res.suspect_reasons : "");
     }
     sk_notifier_free(notifier, 15);
     return code;
