@@ -606,9 +606,14 @@ static int run_get(const ctx *x)
     sk_err_clear(&err);
     const char *out = x->c->output;
     char tmp[4200], key[1024];
-    if (!strcmp(out, "-") || access(out, F_OK) == 0 || errno != ENOENT) {
-        sk_fail(&err, SK_ERR_USAGE, 0, "-o '%s': %s (snapkeep does not overwrite files; give a new file name)", out,
-                !strcmp(out, "-") ? "get writes a file, not standard output" : "the file exists");
+    if (!strcmp(out, "-")) {
+        sk_fail(&err, SK_ERR_USAGE, 0, "-o: get writes a file, not standard output (use `snapkeep dump` for a pipe)");
+        return fail(x->log, "get", &err);
+    }
+    int exists = access(out, F_OK) == 0, e = errno;
+    if (exists || e != ENOENT) {
+        sk_fail(&err, SK_ERR_USAGE, exists ? 0 : e, "-o '%s': %s (snapkeep does not overwrite files; give a new file name)",
+                out, exists ? "the file exists" : strerror(e));
         return fail(x->log, "get", &err);
     }
     const char *slash = strrchr(out, '/');
