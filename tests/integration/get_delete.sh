@@ -78,6 +78,20 @@ check "local: get of a damaged backup exits 6 (integrity)" rc_is 6
 check "local: ... and leaves neither the file nor a temp file" \
   bash -c "[ ! -e '$T/damaged.db' ] && [ \$(ls -A '$T' | grep -c snapkeep-get) -eq 0 ]"
 
+# an encrypted backup (age, passphrase): get writes the decrypted plain artifact; delete removes it
+E=(env SNAPKEEP_DEST_DIR=$T/enc SNAPKEEP_AGE_PASSPHRASE=get-delete-pass SNAPKEEP_AGE_SCRYPT_WORK_FACTOR=10)
+secret get-delete-pass
+"${E[@]}" "$SK_BIN" backup-now 2>>"$T/all-stderr"
+"${E[@]}" "$SK_BIN" dump -o "$T/enc-dump.db" 2>>"$T/all-stderr"
+"${E[@]}" "$SK_BIN" get latest -o "$T/enc-get.db" >"$T/out" 2>"$T/err"; rc=$?
+check "age: get of an encrypted backup gives the plain dump" bash -c "[ $rc -eq 0 ] && cmp -s '$T/enc-dump.db' '$T/enc-get.db'"
+enc=$(ls "$T/enc/snapshots/app/default/" | grep '\.zst\.age$')
+env SNAPKEEP_DEST_DIR=$T/enc "$SK_BIN" get latest -o "$T/enc-nokey.db" >"$T/out" 2>"$T/err"; rc=$?
+check "age: ... without the passphrase get fails and writes nothing" bash -c "[ $rc -ne 0 ] && [ ! -e '$T/enc-nokey.db' ]"
+"${E[@]}" "$SK_BIN" delete "$enc" --yes >"$T/out" 2>"$T/err"; rc=$?
+check "age: delete removes the encrypted backup and all its objects" \
+  bash -c "[ $rc -eq 0 ] && [ -z \"\$(ls -A '$T/enc/snapshots/app/default/')\" ]"
+
 # ---- Ceph RGW ----------------------------------------------------------------------------------
 RGW=${SK_RGW_DIR:-$T/rgw}
 [ -n "${SK_RGW_DIR:-}" ] || trap '"$root/tests/servers/rgw.sh" stop "$RGW"; rm -rf "$T"' EXIT
