@@ -51,7 +51,10 @@
  * Not dumped: security labels, tablespaces (objects land in the default one),
  * procedural languages other than built-in, conversions, extension configuration-table rows,
  * roles (cluster-wide). Grants made by a non-owner grantor are restored as granted by the owner.
- * Requires PostgreSQL 13 or later (tested: 15).
+ * Server majors: 13 to 18 (PG_OLDEST_MAJOR..PG_NEWEST_MAJOR; tests/integration/postgres_majors.sh
+ * round-trips the fixture on each); what each major has is said per catalog column in the
+ * readers (engines/postgres/pg_cat.h). Older servers are refused; newer ones are refused or dumped
+ * best-effort with a warning (SNAPKEEP_PG_NEWER_MAJOR).
  */
 #ifndef SK_PG_ENGINE_H
 #define SK_PG_ENGINE_H
