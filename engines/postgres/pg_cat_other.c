@@ -486,8 +486,9 @@ sk_rc pgc_read_subscriptions(cat *c)
     PQclear(su);
     if (!superuser)
         return SK_OK;
-    /* Each option is written only when it differs from its default, so the script restores into
-     * the major it came from and any newer one. streaming is a char from 16 on ('f', 't', 'p'). */
+    /* Each option is written when it differs from its default (streaming always, from 14 on), so
+     * the script restores into the major it came from and any newer one. streaming is a char from
+     * 16 on ('f', 't', 'p'). */
     static const pgc_col cols[] = {
         [SU_OID] = { "s.oid" },
         [SU_NAME] = { "s.subname" },
@@ -523,10 +524,13 @@ sk_rc pgc_read_subscriptions(cat *c)
                     pgc_val(r, i, SU_SLOT) ? pgc_val(r, i, SU_SLOT) : "NONE");
         if (pgc_bval(r, i, SU_BINARY))
             pg_buf_add(&b, ", binary = true");
+        /* said even when off: 18 made parallel the default, and a dump restores into newer majors */
         if (stream[0] == 't')
             pg_buf_add(&b, ", streaming = on");
         else if (stream[0] == 'p')
             pg_buf_add(&b, ", streaming = parallel");
+        else if (c->m->server_version >= PG14)
+            pg_buf_add(&b, ", streaming = off");
         if (pgc_bval(r, i, SU_TWOPHASE))
             pg_buf_add(&b, ", two_phase = on");
         if (pgc_bval(r, i, SU_DISABLEONERR))
