@@ -130,10 +130,15 @@ sk_rc pgc_read_triggers(cat *c)
         [TG_PARENT] = { "t.tgparentid" },
     };
     /* a trigger cloned onto a partition comes with its parent's; only a different enabled state
-     * is its own */
+     * is its own. Before 15 such clones are marked internal. */
     PGresult *r = PGC_RUN(c, "triggers", cols,
-                          "FROM pg_trigger t WHERE NOT t.tgisinternal AND (t.tgparentid = 0 OR t.tgenabled <> (SELECT "
-                          "p.tgenabled FROM pg_trigger p WHERE p.oid = t.tgparentid)) ORDER BY t.oid");
+                          c->m->server_version >= PG15
+                              ? "FROM pg_trigger t WHERE NOT t.tgisinternal AND (t.tgparentid = 0 OR t.tgenabled <> "
+                                "(SELECT p.tgenabled FROM pg_trigger p WHERE p.oid = t.tgparentid)) ORDER BY t.oid"
+                              : "FROM pg_trigger t WHERE (NOT t.tgisinternal AND t.tgparentid = 0) OR (t.tgparentid <> 0 "
+                                "AND t.tgenabled <> (SELECT p.tgenabled FROM pg_trigger p WHERE p.oid = t.tgparentid) AND "
+                                "NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = t.tgconstraint AND k.contype = "
+                                "'f')) ORDER BY t.oid");
     if (!r)
         return c->err->rc;
     sk_rc rc = SK_OK;
