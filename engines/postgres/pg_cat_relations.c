@@ -220,6 +220,10 @@ static void column_options(const rels *x, pg_buf *b, unsigned relid, const char 
             else
                 pg_buf_addf(b, "%s %s ALTER COLUMN %s SET NOT NULL;\n", alter, q, cn);
         }
+        /* 17: an inherited generated column given an expression of its own (SET EXPRESSION) */
+        if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_val(cols, k, C_GENERATED)[0] != '\0' &&
+            !pgc_bval(cols, k, C_PARENTGEN))
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET EXPRESSION AS (%s);\n", alter, q, cn, pgc_val(cols, k, C_DEFEXPR));
         if (pgc_ival(cols, k, C_STATTARGET, -1) >= 0)
             pg_buf_addf(b, "%s %s ALTER COLUMN %s SET STATISTICS %s;\n", alter, q, cn, pgc_val(cols, k, C_STATTARGET));
         if (pgc_val(cols, k, C_STORAGE)[0] != pgc_val(cols, k, C_TYPSTORAGE)[0])
