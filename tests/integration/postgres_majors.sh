@@ -188,6 +188,7 @@ for m in ${SK_PG_MAJORS:-13 14 15 16 17 18}; do
         continue
     fi
     running="$running $d"
+    secret "$(cat "$d/password")"
     # shellcheck disable=SC1091
     . "$d/env"
     ver=$(psql -X -At -c 'SHOW server_version_num')
