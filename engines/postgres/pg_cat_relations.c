@@ -259,8 +259,9 @@ static void table_body(const rels *x, pg_buf *b, int i, long idx)
     FOR_ROWS_OF(c, cols, PGC_IDX_COLS, C_RELID, relid, kk) {
         int k = (int)kk;
         if (oftype) { /* a typed table's columns come from its type: only their options */
-            if (pgc_bval(cols, k, C_NOTNULL)) {
-                pg_buf_addf(b, "%s\n    %s WITH OPTIONS NOT NULL", first ? "" : ",", pgc_val(cols, k, C_NAME));
+            if (pgc_bval(cols, k, C_NOTNULL) && (!pgc_val(cols, k, C_NN_NAME) || pgc_bval(cols, k, C_NN_VALID))) {
+                pg_buf_addf(b, "%s\n    %s WITH OPTIONS", first ? "" : ",", pgc_val(cols, k, C_NAME));
+                inline_not_null(b, cols, k, 1);
                 first = 0;
             }
             continue;
