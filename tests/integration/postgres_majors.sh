@@ -54,7 +54,7 @@ states() {
 }
 # A catalog fingerprint that does not go through the dumper: per constraint (tables and domains)
 # its definition and flags, per column its type, nullability, default, identity and generation,
-# per relation its ACL, per collation its catalog row, per subscription its options. Columns a major lacks read as NULL.
+# per relation its ACL, per collation and publication its catalog row, per subscription its options. Columns a major lacks read as NULL.
 fingerprint() {
     local v; v=$(psql -X -At -d "$1" -c 'SHOW server_version_num')
     local enforced="true" sub16="NULL, NULL, NULL" sub17="NULL"
@@ -79,6 +79,7 @@ fingerprint() {
     SELECT 'coll', co.collname, to_jsonb(co) - 'oid' - 'collnamespace' - 'collowner' - 'collversion'
     FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 2;
+    SELECT 'pub', p.pubname, to_jsonb(p) - 'oid' - 'pubowner' FROM pg_publication p ORDER BY 2;
     SELECT 'sub', s.subname, s.subenabled, s.subslotname, s.subpublications, $sub16, $sub17
     FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() ORDER BY 2;"
 }
