@@ -79,6 +79,8 @@ fingerprint() {
     SELECT 'coll', co.collname, to_jsonb(co) - 'oid' - 'collnamespace' - 'collowner' - 'collversion'
     FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 2;
+    SELECT 'defacl', pg_get_userbyid(d.defaclrole), d.defaclnamespace::regnamespace, d.defaclobjtype, d.defaclacl
+    FROM pg_default_acl d ORDER BY 2, 3, 4;
     SELECT 'pub', p.pubname, to_jsonb(p) - 'oid' - 'pubowner' FROM pg_publication p ORDER BY 2;
     SELECT 'sub', s.subname, s.subenabled, s.subslotname, s.subpublications, $sub16, $sub17
     FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() ORDER BY 2;"
