@@ -29,6 +29,12 @@ static void same(const sk_manifest *a, const sk_manifest *b)
     S(stored_md5);
     S(compression);
     I(compression_level);
+    I(rows);
+    I(suspect);
+    S(suspect_reasons);
+    I(encrypted);
+    I(age_passphrase);
+    S(age_recipients);
 #undef S
 #undef I
 }
@@ -41,6 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(err.rc == SK_ERR_INTEGRITY && err.msg[0], "rc %d without a message", err.rc);
         return 0;
     }
+    char *rows = sk_manifest_table_rows((const char *)data, size); /* written back as read */
+    m.table_rows_json = rows;
     char *text = sk_manifest_to_json(&m, &err);
     FUZZ_CHECK(text != NULL, "an accepted manifest does not serialise: %s", err.msg);
     if (!m.facts_json[0]) /* no "source": read as "", written as {} */
@@ -49,6 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(sk_manifest_parse(text, strlen(text), "again", &m2, &e2) == SK_OK,
                "the re-serialised manifest does not parse: %s\n%s", e2.msg, text);
     same(&m, &m2);
+    char *rows2 = sk_manifest_table_rows(text, strlen(text));
+    FUZZ_CHECK((!rows && !rows2) || (rows && rows2 && !strcmp(rows, rows2)), "table_rows '%s' became '%s'",
+               rows ? rows : "(none)", rows2 ? rows2 : "(none)");
+    free(rows);
+    free(rows2);
     free(text);
     return 0;
 }
