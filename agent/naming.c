@@ -24,6 +24,12 @@ int sk_key_build(const char *dir, const char *tag, const char *db, int64_t ts, c
     return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
+int sk_key_in_dir(const char *key, const char *dir)
+{
+    size_t dl = strlen(dir);
+    return strncmp(key, dir, dl) == 0 && !strchr(key + dl, '/');
+}
+
 const char *sk_key_base(const char *key)
 {
     const char *slash = strrchr(key, '/');

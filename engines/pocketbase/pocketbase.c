@@ -142,7 +142,8 @@ static sk_rc pb_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     char probe[256];
     if (sk_pb_backup_name(e->pattern, (long long)(now_ms(e) / 1000), probe, sizeof probe, err) != SK_OK)
         goto fail;
-    snprintf(e->spool, sizeof e->spool, "%s", rt && rt->spool_dir ? rt->spool_dir : "/tmp");
+    const char *spool = sk_config_str(cfg, "SNAPKEEP_SPOOL_DIR");
+    snprintf(e->spool, sizeof e->spool, "%s", spool ? spool : "/tmp");
     e->keep = sk_config_bool(cfg, "SNAPKEEP_POCKETBASE_KEEP_SERVER_COPY");
     e->lock_wait_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_LOCK_WAIT", 600);
     e->create_timeout_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_CREATE_TIMEOUT", 1800);

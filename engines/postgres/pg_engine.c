@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pg_script.h"
+#include "../../agent/redact.h"
 
 const sk_setting_def sk_pg_settings[] = {
     { "DATABASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1,
@@ -62,6 +63,25 @@ PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *wh
     vals[n++] = "snapkeep";
     keys[n] = NULL;
     vals[n] = NULL;
+    if (conninfo && *conninfo) {
+        /* libpq's parse errors quote fragments of the string, the password included
+         * ("invalid percent-encoded token: \"Pa%ss...\""): keep the reason, mask the quotes */
+        char *perr = NULL;
+        PQconninfoOption *parsed = PQconninfoParse(conninfo, &perr);
+        if (!parsed) {
+            char msg[600];
+            sk_redact_quoted(perr ? perr : "out of memory", msg, sizeof msg);
+            size_t l = strlen(msg);
+            while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+                msg[--l] = '\0';
+            PQfreemem(perr);
+            int target = strstr(what, "restore") != NULL;
+            return sk_fail(err, target ? SK_ERR_USAGE : SK_ERR_CONFIG, 0,
+                           "the %s's connection string is malformed: %s (check %s; percent-encode special "
+                           "characters of a URL's password)", what, msg, target ? "--to" : "DATABASE_URL"), NULL;
+        }
+        PQconninfoFree(parsed);
+    }
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c) {
         sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory connecting to the %s", what);
@@ -250,9 +270,10 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
         char *perr = NULL;
         PQconninfoOption *o = PQconninfoParse(url, &perr);
         if (!o) {
-            /* libpq's parse message quotes no value, but be safe: print only its first line */
+            /* libpq's parse message may quote a fragment of the password ("invalid
+             * percent-encoded token: \"Pa%ss...\""): mask quoted parts, keep the first line */
             char m[300];
-            snprintf(m, sizeof m, "%s", perr ? perr : "out of memory");
+            sk_redact_quoted(perr ? perr : "out of memory", m, sizeof m);
             m[strcspn(m, "\n")] = '\0';
             PQfreemem(perr);
             pg_close(e);

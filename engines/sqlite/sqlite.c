@@ -56,7 +56,9 @@ static sk_rc sqlite_open(const sk_config *cfg, const sk_runtime *rt, void **stat
     if (!e)
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     snprintf(e->path, sizeof e->path, "%s", path);
-    snprintf(e->spool, sizeof e->spool, "%s", rt && rt->spool_dir ? rt->spool_dir : "/tmp");
+    /* the job's own setting: jobs are opened before any process-wide value could be known */
+    const char *spool = sk_config_str(cfg, "SNAPKEEP_SPOOL_DIR");
+    snprintf(e->spool, sizeof e->spool, "%s", spool ? spool : "/tmp");
     e->busy_timeout_s = (int)sk_config_int(cfg, "SNAPKEEP_SQLITE_BUSY_TIMEOUT", 60);
     e->rt = rt;
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
@@ -266,20 +268,26 @@ static void note_journal_mode(int fd, sk_dump_info *info)
 }
 
 /* A process killed while taking a snapshot leaves its spool file behind. Live spool files are
- * flock()ed by their owner (the lock dies with the process), so any we can lock are stale. */
+ * flock()ed by their owner (the lock dies with the process), so any we can lock are stale. Only
+ * regular files of this user are candidates: the spool directory may be a shared /tmp, and what
+ * another user's snapkeep (or anyone) left there is not ours to delete, even for root. */
 static void remove_stale_spools(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        if (strncmp(de->d_name, "snapkeep-snapshot-", 18) != 0)
+        if (strncmp(de->d_name, "snapkeep-snapshot-", 18) != 0 || strlen(de->d_name) != 18 + 6)
             continue;
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (n < 0 || (size_t)n >= sizeof path)
+            continue;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)
             continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
             unlink(path);
         close(fd);
     }

@@ -136,9 +136,12 @@ run() {
   shift
   pmq run --rm --name "$tag-$name" --network host "${opts[@]}" "$img" "$@" >"$T/out" 2>"$T/err"
   rc=$?
+  cat "$T/err" >>"$T/all-stderr"; cat "$T/out" >>"$T/all-stdout"
 }
-secret() { # NAME FILE: a copy readable by the image's user only, for /run/secrets/NAME
+secret_file() { # NAME FILE: a copy readable by the image's user only, for /run/secrets/NAME; its
+  # value is registered with tests/secrets.sh, so done_testing checks that no output shows it
   cp "$2" "$T/secrets/$1" && chown 10001:10001 "$T/secrets/$1" && chmod 400 "$T/secrets/$1"
+  secret "$(cat "$2")"
 }
 sqlite_env=(-e SNAPKEEP_ENGINE=sqlite -e SNAPKEEP_SQLITE_PATH=/data/app.db -e SNAPKEEP_SERVICE=app
             -v "$T/data:/data")
@@ -153,6 +156,7 @@ check "the backup is stored in the mounted directory ($(basename "${obj:-none}")
 check "... owned by the image's user (uid 10001)" \
   bash -c "[ -n '$obj' ] && [ -z \"\$(find '$T/backups' -type f ! -uid 10001)\" ]"
 state_dir=$(pm volume inspect --format '{{.Mountpoint}}' "$tag-state")
+secret_watch "$state_dir"
 check "the non-root user wrote its state into the named volume" \
   bash -c "[ -n \"\$(find '$state_dir' -type f -uid 10001 -size +0)\" ]"
 run sqlite-restore "${sqlite_env[@]}" "${local_dest[@]}" -- restore latest --to /data/restored.db
@@ -166,8 +170,8 @@ if [ "$(cat "$T/rgw.rc" 2>/dev/null)" = 0 ]; then
   # shellcheck disable=SC1091
   (set -a; . "$T/rgw/env"; S3_BUCKET=skimg "$SK_TOOLS/s3_smoke" mkbucket skimg >"$T/mkbucket.log" 2>&1)
   check "bucket created" test $? -eq 0
-  secret s3_key "$T/rgw/access_key"
-  secret s3_secret "$T/rgw/secret_key"
+  secret_file s3_key "$T/rgw/access_key"
+  secret_file s3_secret "$T/rgw/secret_key"
   s3_dest=(-e "S3_ENDPOINT=$(cat "$T/rgw/endpoint")" -e S3_BUCKET=skimg -e S3_REGION=us-east-1 -e S3_ALLOW_HTTP=true
            -e S3_ACCESS_KEY_ID_FILE=/run/secrets/s3_key -e S3_SECRET_ACCESS_KEY_FILE=/run/secrets/s3_secret
            -v "$T/secrets/s3_key:/run/secrets/s3_key:ro" -v "$T/secrets/s3_secret:/run/secrets/s3_secret:ro")
@@ -196,8 +200,8 @@ if "$root_dir/tests/servers/pg.sh" start "$T/pg" >"$T/pg.log" 2>&1; then
   createdb src && psql -X -q -v ON_ERROR_STOP=1 -d src -f "$root_dir/tests/fixtures/postgres/fixture.sql" >/dev/null 2>&1
   check "fixture loaded" test "$(psql -X -At -d src -c 'SELECT count(*) FROM app.customers')" = 3000
   printf 'postgresql://%s@127.0.0.1:%s/src' "$PGUSER" "$PGPORT" >"$T/url"
-  secret database_url "$T/url"
-  secret pgpassword "$T/pg/password"
+  secret_file database_url "$T/url"
+  secret_file pgpassword "$T/pg/password"
   pg_env=(-e SNAPKEEP_ENGINE=postgres -e SNAPKEEP_SERVICE=backend -e DATABASE_URL_FILE=/run/secrets/database_url
           -e PGPASSWORD_FILE=/run/secrets/pgpassword
           -v "$T/secrets/database_url:/run/secrets/database_url:ro" -v "$T/secrets/pgpassword:/run/secrets/pgpassword:ro")
@@ -265,7 +269,7 @@ pm rm -f -t 2 "$tag-stale" >/dev/null 2>&1
 # ---- podman stop during a backup ------------------------------------------------------------
 EMAIL=admin@example.com
 printf 'Sup3r-secret-pw-4711\n' >"$T/pbpw"
-secret pbpw "$T/pbpw"
+secret_file pbpw "$T/pbpw"
 start_fake() { # NAME [options]: URL in $url
   python3 "$root_dir/tests/servers/pocketbase_fake.py" --dir "$T/$1" --port 0 --email "$EMAIL" \
     --password-file "$T/pbpw" "${@:2}" >"$T/$1.out" 2>"$T/$1.log" &
@@ -292,6 +296,7 @@ stop_during() {
   elapsed=$((SECONDS - t0))
   exitcode=$(pm inspect --format '{{.State.ExitCode}}' "$tag-$name")
   pm logs "$tag-$name" >"$T/$name.ctr.log" 2>&1
+  secret_watch "$T/$name.ctr.log"
 }
 pb_env() { # NAME: podman options of the PocketBase job of stop_during NAME (no spaces inside)
   echo "-e SNAPKEEP_ENGINE=pocketbase -e POCKETBASE_URL=$(cat "$T/url-$1") -e POCKETBASE_ADMIN_EMAIL=$EMAIL
@@ -366,6 +371,7 @@ if command -v podman-compose >/dev/null || DEBIAN_FRONTEND=noninteractive apt-ge
     cat "$T/pc.out" >>"$T/pc.log"
     pc_rc=$(sed -n 's/^exit code: \([0-9]*\)$/\1/p' "$T/pc.out" | tail -1)
   }
+  secret_watch "$T/pc.log"
   pc up -d sqlite-backup
   check "podman-compose up -d sqlite-backup (compose.local.yaml + a test override: the built image)" \
     test "$(pm inspect --format '{{.State.Running}}' "${tag}_sqlite-backup_1" 2>/dev/null)" = true

@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 FAKE=$here/servers/pocketbase_fake.py
 EMAIL=admin@example.com
 PW='Sup3r-secret-pw-4711'
+secret "$PW"
 printf '%s\n' "$PW" >"$T/pw"
 pids=()
 cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -154,6 +155,7 @@ check "... one more backup stored" test "$(ndata)" -eq $((n0 + 1))
 
 # ---- wrong password -----------------------------------------------------------------------
 WRONG='Wr0ng-pass-9931'
+secret "$WRONG"
 unset POCKETBASE_ADMIN_PASSWORD_FILE
 POCKETBASE_ADMIN_PASSWORD=$WRONG sk backup-now
 export POCKETBASE_ADMIN_PASSWORD_FILE=$T/pw
