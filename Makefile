@@ -71,7 +71,7 @@ $(ASN)/backup-now: | $(ASN)/snapkeep
 $(ASN)/tests/%: tests/unit/%.c $(ASN)/libsnapkeep.a
 	@mkdir -p $(dir $@)
 	@echo "  LD asan $@"
-	@$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS) -lcmocka
+	@$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS) -lcmocka -lz
 $(ASN)/tools/%: tests/tools/%.c $(ASN)/libsnapkeep.a
 	@mkdir -p $(dir $@)
 	@echo "  LD asan $@"

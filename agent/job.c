@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "age.h"
+#include "crypt.h"
 #include "filter_hash.h"
 #include "filter_zstd.h"
 #include "naming.h"
@@ -29,6 +31,7 @@ struct sk_job {
     char keyspace[4096];
     sk_zstd_opts zstd;
     const char *pause_at;
+    sk_age_keys *age;     /* recipients backups are encrypted to; NULL: not encrypted */
 };
 
 static sk_log *job_log(const sk_job *job) { return job->rt ? job->rt->log : NULL; }
@@ -82,6 +85,8 @@ sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_e
         job->zstd.level = job->engine->default_level;
     job->zstd.workers = (int)sk_config_int(cfg, "SNAPKEEP_COMPRESSION_THREADS", default_workers());
     job->pause_at = sk_config_str(cfg, "SNAPKEEP_DEBUG_PAUSE_AT");
+    if (sk_crypt_recipients(cfg, &job->age, err) != SK_OK)
+        goto fail;
     if (job->engine->open(cfg, rt, &job->engine_state, &job->info, err) != SK_OK)
         goto fail;
     const char *service = sk_config_str(cfg, "SNAPKEEP_SERVICE"), *env = sk_config_str(cfg, "SNAPKEEP_ENVIRONMENT");
@@ -117,6 +122,7 @@ void sk_job_close(sk_job *job)
         job->engine->close(job->engine_state);
     if (job->dest_state)
         job->dest->close(job->dest_state);
+    sk_age_keys_free(job->age);
     free(job);
 }
 
@@ -450,6 +456,12 @@ static sk_rc choose_key(sk_job *job, char key[1024], int64_t *ts, sk_err *err)
         if (list_dir(job, &s, err) != SK_OK)
             return err->rc;
         size_t stem = strlen(key) - strlen(job->engine->ext) - 5; /* up to the stamp, without ".ext.zst" */
+        if (job->age) { /* encrypted: "<...>.ext.zst.age" */
+            size_t kl = strlen(key);
+            if (kl + sizeof SK_AGE_SUFFIX > 1024)
+                return sk_fail(err, SK_ERR_CONFIG, 0, "the key for %s is too long", job->name);
+            memcpy(key + kl, SK_AGE_SUFFIX, sizeof SK_AGE_SUFFIX);
+        }
         int clash = 0;
         for (size_t i = 0; i < s.n && !clash; i++)
             clash = strncmp(s.v[i].key, key, stem) == 0 && s.v[i].key[stem] == '.';
@@ -493,7 +505,7 @@ static sk_rc put_pending(sk_job *job, const char *key, const char *purpose, sk_e
 
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
 {
-    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL;
+    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL, *age = NULL;
     sk_manifest m;
     char key[1024], skey[1100], mkey[1100], pkey[1100], line[1200];
     char *json = NULL;
@@ -512,8 +524,9 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     if (put_pending(job, key, "backup", err) != SK_OK)
         return err->rc;
     pending = 1;
-    sk_log_msg(job_log(job), SK_LOG_INFO, "backup started: %s -> %s (zstd level %d, %d worker(s))", key,
-               job->dest->describe(job->dest_state), job->zstd.level, job->zstd.workers);
+    sk_log_msg(job_log(job), SK_LOG_INFO, "backup started: %s -> %s (zstd level %d, %d worker(s)%s)", key,
+               job->dest->describe(job->dest_state), job->zstd.level, job->zstd.workers,
+               !job->age ? "" : sk_age_keys_has_passphrase(job->age) ? ", age: passphrase" : ", age: X25519 recipients");
 
     if (job->dest->put(job->dest_state, key, &sink, err) != SK_OK)
         goto fail;
@@ -521,6 +534,11 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     if (!(md5 = sk_hash_writer_new(head, SK_HASH_MD5, err)))
         goto fail;
     head = md5;
+    if (job->age) { /* encrypt what is stored: the .md5 covers the ciphertext */
+        if (!(age = sk_age_encrypt_writer_new(head, job->age, err)))
+            goto fail;
+        head = age;
+    }
     if (!(zst = sk_zstd_writer_new(head, &job->zstd, err)))
         goto fail;
     head = zst;
@@ -540,8 +558,9 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     data_landed = 1;
     double dd = sk_monotonic() - td;
     sk_log_stage(job_log(job), "dump", sha->bytes, dd, "engine output (plaintext), SHA-256 computed");
-    sk_log_stage(job_log(job), "store", md5->bytes, dd, "compressed to %.1f%% and stored as %s",
-                 sha->bytes ? 100.0 * (double)md5->bytes / (double)sha->bytes : 0.0, key);
+    sk_log_stage(job_log(job), "store", md5->bytes, dd, "compressed%s to %.1f%% and stored as %s",
+                 age ? " and encrypted (age)" : "", sha->bytes ? 100.0 * (double)md5->bytes / (double)sha->bytes : 0.0,
+                 key);
     maybe_pause(job, "after-data");
 
     m.version = SK_MANIFEST_VERSION;
@@ -564,6 +583,13 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     sk_hash_writer_hex(md5, m.stored_md5);
     snprintf(m.compression, sizeof m.compression, "zstd");
     m.compression_level = job->zstd.level;
+    if (job->age) {
+        m.encrypted = 1;
+        m.age_passphrase = sk_age_keys_has_passphrase(job->age);
+        for (size_t i = 0, used = 0; i < sk_age_keys_count(job->age); i++)
+            used += (size_t)snprintf(m.age_recipients + used, sizeof m.age_recipients - used, "%s%s", i ? " " : "",
+                                     sk_age_keys_recipient(job->age, i));
+    }
 
     double tm = sk_monotonic();
     int n = sk_md5_line(m.stored_md5, sk_key_base(key), line, sizeof line);
@@ -697,8 +723,35 @@ static sk_rc load_checks(sk_job *job, const sk_backup_entry *e, sk_manifest *m, 
     return SK_OK;
 }
 
-/* Push `key` through md5 check -> unzstd -> sha256 check -> sink, and finish the chain. */
-static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m, sk_writer *sink, sk_err *err)
+/* For an encrypted backup: the identities to decrypt it with (*ids = NULL when not encrypted).
+ * Runs before the engine's sink is opened, so a missing key fails before the target is touched. */
+static sk_rc encryption_keys(sk_job *job, const sk_backup_entry *e, const sk_manifest *m, sk_age_keys **ids,
+                             sk_err *err)
+{
+    const char *key = e->key;
+    *ids = NULL;
+    if (e->legacy && sk_key_encrypted(key)) /* no manifest to say so: the name is all there is */
+        return sk_crypt_identities(job->cfg, key, ids, err);
+    if (sk_key_encrypted(key) != m->encrypted)
+        return sk_fail(err, SK_ERR_INTEGRITY, 0,
+                       "the manifest of '%s' says it is %s, its key says otherwise: the backup's metadata was "
+                       "altered; refusing it",
+                       key, m->encrypted ? "encrypted" : "not encrypted");
+    if (!m->encrypted)
+        return SK_OK;
+    if (sk_crypt_identities(job->cfg, key, ids, err) != SK_OK)
+        return err->rc;
+    sk_log_msg(job_log(job), SK_LOG_INFO, "'%s' is encrypted (age, %s%s); decrypting with %zu identit%s%s", key,
+               m->age_passphrase ? "passphrase" : "recipients ", m->age_passphrase ? "" : m->age_recipients,
+               sk_age_keys_count(*ids), sk_age_keys_count(*ids) == 1 ? "y" : "ies",
+               sk_age_keys_has_passphrase(*ids) ? " and the passphrase" : "");
+    return SK_OK;
+}
+
+/* Push `key` through md5 check -> [age decrypt] -> unzstd -> sha256 check -> sink, and finish the
+ * chain. */
+static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m, const sk_age_keys *ids,
+                              sk_writer *sink, sk_err *err)
 {
     sk_writer *head = sink, *w;
     char what[1100];
@@ -711,6 +764,12 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
     if (!(w = sk_unzstd_writer_new(head, err)))
         goto fail;
     head = w;
+    if (ids) {
+        snprintf(what, sizeof what, "'%s'", key);
+        if (!(w = sk_age_decrypt_writer_new(head, ids, what, err)))
+            goto fail;
+        head = w;
+    }
     snprintf(what, sizeof what, "download of '%s'", key);
     if (!(w = sk_check_writer_new(head, SK_HASH_MD5, m->stored_md5, m->stored_size, what, err)))
         goto fail;
@@ -722,10 +781,11 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
         goto fail;
     if (m->plain_sha256[0])
         sk_log_stage(job_log(job), "download", head->bytes, sk_monotonic() - t0,
-                     "MD5 and SHA-256 match the manifest, %llu bytes after decompression",
-                     (unsigned long long)m->plain_size);
+                     "MD5 and SHA-256 match the manifest, %llu bytes after %sdecompression",
+                     (unsigned long long)m->plain_size, ids ? "decryption (age) and " : "");
     else
-        sk_log_stage(job_log(job), "download", head->bytes, sk_monotonic() - t0, "MD5 matches the .md5 sidecar");
+        sk_log_stage(job_log(job), "download", head->bytes, sk_monotonic() - t0, "MD5 matches the .md5 sidecar%s",
+                     ids ? "; decrypted (age)" : "");
     sk_writer_free_chain(head);
     return SK_OK;
 fail:
@@ -738,33 +798,39 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
 {
     sk_manifest m;
     sk_writer *sink = NULL;
+    sk_age_keys *ids = NULL;
     sk_backup_entry e;
     if (resolve(job, name, &e, err) != SK_OK)
         return err->rc;
     memcpy(key_out, e.key, sizeof e.key);
-    if (load_checks(job, &e, &m, err) != SK_OK)
+    if (load_checks(job, &e, &m, err) != SK_OK || encryption_keys(job, &e, &m, &ids, err) != SK_OK)
         return err->rc;
     sk_log_msg(job_log(job), SK_LOG_INFO, "restoring %s (%llu bytes stored) into %s", key_out,
                (unsigned long long)m.stored_size, opts->target ? opts->target : "?");
-    if (job->engine->restore_open(job->engine_state, opts, &sink, err) != SK_OK)
-        return err->rc;
-    return download_checked(job, key_out, &m, sink, err);
+    sk_rc rc = job->engine->restore_open(job->engine_state, opts, &sink, err);
+    if (rc == SK_OK)
+        rc = download_checked(job, key_out, &m, ids, sink, err);
+    sk_age_keys_free(ids);
+    return rc;
 }
 
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err)
 {
     sk_manifest m;
     sk_writer *sink = NULL;
+    sk_age_keys *ids = NULL;
     sk_backup_entry e;
     summary[0] = '\0';
     if (resolve(job, name, &e, err) != SK_OK)
         return err->rc;
     memcpy(key_out, e.key, sizeof e.key);
-    if (load_checks(job, &e, &m, err) != SK_OK)
+    if (load_checks(job, &e, &m, err) != SK_OK || encryption_keys(job, &e, &m, &ids, err) != SK_OK)
         return err->rc;
-    if (job->engine->verify_open(job->engine_state, summary, &sink, err) != SK_OK)
-        return err->rc;
-    return download_checked(job, key_out, &m, sink, err);
+    sk_rc rc = job->engine->verify_open(job->engine_state, summary, &sink, err);
+    if (rc == SK_OK)
+        rc = download_checked(job, key_out, &m, ids, sink, err);
+    sk_age_keys_free(ids);
+    return rc;
 }
 
 /* ---- retention -------------------------------------------------------------------------- */

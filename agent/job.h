@@ -3,7 +3,7 @@
  *
  * Publication protocol of a backup (the job enforces it, not the destination):
  *   0. the pending marker <key>.snapkeep-pending: "snapkeep is writing these objects", then
- *   1. the data object <key> (engine -> sha256 -> zstd -> md5 -> destination), then
+ *   1. the data object <key> (engine -> sha256 -> zstd [-> age] -> md5 -> destination), then
  *   2. the sidecar <key>.md5 (md5sum format), then
  *   3. the manifest <key>.manifest.json: it is the commit marker; then the pending marker goes.
  * A failure at any step removes what the backup had stored, best effort; whatever survives a crash
@@ -19,6 +19,11 @@
  * Restore and verify check before anything is committed: the download goes through an MD5 check
  * (against the sidecar and the manifest), zstd decompression, and a SHA-256 check of the plaintext
  * (against the manifest); each check runs in finish() before the engine's sink is finished.
+ *
+ * Encryption (SNAPKEEP_AGE_*, agent/crypt.h): an age stage sits between zstd and MD5, the key ends
+ * in ".zst.age" and the manifest records the public keys; restore/verify add age decryption
+ * (header MAC, every chunk's tag, the final chunk) after the MD5 check, with the identities loaded
+ * before the engine's sink is opened.
  */
 #ifndef SK_JOB_H
 #define SK_JOB_H

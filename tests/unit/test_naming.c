@@ -30,6 +30,13 @@ static void test_keys(void **state)
     assert_false(sk_key_match("x/pgsql_app_db_20260323-000000.sql.zst", "pgsql", "app_db_2", "sql", NULL));
     assert_false(sk_key_match(key, "sqlite", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.md5", "pgsql", "app_db", "sql", NULL));
+    /* encrypted data keys (age) belong to the job too; their sidecars and near-misses do not */
+    assert_true(sk_key_match("x/pgsql_app_db_20260323-000000.sql.zst.age", "pgsql", "app_db", "sql", &ts));
+    assert_true(sk_key_encrypted("x/pgsql_app_db_20260323-000000.sql.zst.age"));
+    assert_false(sk_key_encrypted("x/pgsql_app_db_20260323-000000.sql.zst"));
+    assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.age.md5", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.age", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.age.age", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_2026032x-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_20261323-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_int_equal(sk_key_dir("", "s", "e", dir, sizeof dir), 0);
