@@ -23,6 +23,7 @@ sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *e
     sk_job_identity(job, &service, &environment, &engine, &db);
     sk_job_id(service, environment, engine, db, sk_job_keyspace(job), r->job_id);
     r->lock_wait = (int)sk_config_int(cfg, "SNAPKEEP_LOCK_WAIT", 3600);
+    r->retry_window = (int)sk_config_int(cfg, "SNAPKEEP_RETRY_WINDOW", 300);
     r->policy.days = (int)sk_config_int(cfg, "SNAPKEEP_RETENTION_DAYS", 0);
     r->policy.keep_min = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_MIN", 7);
     r->policy.daily = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_DAILY", 0);
@@ -85,6 +86,45 @@ static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, co
     free(body);
 }
 
+/* Sleep `s` seconds, waking early on cancellation; non-zero when cancelled. */
+static int nap(const sk_runtime *rt, int s)
+{
+    for (int i = 0; i < s * 10; i++) {
+        if (sk_rt_cancelled(rt))
+            return 1;
+        struct timespec ts = { 0, 100000000L };
+        nanosleep(&ts, NULL);
+    }
+    return sk_rt_cancelled(rt);
+}
+
+/* The backup, tried again after transient source errors until the window closes. Destination
+ * errors are retried by the destination itself; everything else is final at once. */
+static sk_rc backup_retrying(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backup_result *res, sk_err *err)
+{
+    double deadline = sk_monotonic() + r->retry_window;
+    int delay = 2;
+    for (int attempt = 1;; attempt++) {
+        sk_rc rc = sk_job_backup(job, res, err);
+        if (rc != SK_ERR_SOURCE || !err->retryable)
+            return rc;
+        double left = deadline - sk_monotonic();
+        if (left < 1) {
+            if (attempt > 1)
+                sk_err_prefix(err, "still failing after %d attempts over %d s (SNAPKEEP_RETRY_WINDOW): ", attempt,
+                              r->retry_window);
+            return rc;
+        }
+        if (delay > left)
+            delay = (int)left;
+        sk_log_msg(rt->log, SK_LOG_WARN, "retrying in %ds: %s", delay, err->msg);
+        if (nap(rt, delay))
+            return sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal while waiting to retry the backup");
+        delay = delay * 2 > 30 ? 30 : delay * 2;
+        sk_err_clear(err);
+    }
+}
+
 sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backup_result *res, sk_err *err)
 {
     sk_status st;
@@ -106,7 +146,7 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     notify(r, job, rt->log, "start", NULL, 0, 0, NULL);
 
     double t0 = sk_monotonic();
-    sk_rc rc = sk_job_backup(job, res, err);
+    sk_rc rc = backup_retrying(r, job, rt, res, err);
     st.running = 0;
     st.pid = 0;
     st.last_duration = sk_monotonic() - t0;

@@ -4,6 +4,9 @@
  *   webhook "start" -> backup -> status success/failure -> on success only, retention (with
  *   retention off, still the cleanup of this job's marked orphans) ->
  *   webhook "success"/"failure" -> release the lock.
+ * A backup that fails on a transient source error (SK_ERR_SOURCE with err->retryable: the database
+ * restarting, refusing connections, out of connection slots; PocketBase unreachable or 5xx) is
+ * tried again with backoff for up to SNAPKEEP_RETRY_WINDOW seconds, each retry logged.
  * Every backup of a job, scheduled or manual, goes through here, so two never overlap.
  */
 #ifndef SK_RUNNER_H
@@ -20,6 +23,7 @@ typedef struct sk_runner {
     char state_dir[PATH_MAX];
     char job_id[256];
     int lock_wait;
+    int retry_window;         /* seconds; 0: no retry */
     sk_retention_policy policy;
     sk_notifier *notifier;    /* may be NULL; not owned */
 } sk_runner;
