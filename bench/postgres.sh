@@ -19,8 +19,7 @@ chmod 755 "$W"
 cleanup() { tests/servers/pg.sh stop "$W/pg" || true; rm -rf "$W"; }
 trap cleanup EXIT
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(pkg-config --cflags libpq) bench/postgres_dump.c \
-    build/release/libsnapkeep.a -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 \
-    -lpthread -lm -o "$W/postgres_dump"
+    build/release/libsnapkeep.a $(make -s print-libs) -o "$W/postgres_dump"
 
 t0=$(date +%s.%N)
 tests/servers/pg.sh start "$W/pg"

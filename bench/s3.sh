@@ -14,8 +14,7 @@ tests/servers/rgw.sh start "$work/rgw" >/dev/null
 set -a; . "$work/rgw/env"; set +a
 # a release build of the S3 driver (tests/tools/s3_smoke.c) over the release library
 make -s build/release/libsnapkeep.a
-cc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags libxml-2.0) -o "$work/s3drv" tests/tools/s3_smoke.c \
-  build/release/libsnapkeep.a -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 -lpthread -lm
+cc -std=c11 -D_GNU_SOURCE -O2 -o "$work/s3drv" tests/tools/s3_smoke.c build/release/libsnapkeep.a $(make -s print-libs)
 export S3_BUCKET=bench S3_ALLOW_HTTP=true
 "$work/s3drv" mkbucket bench >/dev/null
 echo "creating a ${size} MiB file..."

@@ -52,8 +52,7 @@ cc -O1 -fPIC -shared -I/usr/include/postgresql/15/server -I/usr/include/postgres
 ln -s /usr/lib/postgresql/15/lib/autoinc.so /usr/lib/postgresql/15/lib/refint.so "$W/lib/"
 make -s -C "$root" all >/dev/null 2>&1 || { nok "build libsnapkeep"; finish; }
 cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/postgresql "$root/bench/postgres_driver.c" \
-    "$root/build/release/libsnapkeep.a" -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq \
-    -lxml2 -lpthread -lm -o "$W/driver" || { nok "build the driver"; finish; }
+    "$root/build/release/libsnapkeep.a" $(make -s -C "$root" print-libs) -o "$W/driver" || { nok "build the driver"; finish; }
 
 # --- server and regression database ---
 "$root/tests/servers/pg.sh" start "$W/pg" || { nok "start PostgreSQL"; finish; }
