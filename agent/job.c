@@ -11,6 +11,7 @@
 #include "filter_hash.h"
 #include "filter_zstd.h"
 #include "naming.h"
+#include "progress.h"
 #include "registry.h"
 #include "version.h"
 
@@ -28,6 +29,7 @@ struct sk_job {
     char name[512];
     sk_zstd_opts zstd;
     const char *pause_at;
+    double progress_s; /* SNAPKEEP_PROGRESS_INTERVAL */
 };
 
 static sk_log *job_log(const sk_job *job) { return job->rt ? job->rt->log : NULL; }
@@ -54,6 +56,7 @@ sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_e
         job->zstd.level = job->engine->default_level;
     job->zstd.workers = (int)sk_config_int(cfg, "SNAPKEEP_COMPRESSION_THREADS", default_workers());
     job->pause_at = sk_config_str(cfg, "SNAPKEEP_DEBUG_PAUSE_AT");
+    job->progress_s = (double)sk_config_int(cfg, "SNAPKEEP_PROGRESS_INTERVAL", 10);
     if (job->engine->open(cfg, rt, &job->engine_state, &job->info, err) != SK_OK)
         goto fail;
     const char *service = sk_config_str(cfg, "SNAPKEEP_SERVICE"), *env = sk_config_str(cfg, "SNAPKEEP_ENVIRONMENT");
@@ -337,7 +340,7 @@ static void remove_quietly(sk_job *job, const char *key)
 
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
 {
-    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL;
+    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL, *w = NULL;
     sk_manifest m;
     char key[1024], skey[1100], mkey[1100], line[1200];
     char *json = NULL;
@@ -366,6 +369,9 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     if (!(sha = sk_hash_writer_new(head, SK_HASH_SHA256, err)))
         goto fail;
     head = sha;
+    if (!(w = sk_progress_writer_new(head, job_log(job), job->progress_s, "read", md5, "stored", err)))
+        goto fail;
+    head = w;
 
     double td = sk_monotonic();
     if (job->engine->dump(job->engine_state, head, &job->info, err) != SK_OK) {
@@ -510,6 +516,7 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
     if (!(w = sk_check_writer_new(head, SK_HASH_SHA256, m->plain_sha256, m->plain_size, what, err)))
         goto fail;
     head = w;
+    const sk_writer *plain = head; /* counts the restored plaintext */
     if (!(w = sk_unzstd_writer_new(head, err)))
         goto fail;
     head = w;
@@ -517,6 +524,10 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
     if (!(w = sk_check_writer_new(head, SK_HASH_MD5, m->stored_md5, m->stored_size, what, err)))
         goto fail;
     head = w;
+    if (!(w = sk_progress_writer_new(head, job_log(job), job->progress_s, "downloaded", plain, "restored", err)))
+        goto fail;
+    head = w;
+    sk_progress_total(head, m->stored_size);
     double t0 = sk_monotonic();
     if (job->dest->get(job->dest_state, key, head, err) != SK_OK)
         goto fail;

@@ -14,6 +14,8 @@
 
 #include <sqlite3.h>
 
+#include "../../agent/progress.h"
+
 const sk_setting_def sk_sqlite_settings[] = {
     { "SNAPKEEP_SQLITE_PATH", SK_SET_PATH, NULL, 0, 0, NULL, 0, "the SQLite database file to back up" },
     { "SNAPKEEP_SQLITE_BUSY_TIMEOUT", SK_SET_INT, "60", 1, 3600, NULL, 0,
@@ -129,8 +131,13 @@ static int run_check(sqlite3 *db, const char *pragma, int *ok, char *report, siz
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Take the snapshot into `spool` (an existing empty file). */
-static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info, sk_err *err)
+/* Pages copied per backup step: a step is a chance to report progress and see a cancel. The read
+ * transaction pinned on `src` keeps every step on the same snapshot (a step neither ends it nor
+ * starts another, so a writer's commit cannot restart the copy). */
+#define SNAPSHOT_STEP_PAGES 4096
+
+/* Take the snapshot into `spool` (an existing empty file); `out` only receives progress facts. */
+static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info, sk_writer *out, sk_err *err)
 {
     sqlite3 *src = NULL, *dst = NULL;
     sqlite3_backup *bk = NULL;
@@ -179,7 +186,16 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
                              sqlite3_errmsg(dst));
                 goto out;
             }
-            r = sqlite3_backup_step(bk, -1);
+            do {
+                r = sqlite3_backup_step(bk, SNAPSHOT_STEP_PAGES);
+                int total = sqlite3_backup_pagecount(bk);
+                sk_progress_step(out, "snapshot", (uint64_t)(total - sqlite3_backup_remaining(bk)), (uint64_t)total);
+                if (r == SQLITE_OK && sk_rt_cancelled(e->rt)) {
+                    rc = sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal");
+                    goto out;
+                }
+            } while (r == SQLITE_OK);
+            sk_progress_step(out, NULL, 0, 0);
             if (r == SQLITE_DONE) {
                 info->facts_json[0] = '\0';
                 int pages = sqlite3_backup_pagecount(bk);
@@ -309,7 +325,7 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
                        strerror(errno));
     flock(fd, LOCK_EX); /* marks the file live for remove_stale_spools() of other runs */
     double t0 = sk_monotonic();
-    sk_rc rc = snapshot_to(e, spool, info, err);
+    sk_rc rc = snapshot_to(e, spool, info, out, err);
     if (rc == SK_OK) {
         struct stat st;
         fstat(fd, &st);
@@ -319,6 +335,11 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
     }
     /* the open descriptor keeps the data readable; nothing is left behind if we die from here on */
     unlink(spool);
+    if (rc == SK_OK) {
+        struct stat st;
+        if (fstat(fd, &st) == 0)
+            sk_progress_total(out, (uint64_t)st.st_size);
+    }
     if (rc == SK_OK)
         rc = sk_copy_fd(fd, spool, out, 1 << 20, e->rt ? e->rt->cancelled : NULL, e->rt ? e->rt->cancel_ud : NULL,
                         err);
