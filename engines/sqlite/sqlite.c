@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "../../agent/progress.h"
@@ -239,14 +240,6 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
     sqlite3_close(src); /* the application is free from here on */
     src = NULL;
 
-    int ok;
-    char report[512];
-    if (run_check(dst, "PRAGMA quick_check", &ok, report, sizeof report) != SQLITE_OK || !ok) {
-        rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
-                     "the snapshot of '%s' fails PRAGMA quick_check (%s); the source database is damaged: "
-                     "nothing was stored", e->path, report[0] ? report : sqlite3_errmsg(dst));
-        goto out;
-    }
     long long page_size = 0, page_count = 0, user_version = 0, freelist = 0, tables = 0;
     pragma_int(dst, "PRAGMA page_size", &page_size);
     pragma_int(dst, "PRAGMA page_count", &page_count);
@@ -311,6 +304,34 @@ static void remove_stale_spools(const char *dir)
         closedir(d);
 }
 
+/* PRAGMA quick_check of the snapshot runs in its own thread, on its own connection, while the
+ * snapshot streams into the compressor: it reads the same (cached) pages, and on 2 cores it took
+ * 0.3 s of wall time off a 100 MB backup when run before the stream (issue 13). dump() joins it
+ * before returning, and a failed check fails the dump, so the job aborts the chain and nothing is
+ * stored, as before. */
+typedef struct snapshot_check {
+    const char *spool;
+    int done_ok;          /* the check ran and said "ok" */
+    char report[512];
+} snapshot_check;
+
+static void *check_thread(void *arg)
+{
+    snapshot_check *c = arg;
+    sqlite3 *db = NULL;
+    int ok = 0;
+    if (sqlite3_open_v2(c->spool, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(c->report, sizeof c->report, "cannot open the snapshot: %s", db ? sqlite3_errmsg(db) : "out of memory");
+    } else if (run_check(db, "PRAGMA quick_check", &ok, c->report, sizeof c->report) != SQLITE_OK) {
+        if (!c->report[0])
+            snprintf(c->report, sizeof c->report, "%s", sqlite3_errmsg(db));
+        ok = 0;
+    }
+    sqlite3_close(db);
+    c->done_ok = ok;
+    return NULL;
+}
+
 static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
     sqlite_engine *e = state;
@@ -326,23 +347,35 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
     flock(fd, LOCK_EX); /* marks the file live for remove_stale_spools() of other runs */
     double t0 = sk_monotonic();
     sk_rc rc = snapshot_to(e, spool, info, out, err);
+    snapshot_check chk = { spool, 0, "" };
+    pthread_t th;
+    int checking = 0;
     if (rc == SK_OK) {
         struct stat st;
         fstat(fd, &st);
         note_journal_mode(fd, info);
         sk_log_stage(e->rt ? e->rt->log : NULL, "snapshot", (uint64_t)st.st_size, sk_monotonic() - t0,
-                     "consistent copy of %s taken with the online backup API, quick_check ok", e->path);
+                     "consistent copy of %s taken with the online backup API", e->path);
+        sk_progress_total(out, (uint64_t)st.st_size);
+        if (pthread_create(&th, NULL, check_thread, &chk) == 0)
+            checking = 1;
+        else
+            check_thread(&chk); /* no thread: check first, then stream */
     }
-    /* the open descriptor keeps the data readable; nothing is left behind if we die from here on */
-    unlink(spool);
-    if (rc == SK_OK) {
-        struct stat st;
-        if (fstat(fd, &st) == 0)
-            sk_progress_total(out, (uint64_t)st.st_size);
-    }
-    if (rc == SK_OK)
+    if (rc == SK_OK && (checking || chk.done_ok))
         rc = sk_copy_fd(fd, spool, out, 1 << 20, e->rt ? e->rt->cancelled : NULL, e->rt ? e->rt->cancel_ud : NULL,
                         err);
+    if (checking)
+        pthread_join(th, NULL);
+    /* removed only now: the check opened it by name (a run killed before this point leaves a
+     * flock()ed spool file that the next run's remove_stale_spools() deletes) */
+    unlink(spool);
+    if (rc == SK_OK && !chk.done_ok)
+        rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
+                     "the snapshot of '%s' fails PRAGMA quick_check (%s); the source database is damaged: "
+                     "nothing was stored", e->path, chk.report[0] ? chk.report : "no verdict");
+    else if (rc == SK_OK)
+        sk_log_msg(e->rt ? e->rt->log : NULL, SK_LOG_DEBUG, "quick_check of the snapshot: ok");
     close(fd);
     return rc;
 }
