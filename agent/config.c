@@ -43,6 +43,8 @@ const sk_setting_def sk_core_settings[] = {
       "where job locks and status files live [default: /var/lib/snapkeep if writable, else ~/.local/state/snapkeep]" },
     { "SNAPKEEP_LOCK_WAIT", SK_SET_INT, "3600", 0, 86400, NULL, 0,
       "seconds a backup waits for a running backup of the same job before failing with exit 8" },
+    { "SNAPKEEP_RETRY_WINDOW", SK_SET_INT, "300", 0, 86400, NULL, 0,
+      "seconds a backup keeps retrying, with backoff, while its source is unreachable or restarting (0: no retry)" },
     { "SNAPKEEP_RETENTION_DAYS", SK_SET_INT, "0", 0, 36500, NULL, 0,
       "after each successful backup, delete this job's backups older than this many days (0: keep all)" },
     { "SNAPKEEP_KEEP_MIN", SK_SET_INT, "7", 1, 100000, NULL, 0,

@@ -49,7 +49,8 @@ static const char usage_text[] =
     "  dump [-o FILE|-]                the engine's raw dump (no compression, nothing stored);\n"
     "                                  default: standard output\n"
     "  list [--json]                   complete backups of the job, newest first, with size, time\n"
-    "                                  and checksum state (ok, missing, mismatch, unreadable)\n"
+    "                                  and checksum state (ok, missing, mismatch, unreadable);\n"
+    "                                  legacy backups (data + .md5, no manifest) are marked\n"
     "  restore <key|latest> --to TARGET [--force]\n"
     "                                  download, check MD5, SHA-256 and the engine's integrity check,\n"
     "                                  then put the database in place (sqlite: TARGET is a file path;\n"
@@ -189,7 +190,8 @@ static void print_list_text(const sk_backup_list *l)
         char size[32], when[32];
         sk_fmt_bytes(l->v[i].size, size, sizeof size);
         sk_iso8601(l->v[i].ts, when, sizeof when);
-        printf("%-72s %12s  %-20s  %s\n", l->v[i].key, size, when, l->v[i].checksum);
+        printf("%-72s %12s  %-20s  %s%s\n", l->v[i].key, size, when, l->v[i].checksum,
+               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "");
     }
 }
 
@@ -202,6 +204,8 @@ static void print_list_json(const sk_backup_list *l)
         sk_iso8601(e->ts, when, sizeof when);
         json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "key", e->key, "time", when, "size", (json_int_t)e->size,
                               "checksum", e->checksum);
+        if (o)
+            json_object_set_new(o, "legacy", json_boolean(e->legacy));
         if (o && e->have_manifest_data) {
             char start[32], end[32];
             sk_iso8601(e->m.started_at, start, sizeof start);
@@ -307,7 +311,9 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
     printf("%s: %s (%s)\n  last attempt %s, last success %s, last failure %s%s\n  successes %llu, failures %llu, "
            "last duration %.1f s, last size %llu bytes%s%s\n",
            name, h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail", why, a, s, f,
-           st->running ? " (a backup is running)" : "", (unsigned long long)st->successes,
+           st->running ? " (a backup is running)"
+                       : st->interrupted ? " (the last backup was interrupted: its process is gone)" : "",
+           (unsigned long long)st->successes,
            (unsigned long long)st->failures, st->last_duration, (unsigned long long)st->last_size,
            st->last_failure ? "\n  last error: " : "", st->last_failure ? st->last_error : "");
 }
@@ -330,6 +336,7 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
         char clean[sizeof st.last_error];
         sk_log_redact(rt->log, st.last_error, clean, sizeof clean);
         memcpy(st.last_error, clean, sizeof clean);
+        sk_runner_seed_status(&r, j->v[i].job, rt, &st);
         const sk_config *cfg = sk_job_config(j->v[i].job);
         int64_t warn = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
         int64_t failh = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
@@ -346,6 +353,17 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
             else if (json_is_string(json_object_get(o, "last_error")))
                 json_object_set_new(o, "last_error", json_string(st.last_error));
             json_object_set_new(o, "name", json_string(j->v[i].name));
+            if (st.interrupted) {
+                json_object_set_new(o, "running", json_false());
+                json_object_set_new(o, "interrupted", json_true());
+            }
+            if (st.from_destination) {
+                char iso[32];
+                sk_iso8601(st.last_success, iso, sizeof iso);
+                json_object_set_new(o, "last_success", json_string(iso));
+                json_object_set_new(o, "last_key", json_string(st.last_key));
+                json_object_set_new(o, "last_success_source", json_string("destination"));
+            }
             json_object_set_new(o, "health", json_string(h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail"));
             json_object_set_new(o, "health_reason", json_string(why));
             json_array_append_new(arr, o);

@@ -49,6 +49,34 @@ typedef struct pg_engine {
     const sk_runtime *rt;
 } pg_engine;
 
+/* Whether a failed connection attempt may succeed later without any change by the user: the server
+ * is down or restarting, or out of connection slots. Authentication failures, unknown databases or
+ * roles, bad parameters are final. libpq gives no SQLSTATE for a failed connection, so this reads
+ * its message (the server's part is English unless lc_messages says otherwise: then no retry). */
+static int transient_connect_error(const char *msg)
+{
+    static const char *const signs[] = {
+        "Connection refused",                        /* server down, port closed */
+        "No such file or directory",                 /* its Unix socket is gone while it is down */
+        "the database system is starting up",        /* 57P03 */
+        "the database system is shutting down",      /* 57P03 */
+        "the database system is in recovery mode",   /* 57P03 */
+        "the database system is not yet accepting connections", /* 57P03 */
+        "the database system is not accepting connections",     /* 57P03 */
+        "too many clients already",                  /* 53300 */
+        "remaining connection slots are reserved",   /* 53300 */
+        "too many connections for",                  /* 53300: a role's or database's CONNECTION LIMIT */
+        "server closed the connection unexpectedly", /* the server died during start-up */
+        "Connection reset by peer",
+        "Temporary failure in name resolution",      /* a container restarting under compose */
+        "timeout expired",                           /* connect_timeout */
+    };
+    for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
+        if (strstr(msg, signs[i]))
+            return 1;
+    return 0;
+}
+
 PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *what, sk_err *err)
 {
     const char *keys[4], *vals[4];
@@ -96,7 +124,7 @@ PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *wh
             msg[--l] = '\0';
         sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the %s: %s (check DATABASE_URL or PGHOST/PGPORT/PGUSER/"
                                        "PGDATABASE/PGPASSWORD)", what, msg);
-        err->retryable = 1;
+        err->retryable = transient_connect_error(msg);
         PQfinish(c);
         return NULL;
     }
@@ -356,6 +384,9 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     sk_pg_dump_stats st;
     double t0 = sk_monotonic();
     sk_rc rc = sk_pg_dump_conn(c, &e->opts, out, e->rt, &st, err);
+    /* a connection lost mid-dump (the server shut down or restarted) is worth another attempt */
+    if (rc == SK_ERR_SOURCE && PQstatus(c) == CONNECTION_BAD)
+        err->retryable = 1;
     PQfinish(c);
     if (rc)
         return rc;
@@ -364,6 +395,10 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
              "{\"objects\":%ld,\"tables\":%ld,\"rows\":%llu,\"order_warnings\":%ld,\"isolation\":\"%s\"}",
              st.objects, st.tables, (unsigned long long)st.rows, st.order_warnings,
              e->opts.serializable_deferrable ? "serializable-deferrable" : "repeatable-read");
+    if (st.tables == 0 && e->opts.content != SK_PG_SCHEMA_ONLY && e->rt && e->rt->log)
+        sk_log_msg(e->rt->log, SK_LOG_WARN, "the database has no user tables (or all are excluded): the backup is "
+                   "stored, but it holds no data. Check that DATABASE_URL (or SNAPKEEP_PG_DATABASE) names the "
+                   "application's database");
     if (e->rt && e->rt->log)
         sk_log_msg(e->rt->log, SK_LOG_INFO, "postgres dump: %ld objects, %ld tables, %llu rows in %.1f s%s",
                    st.objects, st.tables, (unsigned long long)st.rows, sk_monotonic() - t0,
@@ -371,13 +406,18 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     return SK_OK;
 }
 
-sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err)
+/* A connection to the maintenance database 'postgres' of the server `target` names, with the
+ * target's other parameters; the target's database name goes to `name`. */
+static PGconn *maintenance_connect(const char *target, const char *password, char *name, size_t namesz,
+                                   const char *why, sk_err *err)
 {
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(target ? target : "", &perr);
     PQfreemem(perr);
-    if (!opts)
-        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target is not a valid connection string or URI");
+    if (!opts) {
+        sk_fail(err, SK_ERR_USAGE, 0, "the restore target is not a valid connection string or URI");
+        return NULL;
+    }
     const char *keys[64], *vals[64];
     int n = 0;
     const char *db = NULL;
@@ -393,42 +433,84 @@ sk_rc sk_pg_create_database(const char *target, const char *password, char *name
     }
     if (!db) {
         PQconninfoFree(opts);
-        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target names no database to create (add /dbname to the URL)");
+        sk_fail(err, SK_ERR_USAGE, 0, "the restore target names no database to %s (add /dbname to the URL)", why);
+        return NULL;
     }
     snprintf(name, namesz, "%s", db);
     if (password && *password) {
         keys[n] = "password";
         vals[n++] = password;
     }
-    keys[n] = "dbname"; /* the maintenance database of the same server */
+    keys[n] = "dbname";
     vals[n++] = "postgres";
     keys[n] = NULL;
     vals[n] = NULL;
     PGconn *c = PQconnectdbParams(keys, vals, 0);
-    sk_rc rc = SK_OK;
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        rc = sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the maintenance database 'postgres' to create '%s': %s",
-                     db, c ? PQerrorMessage(c) : "out of memory");
-    } else {
-        char *q = PQescapeIdentifier(c, db, strlen(db));
-        char sql[600];
-        snprintf(sql, sizeof sql, "CREATE DATABASE %s", q ? q : "\"\"");
-        PQfreemem(q);
-        PGresult *r = PQexec(c, sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = sk_fail(err, SK_ERR_SOURCE, 0, "CREATE DATABASE for the restore target '%s' failed: %s", db,
-                         PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-                                                                       : PQerrorMessage(c));
-        PQclear(r);
-    }
-    PQfinish(c);
     PQconninfoFree(opts);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the maintenance database 'postgres' to %s '%s': %s", why,
+                name, c ? PQerrorMessage(c) : "out of memory");
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Run "<verb> DATABASE <name>" on the maintenance connection. */
+static sk_rc database_ddl(PGconn *c, const char *verb, const char *name, sk_err *err)
+{
+    char *q = PQescapeIdentifier(c, name, strlen(name));
+    char sql[600];
+    snprintf(sql, sizeof sql, "%s DATABASE %s", verb, q ? q : "\"\"");
+    PQfreemem(q);
+    PGresult *r = PQexec(c, sql);
+    sk_rc rc = SK_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "%s DATABASE for the restore target '%s' failed: %s", verb, name,
+                     PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                                   : PQerrorMessage(c));
+    PQclear(r);
     return rc;
 }
 
-/* Connect to the restore target; a database that does not exist yet is created first. */
-static PGconn *connect_target(pg_engine *e, const char *target, sk_err *err)
+sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err)
 {
+    PGconn *c = maintenance_connect(target, password, name, namesz, "create", err);
+    if (!c)
+        return err->rc;
+    sk_rc rc = database_ddl(c, "CREATE", name, err);
+    PQfinish(c);
+    return rc;
+}
+
+sk_rc sk_pg_drop_database(const char *target, const char *password, sk_err *err)
+{
+    char name[256];
+    PGconn *c = maintenance_connect(target, password, name, sizeof name, "drop", err);
+    if (!c)
+        return err->rc;
+    sk_rc rc = database_ddl(c, "DROP", name, err);
+    PQfinish(c);
+    return rc;
+}
+
+/* Undo connect_target()'s CREATE DATABASE after a failure; failures are logged. */
+static void drop_created(pg_engine *e, const char *target)
+{
+    sk_err derr;
+    sk_err_clear(&derr);
+    sk_log *log = e->rt ? e->rt->log : NULL;
+    if (sk_pg_drop_database(target, e->password, &derr) == SK_OK)
+        sk_log_msg(log, SK_LOG_INFO, "restore: dropped the database snapkeep created for this restore");
+    else
+        sk_log_msg(log, SK_LOG_WARN, "restore: could not drop the database snapkeep created for this restore (%s); "
+                   "drop it by hand", derr.msg);
+}
+
+/* Connect to the restore target; a database that does not exist yet is created first (*created). */
+static PGconn *connect_target(pg_engine *e, const char *target, int *created, sk_err *err)
+{
+    *created = 0;
     PGconn *c = sk_pg_connect(target, e->password, "restore target", err);
     if (c || !strstr(err->msg, "database \"") || !strstr(err->msg, "\" does not exist"))
         return c;
@@ -436,9 +518,14 @@ static PGconn *connect_target(pg_engine *e, const char *target, sk_err *err)
     char name[256];
     if (sk_pg_create_database(target, e->password, name, sizeof name, err))
         return NULL;
+    *created = 1;
     if (e->rt && e->rt->log)
         sk_log_msg(e->rt->log, SK_LOG_INFO, "restore: created database '%s'", name);
-    return sk_pg_connect(target, e->password, "restore target", err);
+    if (!(c = sk_pg_connect(target, e->password, "restore target", err))) {
+        drop_created(e, target);
+        *created = 0;
+    }
+    return c;
 }
 
 static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer **sink, sk_err *err)
@@ -453,7 +540,8 @@ static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer
         *sink = sk_pg_restore_sink_new(opts->target, e->password, e->rt ? e->rt->log : NULL, err);
         return *sink ? SK_OK : err->rc;
     }
-    PGconn *c = connect_target(e, opts->target, err);
+    int created;
+    PGconn *c = connect_target(e, opts->target, &created, err);
     if (!c)
         return err->rc;
     PGresult *r = PQexec(c, "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
@@ -462,13 +550,28 @@ static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer
     long rels = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
     PQclear(r);
     PQfinish(c);
-    if (rels < 0)
+    if (rels < 0) {
+        if (created)
+            drop_created(e, opts->target);
         return sk_fail(err, SK_ERR_SOURCE, 0, "cannot inspect the restore target database");
+    }
     if (rels > 0 && !opts->force)
         return sk_fail(err, SK_ERR_USAGE, 0, "the target database is not empty (%ld relations): pass --force to "
                                              "drop and recreate the objects the backup contains", rels);
     *sink = sk_pg_restore_sink_new(opts->target, e->password, e->rt ? e->rt->log : NULL, err);
-    return *sink ? SK_OK : err->rc;
+    if (!*sink) {
+        if (created)
+            drop_created(e, opts->target);
+        return err->rc;
+    }
+    /* a refused or failed restore must not leave behind the empty database made for it */
+    if (created && sk_pg_restore_sink_drop_on_abort(*sink, opts->target, e->password, err) != SK_OK) {
+        sk_writer_abort(*sink);
+        sk_writer_free_chain(*sink);
+        *sink = NULL;
+        return err->rc;
+    }
+    return SK_OK;
 }
 
 /* ---- verify: the script parses completely and carries the end marker ---- */
