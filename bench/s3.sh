@@ -15,7 +15,7 @@ set -a; . "$BW/rgw/env"; set +a
 make -s build/release/libsnapkeep.a
 # shellcheck disable=SC2046
 cc -std=c11 -D_GNU_SOURCE -O2 -o "$BW/s3drv" tests/tools/s3_smoke.c build/release/libsnapkeep.a \
-  $(make -s print-libs 2>/dev/null || echo -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 -lpthread -lm)
+  $(make -s print-libs 2>/dev/null || sed -n 's/^LIBS *:= *//p' Makefile)
 export S3_BUCKET=bench S3_ALLOW_HTTP=true
 "$BW/s3drv" mkbucket bench >/dev/null
 size=$(scaled 2048)
