@@ -43,30 +43,30 @@ _bench_run() {
     local side=$1 cmd=$2 extra=-
     if declare -F bench_prep >/dev/null; then bench_prep "$side"; fi
     rm -f "$BENCH_EXTRA"
-    if ! /usr/bin/time -f '%e %U %S %M' -o "$BW/time" bash -c "$cmd" >"$BW/out" 2>"$BW/err"; then
+    if ! /usr/bin/time -f '%e %U %S %M' -o "$BW/.time" bash -c "$cmd" >"$BW/.stdout" 2>"$BW/.stderr"; then
         echo "  run of $side failed: $cmd" >&2
-        tail -n 20 "$BW/err" >&2
+        tail -n 20 "$BW/.stderr" >&2
         return 1
     fi
     if declare -F bench_post >/dev/null; then bench_post "$side"; fi
     [ -s "$BENCH_EXTRA" ] && extra=$(head -n 1 "$BENCH_EXTRA")
-    echo "$side $(tail -n 1 "$BW/time") $extra" >>"$BW/results"
+    echo "$side $(tail -n 1 "$BW/.time") $extra" >>"$BW/.results"
 }
 
 bench_pair() {
     local title=$1 la=$2 a=$3 lb=$4 b=$5 i
-    : >"$BW/results"
+    : >"$BW/.results"
     echo
     echo "## $title"
     echo "   warm-up..."
     _bench_run A "$a" && _bench_run B "$b" || return 1
-    : >"$BW/results"
+    : >"$BW/.results"
     for i in $(seq "$PAIRS"); do
         _bench_run A "$a" || return 1
         _bench_run B "$b" || return 1
         printf '   pair %d/%d done\n' "$i" "$PAIRS"
     done
-    python3 - "$BW/results" "$la" "$lb" <<'PY'
+    python3 - "$BW/.results" "$la" "$lb" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 side = {s: [r for r in rows if r[0] == s] for s in "AB"}
