@@ -14,7 +14,7 @@ tests/servers/rgw.sh start "$BW/rgw" >/dev/null
 set -a; . "$BW/rgw/env"; set +a
 make -s build/release/libsnapkeep.a
 # shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -O2 -o "$BW/s3drv" tests/tools/s3_smoke.c build/release/libsnapkeep.a \
+cc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags $(sed -n 's/^PKGS *:= *//p' Makefile)) -o "$BW/s3drv" tests/tools/s3_smoke.c build/release/libsnapkeep.a \
   $(make -s print-libs 2>/dev/null || sed -n 's/^LIBS *:= *//p' Makefile)
 export S3_BUCKET=bench S3_ALLOW_HTTP=true
 "$BW/s3drv" mkbucket bench >/dev/null
