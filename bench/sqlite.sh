@@ -23,6 +23,8 @@ echo "# database: $(du -m "$src" | cut -f1) MiB (WAL mode), writer at ${SQLITE_W
 
 "$BW/sqlite_load" writer "$src" "${SQLITE_WRITE_RATE:-200}" "$BW/writer-max" >"$BW/writer.out" 2>&1 &
 writer_pid=$!
+for _ in $(seq 100); do [ -s "$BW/writer-max" ] && break; sleep 0.05; done   # its signal handlers are set
+[ -s "$BW/writer-max" ] || { echo "the writer did not start: $(cat "$BW/writer.out")" >&2; exit 1; }
 bench_prep() {
     rm -rf "$BW/dest" "$BW/x.db" "$BW/x.db.zst"
     mkdir -p "$BW/dest"

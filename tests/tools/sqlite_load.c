@@ -17,7 +17,8 @@
  *                                         JSON), from a fixed seed, with two indexes (benchmarks)
  *   sqlite_load writer DB RATE MAXFILE    commit transfers at RATE commits/s (0: as fast as it can)
  *                                         until SIGTERM; on SIGUSR1 write the worst commit latency
- *                                         (ms) since the previous SIGUSR1 into MAXFILE (benchmarks)
+ *                                         (ms) since the previous SIGUSR1 into MAXFILE, which it
+ *                                         also writes ("0.0") once it is ready (benchmarks)
  */
 #include <signal.h>
 #include <pthread.h>
@@ -288,14 +289,19 @@ static int writer_until_term(const char *path, double rate, const char *maxfile)
     load l = { path, 0, 0, 0, 0, rate };
     pthread_t th;
     sigset_t set;
+    signal(SIGUSR1, on_signal);
+    signal(SIGTERM, on_signal);
     /* the writer thread must not take the signals: this thread polls their flags */
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1), sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     pthread_create(&th, NULL, writer, &l);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    signal(SIGUSR1, on_signal);
-    signal(SIGTERM, on_signal);
+    FILE *ready = fopen(maxfile, "w"); /* tells the caller the signals are handled from now on */
+    if (ready) {
+        fputs("0.0\n", ready);
+        fclose(ready);
+    }
     while (!got_term && !l.failed) {
         usleep(10000);
         if (got_usr1) {
