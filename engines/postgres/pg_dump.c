@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "pg_buf.h"
 #include "pg_model.h"
 #include "../../agent/progress.h"
@@ -294,16 +296,33 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     out o = { w, malloc(OUT_BUF), 0, err, SK_OK };
     sk_rc rc = SK_OK;
     int in_tx = 0;
-    if (!o.buf)
+    json_t *counts = NULL;
+    if (!o.buf || (opts && opts->count_tables && !(counts = json_object()))) {
+        free(o.buf);
         return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    }
 
     st.server_version_num = PQserverVersion(conn);
     const char *sv = PQparameterStatus(conn, "server_version");
     snprintf(st.server_version, sizeof st.server_version, "PostgreSQL %s", sv ? sv : "?");
-    if (st.server_version_num < 130000) {
-        rc = sk_fail(err, SK_ERR_SOURCE, 0, "server is %s; snapkeep dumps PostgreSQL 13 or later",
-                     st.server_version);
+    int major = st.server_version_num / 10000;
+    if (major < PG_OLDEST_MAJOR) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "the server is %s; snapkeep dumps PostgreSQL %d to %d: upgrade the "
+                     "server, or back it up with its own pg_dump", st.server_version, PG_OLDEST_MAJOR, PG_NEWEST_MAJOR);
         goto out;
+    }
+    if (major > PG_NEWEST_MAJOR) {
+        if (!opts || !opts->newer_major_warn) {
+            rc = sk_fail(err, SK_ERR_SOURCE, 0, "the server is %s, newer than the PostgreSQL %d to %d snapkeep is "
+                         "tested with; set SNAPKEEP_PG_NEWER_MAJOR=warn for a best-effort dump (check that it "
+                         "restores), or use a snapkeep release that supports PostgreSQL %d",
+                         st.server_version, PG_OLDEST_MAJOR, PG_NEWEST_MAJOR, major);
+            goto out;
+        }
+        if (rt && rt->log)
+            sk_log_msg(rt->log, SK_LOG_WARN, "the server is %s, newer than the PostgreSQL %d to %d snapkeep is tested "
+                       "with: dumping best-effort as SNAPKEEP_PG_NEWER_MAJOR=warn asks; check that the dump restores",
+                       st.server_version, PG_OLDEST_MAJOR, PG_NEWEST_MAJOR);
     }
     /* Data travels in the database's own encoding, unconverted (as pg_dump does by default). */
     const char *enc = PQparameterStatus(conn, "server_encoding");
@@ -372,8 +391,15 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         }
         entry_header(&o, ob);
         if (ob->kind == K_TABLE_DATA) {
+            uint64_t before = st.rows;
             rc = dump_copy(conn, &o, ob, rt, &st.rows, err);
             st.tables++;
+            /* rows per table for the guards, counted from the COPY stream itself; a name JSON cannot
+             * hold (not UTF-8) turns the counts off rather than fail the dump */
+            if (!rc && counts && json_object_set_new(counts, ob->qname, json_integer((json_int_t)(st.rows - before)))) {
+                json_decref(counts);
+                counts = NULL;
+            }
         } else if (ob->kind == K_LO_DATA) {
             rc = dump_lo(conn, &o, ob, err);
         } else if (ob->kind == K_SEQ_SET) {
@@ -404,7 +430,12 @@ out:
     free(o.buf);
     free(order);
     pg_model_free(&m);
+    if (!rc && counts)
+        st.table_rows_json = json_dumps(counts, JSON_COMPACT | JSON_PRESERVE_ORDER); /* NULL: not counted */
+    json_decref(counts);
     if (stats)
         *stats = st;
+    else
+        free(st.table_rows_json);
     return rc;
 }

@@ -29,6 +29,8 @@ const sk_setting_def sk_pg_settings[] = {
       "what the dump holds: everything, the definitions only, or the rows only" },
     { "SNAPKEEP_PG_LOCK_TIMEOUT", SK_SET_INT, "0", 0, 86400, NULL, 0,
       "seconds to wait for the dump's ACCESS SHARE table locks (0 = no limit)" },
+    { "SNAPKEEP_PG_NEWER_MAJOR", SK_SET_ENUM, "refuse", 0, 0, "refuse|warn", 0,
+      "a server newer than PostgreSQL 18 (the newest tested): refuse to dump it, or warn and dump best-effort" },
     { "SNAPKEEP_PG_DATABASES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
       "several databases of the server in one job: comma-separated names, one artifact each" },
     { "SNAPKEEP_PG_GLOBALS", SK_SET_BOOL, "false", 0, 0, NULL, 0,
@@ -47,6 +49,7 @@ typedef struct pg_engine {
     char **patterns[5];
     sk_pg_dump_opts opts;
     const sk_runtime *rt;
+    char *rows_json;  /* rows per table of the last dump (info->table_rows_json points here) */
 } pg_engine;
 
 /* Whether a failed connection attempt may succeed later without any change by the user: the server
@@ -273,6 +276,7 @@ static void pg_close(void *state)
     pg_engine *e = state;
     if (!e)
         return;
+    free(e->rows_json);
     if (e->conninfo) {
         memset(e->conninfo, 0, strlen(e->conninfo));
         free(e->conninfo);
@@ -330,6 +334,8 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     const char *iso = sk_config_str(cfg, "SNAPKEEP_PG_ISOLATION");
     e->opts.serializable_deferrable = iso && strcmp(iso, "serializable-deferrable") == 0;
     e->opts.lock_timeout_ms = (int)sk_config_int(cfg, "SNAPKEEP_PG_LOCK_TIMEOUT", 0) * 1000;
+    const char *newer = sk_config_str(cfg, "SNAPKEEP_PG_NEWER_MAJOR");
+    e->opts.newer_major_warn = newer && strcmp(newer, "warn") == 0;
     e->opts.exclude_schemas = (const char *const *)e->patterns[0];
     e->opts.exclude_tables = (const char *const *)e->patterns[1];
     e->opts.exclude_data = (const char *const *)e->patterns[2];
@@ -368,6 +374,9 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
 static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
     pg_engine *e = state;
+    free(e->rows_json);
+    e->rows_json = NULL;
+    info->table_rows_json = NULL;
     PGconn *c = sk_pg_connect(e->conninfo, e->password, "postgres source", err);
     if (!c)
         return err->rc;
@@ -383,6 +392,7 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     }
     sk_pg_dump_stats st;
     double t0 = sk_monotonic();
+    e->opts.count_tables = 1; /* the guards compare per-table row counts (guard.h) */
     sk_rc rc = sk_pg_dump_conn(c, &e->opts, out, e->rt, &st, err);
     /* a connection lost mid-dump (the server shut down or restarted) is worth another attempt */
     if (rc == SK_ERR_SOURCE && PQstatus(c) == CONNECTION_BAD)
@@ -390,6 +400,7 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     PQfinish(c);
     if (rc)
         return rc;
+    info->table_rows_json = e->rows_json = st.table_rows_json;
     snprintf(info->server_version, sizeof info->server_version, "%s", st.server_version);
     snprintf(info->facts_json, sizeof info->facts_json,
              "{\"objects\":%ld,\"tables\":%ld,\"rows\":%llu,\"order_warnings\":%ld,\"isolation\":\"%s\"}",
