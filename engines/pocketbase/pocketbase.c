@@ -15,6 +15,7 @@
 
 #include "pb_http.h"
 #include "pb_zip.h"
+#include "../../agent/progress.h"
 
 const sk_setting_def sk_pocketbase_settings[] = {
     { "POCKETBASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 0,
@@ -611,6 +612,8 @@ static sk_rc download(pb_engine *e, const char *name, uint64_t listed_size, sk_w
     x.err = err;
     x.st = &st;
     x.total = listed_size ? (int64_t)listed_size : -1;
+    sk_progress_total(out, listed_size);
+    sk_progress_item(out, name);
     sk_rc rc = pb_ziptail_init(&x.tail, listed_size, err);
     if (rc != SK_OK)
         return rc;
