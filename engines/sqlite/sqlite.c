@@ -369,9 +369,9 @@ static void *check_thread(void *arg)
     if (sqlite3_open_v2(c->spool, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         snprintf(c->report, sizeof c->report, "cannot open the snapshot: %s", db ? sqlite3_errmsg(db) : "out of memory");
     } else {
-        /* the copy is ours alone: reading it through mmap saves the pread copies of the index
-         * lookups (measured: about a third of integrity_check's CPU time); SQLite caps the size */
-        sqlite3_exec(db, "PRAGMA mmap_size=1099511627776", NULL, NULL, NULL);
+        /* No mmap here although it saves about a third of integrity_check's CPU: every mapped page
+         * counts in the process's RSS (and a container's memory limit), which then grows with the
+         * database instead of staying flat (measured: 123 MiB for a 99 MiB database, 28 without). */
         if (run_check(db, "PRAGMA integrity_check", &ok, c->report, sizeof c->report) != SQLITE_OK) {
             if (!c->report[0])
                 snprintf(c->report, sizeof c->report, "%s", sqlite3_errmsg(db));
