@@ -33,8 +33,8 @@ typedef struct sk_s3_error_doc {
 sk_rc sk_s3_xml_error(const char *buf, size_t len, sk_s3_error_doc *out, sk_err *err);
 void sk_s3_error_doc_free(sk_s3_error_doc *doc);
 
-/* <InitiateMultipartUploadResult>: its <UploadId> (NULL when absent or empty is refused: an
- * upload id is required, so a missing one is SK_ERR_DEST). */
+/* <InitiateMultipartUploadResult>: its <UploadId>, malloc'd into *upload_id (the caller frees it).
+ * A missing or empty UploadId is SK_ERR_DEST (*upload_id stays NULL). */
 sk_rc sk_s3_xml_initiate(const char *buf, size_t len, char **upload_id, sk_err *err);
 
 /* The 200 answer of CompleteMultipartUpload: either <CompleteMultipartUploadResult> (is_error 0)
