@@ -3,6 +3,8 @@
 #   make test     a second build under ASan+UBSan, then every test (tests/run.sh)
 #   make demo     a real backup of a sample SQLite database to ./demo, listed, restored, checked
 #   make bench    benchmarks (not part of make test)
+#   make fuzz     every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS each (default 60), under
+#                 nice -n 19; FUZZ=pattern runs only the matching harnesses (tests/fuzz/README.md)
 # Missing Debian packages are installed first (scripts/deps.sh).
 
 CC       ?= cc
@@ -27,7 +29,7 @@ ASN := build/asan
 REL_CFLAGS := $(CFLAGS_BASE) -O2
 ASN_CFLAGS := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test demo bench clean deps deps-test print-libs print-cflags
+.PHONY: all test demo bench clean deps deps-test deps-fuzz fuzz fuzz-bins print-libs print-cflags
 all: bin/snapkeep bin/backup-now
 
 # the one list of link libraries, for scripts that link build/*/libsnapkeep.a themselves:
@@ -41,6 +43,8 @@ deps:
 	@scripts/deps.sh build
 deps-test:
 	@scripts/deps.sh test
+deps-fuzz:
+	@scripts/deps.sh fuzz
 
 # release build
 $(REL)/%.o: %.c | deps
@@ -79,9 +83,37 @@ $(ASN)/tools/%: tests/tools/%.c $(ASN)/libsnapkeep.a
 
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(ASN)/tests/%) $(TOOL_SRC:tests/tools/%.c=$(ASN)/tools/%)
 
-test: bin/snapkeep bin/backup-now $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
+# libFuzzer build (clang, coverage-guided, ASan+UBSan): the library again, instrumented, and one
+# binary per harness tests/fuzz/fuzz_<name>.c. clang does not know some of gcc's warning options,
+# and warns about positional initializers that leave trailing fields zero, which gcc accepts.
+FZ := build/fuzz
+FUZZ_CC := clang
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(FZ)/%)
+FZ_CFLAGS := $(CFLAGS_BASE) -Wno-unknown-warning-option -Wno-missing-field-initializers -O1 -fno-omit-frame-pointer \
+             -fsanitize=address,undefined -fno-sanitize-recover=undefined
+$(FZ)/obj/%.o: %.c | deps-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) $(FZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FZ)/libsnapkeep.a: $(LIB_SRC:%.c=$(FZ)/obj/%.o)
+	@ar rcs $@ $^
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libsnapkeep.a
+	@echo "  LD fuzz $@"
+	@$(FUZZ_CC) $(FZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ)/libsnapkeep.a $(LIBS)
+fuzz-bins: $(FUZZ_BINS)
+
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_BINS)
+	@SK_FUZZ=$(CURDIR)/$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ARGS="$(FUZZ_ARGS)" tests/fuzz/run.sh $(FUZZ)
+
+# The fuzz smoke run (tests/integration/fuzz_smoke.sh) needs the harnesses: build them when the
+# run includes it (no TESTS, or a TESTS that is part of its name).
+SMOKE_BINS := $(if $(TESTS),$(if $(findstring $(TESTS),integration/fuzz_smoke),$(FUZZ_BINS)),$(FUZZ_BINS))
+
+test: bin/snapkeep bin/backup-now $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS) $(SMOKE_BINS)
 	@SK_BIN=$(CURDIR)/$(ASN)/snapkeep SK_TOOLS=$(CURDIR)/$(ASN)/tools SK_UNIT=$(CURDIR)/$(ASN)/tests \
-	  tests/run.sh
+	  SK_FUZZ=$(CURDIR)/$(FZ) tests/run.sh
 
 demo: all deps-test
 	@scripts/demo.sh

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs_internal.h"
 #include "registry.h"
 
 static const char *env_get(void *ud, const char *name)
@@ -60,6 +61,17 @@ static sk_rc add_derived(sk_jobs *j, sk_config *cfg, const char *base, const cha
     char *dup = nn ? malloc(len) : NULL;
     if (dup)
         snprintf(dup, len, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
+    /* two jobs of one name would be one job to --job, and may share a lock, state and keys */
+    for (size_t i = 0; dup && i < j->nderived; i++)
+        if (!strcmp(j->derived_names[i], dup)) {
+            sk_rc rc = sk_fail(err, SK_ERR_CONFIG, 0,
+                               "two jobs are named '%s': list each database once in SNAPKEEP_PG_DATABASES, do not "
+                               "name one 'globals' with SNAPKEEP_PG_GLOBALS, and do not name a job '<job>/<database>'",
+                               dup);
+            free(dup);
+            sk_config_free(cfg);
+            return rc;
+        }
     if (!dup) {
         sk_config_free(cfg);
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
@@ -219,3 +231,9 @@ sk_agent_job *sk_jobs_pick(sk_jobs *j, const char *name, sk_err *err)
     return NULL;
 }
 
+
+/* Hook for tests and fuzzing (jobs_internal.h). */
+sk_rc sk_jobs_expand(sk_jobs *j, const sk_config *cfg, const char *base, sk_err *err)
+{
+    return expand(j, cfg, base, err);
+}

@@ -182,7 +182,10 @@ sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manif
         copy_str(source, "server_version", m->server_version, sizeof m->server_version, 0);
         json_t *facts = json_object_get(source, "facts");
         char *f = facts ? json_dumps(facts, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        snprintf(m->facts_json, sizeof m->facts_json, "%s", f ? f : "{}");
+        if (f && strlen(f) >= sizeof m->facts_json)
+            bad = "source.facts (longer than snapkeep writes)"; /* cut, it would not be JSON */
+        else
+            snprintf(m->facts_json, sizeof m->facts_json, "%s", f ? f : "{}");
         free(f);
     }
     json_decref(root);

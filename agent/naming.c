@@ -77,8 +77,15 @@ int sk_key_match(const char *key, const char *tag, const char *db, const char *e
     tm.tm_sec = num(s + 13, 2);
     if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
         return 0;
+    /* timegm normalises (Feb 30 -> Mar 2, month 00 -> December): a date that does not exist is
+     * not a key snapkeep wrote, and must not pass for another time's backup. */
+    struct tm want = tm;
+    time_t t = timegm(&tm);
+    if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+        tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+        return 0;
     if (ts)
-        *ts = (int64_t)timegm(&tm);
+        *ts = (int64_t)t;
     return 1;
 }
 

@@ -3,6 +3,7 @@
  * The contract and the DST semantics are in schedule.h.
  */
 #include "schedule.h"
+#include "schedule_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -337,6 +338,12 @@ sk_schedule *sk_schedule_parse(const char *expr, const char *varname, sk_err *er
     }
     for (int f = 0; f < F_N; f++)
         norm_field(s, f, fstart[f], flen[f], s->norm, sizeof s->norm);
+    if (strlen(s->norm) + 1 >= sizeof s->norm) { /* maybe cut: a cut form would lose fields */
+        sk_fail(err, SK_ERR_CONFIG, 0, "%s: '%.60s...' is too long (its normal form exceeds %zu bytes)", var,
+                expr ? expr : "", sizeof s->norm - 2);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -1103,7 +1110,8 @@ sk_rc sk_tz_parse_time(const sk_tz *tz, const char *text, const char *what, int6
             goto bad;
         if (*p == ':')
             p++;
-        if (!(p = digits(p, 2, &zm)) || zh > 23 || zm > 59)
+        /* up to 25:59, as zones may be (tzif_parse): what sk_tz_format writes must parse back */
+        if (!(p = digits(p, 2, &zm)) || zh > 25 || zm > 59)
             goto bad;
         has_zone = 1;
         zoff = (zh * 3600 + zm * 60) * (neg ? -1 : 1);
@@ -1126,4 +1134,48 @@ bad:
                    "%s '%s': not a valid time; use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (local time "
                    "in %s) or add Z or +HH:MM",
                    w, text ? text : "", tz->name);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Hooks for tests and fuzzing (schedule_internal.h).                                        */
+
+sk_tz *sk_tz_from_tzif(const void *data, size_t len, const char *name, const char **why)
+{
+    sk_tz *tz = calloc(1, sizeof *tz);
+    if (!tz) {
+        *why = "out of memory";
+        return NULL;
+    }
+    snprintf(tz->name, sizeof tz->name, "%s", name ? name : "");
+    if ((*why = tzif_parse(tz, data, len))) {
+        sk_tz_free(tz);
+        return NULL;
+    }
+    return tz;
+}
+
+sk_tz *sk_tz_from_posix(const char *tzstring)
+{
+    sk_tz *tz = calloc(1, sizeof *tz);
+    if (!tz)
+        return NULL;
+    snprintf(tz->name, sizeof tz->name, "%s", tzstring);
+    if (parse_posix_tz(tzstring, &tz->rule) < 0) {
+        free(tz);
+        return NULL;
+    }
+    tz->has_rule = 1;
+    return tz;
+}
+
+int sk_schedule_matches_wall(const sk_schedule *s, int64_t wall)
+{
+    int64_t days = floor_div(wall, DAY), y;
+    int64_t sod = wall - days * DAY;
+    unsigned m, d;
+    if (sod % 60)
+        return 0;
+    civil_from_days(days, &y, &m, &d);
+    return (s->bits[F_MIN] >> (sod % 3600 / 60) & 1) && (s->bits[F_HOUR] >> (sod / 3600) & 1) &&
+           (s->bits[F_MON] >> m & 1) && day_matches(s, d, days);
 }

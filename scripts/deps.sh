@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Install what snapkeep needs to build (`deps.sh build`) or to build and test (`deps.sh test`),
+# Install what snapkeep needs to build (`deps.sh build`), to build and test (`deps.sh test`) or to
+# build the fuzz harnesses (`deps.sh fuzz`: clang and libFuzzer; `test` includes them for the smoke run),
 # from Debian's packages. As root: apt-get installs what is missing. Otherwise: print the exact
 # command to run and fail.
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(gcc make pkg-config libc6-dev libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev
             libconfig-dev libjansson-dev libzip-dev libpq-dev libexpat1-dev)
-test_pkgs=(libcmocka-dev zlib1g-dev age zstd sqlite3 coreutils python3 procps time faketime curl docker-compose)
+fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
+test_pkgs=(libcmocka-dev zlib1g-dev age zstd sqlite3 coreutils python3 procps time faketime curl docker-compose
+           "${fuzz_pkgs[@]}")
 pkgs=("${build_pkgs[@]}")
-[ "$what" = build ] || pkgs+=("${test_pkgs[@]}")
+case "$what" in
+  build) ;;
+  fuzz) pkgs+=("${fuzz_pkgs[@]}") ;;
+  *) pkgs+=("${test_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

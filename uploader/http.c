@@ -1,4 +1,5 @@
 #include "http.h"
+#include "http_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,16 +331,13 @@ static void header_value(const char *line, size_t n, const char *name, char *dst
     dst[len] = '\0';
 }
 
-static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
+void sk_http_header_line(sk_http_response *r, const char *p, size_t n)
 {
-    xfer *x = ud;
-    size_t n = size * nitems;
-    sk_http_response *r = x->resp;
     if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         /* A new response (after a 100 Continue, for instance): forget the previous headers. */
         r->etag[0] = r->last_modified[0] = r->request_id[0] = '\0';
         r->content_length = -1;
-        return n;
+        return;
     }
     char cl[32] = "";
     header_value(p, n, "ETag", r->etag, sizeof r->etag);
@@ -352,6 +350,13 @@ static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
         if (*end == '\0' && v >= 0)
             r->content_length = v;
     }
+}
+
+static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
+{
+    xfer *x = ud;
+    size_t n = size * nitems;
+    sk_http_header_line(x->resp, p, n);
     return n;
 }
 

@@ -1,4 +1,5 @@
 #include "pb_http.h"
+#include "pb_http_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -236,8 +237,11 @@ void pb_resp_describe(const pb_resp *r, char *out, size_t outsz)
         json_t *v;
         json_object_foreach(data, k, v) {
             const char *m = json_string_value(json_object_get(v, "message"));
-            if (m) {
-                snprintf(detail, sizeof detail, " (%s: %s)", k, m);
+            if (m) { /* the server's words go into log lines: printable ASCII only */
+                char ck[100], cm[280];
+                printable(k, strlen(k), ck, sizeof ck);
+                printable(m, strlen(m), cm, sizeof cm);
+                snprintf(detail, sizeof detail, " (%s: %s)", ck, cm);
                 break;
             }
         }
@@ -300,30 +304,35 @@ typedef struct stream_ctx {
     int checked;            /* status looked at (first body byte) */
 } stream_ctx;
 
-static size_t header_cb(char *p, size_t sz, size_t nm, void *ud)
+void pb_stream_header_line(pb_stream *st, const char *p, size_t n)
 {
-    stream_ctx *x = ud;
-    size_t n = sz * nm;
     char line[256];
     if (n >= sizeof line)
-        return n;
+        return;
     memcpy(line, p, n);
     line[n] = '\0';
     if (strncasecmp(line, "HTTP/", 5) == 0) { /* a new reply (after 100 Continue): reset */
-        x->st->range_start = -1;
-        x->st->content_length = -1;
+        st->range_start = -1;
+        st->content_length = -1;
     } else if (strncasecmp(line, "Content-Range:", 14) == 0) {
         int64_t s, e, t;
         if (pb_parse_content_range(line + 14, &s, &e, &t) == 0) {
-            x->st->range_start = s;
-            x->st->total = t;
+            st->range_start = s;
+            st->total = t;
         }
     } else if (strncasecmp(line, "Content-Length:", 15) == 0) {
         char *e;
         long long v = strtoll(line + 15, &e, 10);
         if (e != line + 15 && v >= 0)
-            x->st->content_length = v;
+            st->content_length = v;
     }
+}
+
+static size_t header_cb(char *p, size_t sz, size_t nm, void *ud)
+{
+    stream_ctx *x = ud;
+    size_t n = sz * nm;
+    pb_stream_header_line(x->st, p, n);
     return n;
 }
 

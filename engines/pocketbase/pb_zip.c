@@ -81,10 +81,11 @@ static sk_rc walk_cd(const unsigned char *cd, size_t size, uint64_t expect, pb_z
         size_t nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32);
         if (off + 46 + nl + xl + cl > size)
             return sk_fail(err, SK_ERR_INTEGRITY, 0, "the zip's central directory is truncated");
-        char name[1024];
-        size_t k = nl < sizeof name - 1 ? nl : sizeof name - 1;
-        memcpy(name, e + 46, k);
-        name[k] = '\0';
+        char *name = malloc(nl + 1); /* whole: a cut name would hide an unsafe part after the cut */
+        if (!name)
+            return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        memcpy(name, e + 46, nl);
+        name[nl] = '\0';
         uint64_t usize = le32(e + 24);
         if (usize == 0xFFFFFFFFu) { /* zip64 extra field 0x0001 holds the real size first */
             const unsigned char *x = e + 46 + nl, *xe = x + xl;
@@ -97,8 +98,11 @@ static sk_rc walk_cd(const unsigned char *cd, size_t size, uint64_t expect, pb_z
                 x += 4 + len;
             }
         }
-        if (pb_zip_name_unsafe(name))
-            return sk_fail(err, SK_ERR_INTEGRITY, 0, "the zip has an entry with an unsafe path ('%s')", name);
+        if (pb_zip_name_unsafe(name)) {
+            sk_rc rc = sk_fail(err, SK_ERR_INTEGRITY, 0, "the zip has an entry with an unsafe path ('%.200s')", name);
+            free(name);
+            return rc;
+        }
         if (strcmp(name, "data.db") == 0) {
             info->has_data_db = 1;
             info->data_db_size = usize;
@@ -107,6 +111,7 @@ static sk_rc walk_cd(const unsigned char *cd, size_t size, uint64_t expect, pb_z
         } else if (strncmp(name, "storage/", 8) == 0 && name[nl ? nl - 1 : 0] != '/') {
             info->storage_files++;
         }
+        free(name);
         info->uncompressed += usize;
         n++;
         off += 46 + nl + xl + cl;
@@ -154,7 +159,8 @@ sk_rc pb_ziptail_check(pb_ziptail *t, pb_zipinfo *info, sk_err *err)
             goto out;
         }
         uint64_t z = le64(lin + eocd - 20 + 8);
-        if (z < base || z - base + 56 > eocd - 20 || le32(lin + (z - base)) != 0x06064b50) {
+        if (z < base || z - base > eocd - 20 || eocd - 20 - (z - base) < 56 || /* no wrap-around */
+            le32(lin + (z - base)) != 0x06064b50) {
             rc = sk_fail(err, SK_ERR_INTEGRITY, 0, "the zip64 end record is damaged");
             goto out;
         }
@@ -164,7 +170,7 @@ sk_rc pb_ziptail_check(pb_ziptail *t, pb_zipinfo *info, sk_err *err)
         cd_off = le64(r + 48);
         cd_end = z;
     }
-    if (cd_off + cd_size != cd_end) {
+    if (cd_off > cd_end || cd_size != cd_end - cd_off) { /* zip64 values: no wrap-around */
         rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
                      "the zip's central directory is not where its end record says (truncated or altered)");
         goto out;

@@ -135,6 +135,11 @@ static int scan(sk_pg_script *s, int eof, size_t *end, sk_err *err, sk_rc *rc)
 #define NEED(k) do { if (i + (k) >= n && !eof) goto wait; } while (0)
     while (i < n) {
         unsigned char c = (unsigned char)b[i];
+        if (c == '\0') { /* the statement goes to the server as a C string: a NUL would cut it */
+            *rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
+                          "line %ld: NUL byte in the script: it is not a text SQL script (damaged?)", s->line);
+            return 0;
+        }
         switch (s->lex) {
         case L_NORMAL:
             if (c == '\n') {
@@ -235,6 +240,10 @@ static int scan(sk_pg_script *s, int eof, size_t *end, sk_err *err, sk_rc *rc)
         case L_ESQ:
             if (c == '\\') {
                 NEED(1);
+                if (i + 1 < n && b[i + 1] == '\0') {
+                    i++; /* the NUL check above, for the escaped byte */
+                    continue;
+                }
                 if (i + 1 < n && b[i + 1] == '\n')
                     s->line++;
                 i += 2;

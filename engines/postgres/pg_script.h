@@ -8,7 +8,8 @@
  * A statement ends at a `;` outside string literals ('...', E'...' with backslash escapes), quoted
  * identifiers ("..."), dollar quotes ($tag$...$tag$), comments (-- and nested slash-star), parentheses
  * (multi-action rules) and the BEGIN ... END body of CREATE [OR REPLACE] FUNCTION|PROCEDURE (SQL-standard
- * bodies), as psql splits them. psql meta-commands (a backslash line between statements) are rejected.
+ * bodies), as psql splits them. psql meta-commands (a backslash line between statements) are rejected, and
+ * so is a NUL byte outside COPY data (it would cut the statement text the server receives).
  *
  * on_statement receives the statement text (NUL-terminated, with its `;`) and the 1-based line of its
  * first token; it sets *copy_in to 1 when the statement put the connection into COPY FROM STDIN mode,

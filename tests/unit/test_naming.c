@@ -39,6 +39,12 @@ static void test_keys(void **state)
     assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.age.age", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_2026032x-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_20261323-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
+    /* dates that do not exist (found by tests/fuzz/fuzz_key): not taken for another time's backup */
+    assert_false(sk_key_match("pgsql_app_db_20250229-235959.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260431-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260023-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260323-235960.sql.zst", "pgsql", "app_db", "sql", NULL));
+    assert_true(sk_key_match("pgsql_app_db_20240229-235959.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_int_equal(sk_key_dir("", "s", "e", dir, sizeof dir), 0);
     assert_string_equal(dir, "s/e/");
     assert_string_equal(sk_key_base(key), "pgsql_app_db_20260323-000000.sql.zst");
@@ -140,6 +146,21 @@ static void test_manifest_roundtrip(void **state)
     sk_err_clear(&err);
     assert_int_equal(sk_manifest_parse("{", 1, "m", &back, &err), SK_ERR_INTEGRITY);
     free(bad);
+
+    /* engine facts longer than the field are refused, not cut into invalid JSON (found by
+     * tests/fuzz/fuzz_manifest: the cut facts did not serialise again) */
+    size_t cap = strlen(json) + 3000;
+    char *big = malloc(cap);
+    p = strstr(json, "\"facts\": {");
+    assert_non_null(p);
+    size_t at = (size_t)(p - json) + 10;
+    memcpy(big, json, at);
+    at += (size_t)snprintf(big + at, cap - at, "\"tables\": \"%02000d\", ", 7);
+    snprintf(big + at, cap - at, "%s", p + 10);
+    sk_err_clear(&err);
+    assert_int_equal(sk_manifest_parse(big, strlen(big), "m", &back, &err), SK_ERR_INTEGRITY);
+    assert_non_null(strstr(err.msg, "facts"));
+    free(big);
     free(json);
 }
 

@@ -79,6 +79,22 @@ static void test_content_range(void **state)
     assert_int_equal(pb_parse_content_range("bytes 0-1/2 junk", &s, &e, &t), -1);
 }
 
+/* A server's field error goes into log lines: only printable ASCII of it (found by
+ * tests/fuzz/fuzz_pb_json: control bytes of data.<field> passed through). */
+static void test_describe_printable(void **state)
+{
+    (void)state;
+    static pb_resp r;
+    char out[512];
+    memset(&r, 0, sizeof r);
+    r.status = 400;
+    r.len = (size_t)snprintf(r.body, sizeof r.body, "%s",
+                             "{\"message\":\"Failed.\",\"data\":{\"na\\u001bme\":{\"code\":\"x\","
+                             "\"message\":\"bad\\nFAKE LOG LINE\\u007f\"}}}");
+    pb_resp_describe(&r, out, sizeof out);
+    assert_string_equal(out, "HTTP 400 \"Failed.\" (na me: bad FAKE LOG LINE)");
+}
+
 static void test_escape_and_unsafe(void **state)
 {
     (void)state;
@@ -216,6 +232,59 @@ static void test_ziptail(void **state)
     free(longer);
     free(z);
 
+    /* entry names longer than 1 KiB (found with tests/fuzz/fuzz_pb_zip: read past a 1 KiB copy of
+     * the name, and an unsafe part after the first 1023 bytes went unseen) */
+    static char longname[1500], evil[1500];
+    memset(longname, 'a', sizeof longname - 1);
+    memcpy(longname, "storage/c1/r1/", 14);
+    memcpy(evil, longname, sizeof evil);
+    memcpy(evil + 1300, "/../../../etc/x", 15);
+    ent lng[] = { { "data.db", db, dblen }, { longname, "x", 1 }, { NULL, NULL, 0 } };
+    make_zip(path, lng);
+    z = slurp(path, &len);
+    assert_int_equal(tail_check(z, len, len, 4096, &zi, &err), SK_OK);
+    assert_int_equal(zi.storage_files, 1);
+    free(z);
+    ent escape[] = { { "data.db", db, dblen }, { evil, "x", 1 }, { NULL, NULL, 0 } };
+    make_zip(path, escape);
+    z = slurp(path, &len);
+    assert_int_equal(tail_check(z, len, len, 4096, &zi, &err), SK_ERR_INTEGRITY);
+    assert_non_null(strstr(err.msg, "unsafe path"));
+    free(z);
+
+    /* a zip64 end record whose central directory offset + size wraps around 2^64 to the right end
+     * (found with tests/fuzz/fuzz_pb_zip: the walk then read from a wild pointer), and a zip64
+     * locator whose offset is near 2^64 (found by fuzz_pb_zip: the bounds check wrapped around) */
+    ent two[] = { { "data.db", "0123456789", 10 }, { "storage/a", "y", 1 }, { NULL, NULL, 0 } };
+    make_zip(path, two);
+    z = slurp(path, &len);
+    for (int wrap = 0; wrap <= 2; wrap++) {
+        size_t e = len - 22;
+        uint64_t nent = (uint64_t)z[e + 10] | (uint64_t)z[e + 11] << 8;
+        uint64_t cdsize = (uint64_t)z[e + 12] | (uint64_t)z[e + 13] << 8 | (uint64_t)z[e + 14] << 16 | (uint64_t)z[e + 15] << 24;
+        uint64_t cdoff = (uint64_t)z[e + 16] | (uint64_t)z[e + 17] << 8 | (uint64_t)z[e + 18] << 16 | (uint64_t)z[e + 19] << 24;
+        if (wrap == 1)
+            cdoff += UINT64_C(1) << 63, cdsize -= UINT64_C(1) << 63;
+        unsigned char *x = malloc(e + 56 + 20 + 22), *r = x + e;
+        memcpy(x, z, e);
+        memset(r, 0, 56 + 20 + 22);
+        const uint64_t f64[] = { 0x06064b50, 44, 45 | 45 << 16, 0, nent, nent, cdsize, cdoff };
+        const int at[] = { 0, 4, 12, 16, 24, 32, 40, 48 }, w[] = { 4, 8, 4, 8, 8, 8, 8, 8 };
+        for (int k = 0; k < 8; k++)
+            for (int i = 0; i < w[k]; i++)
+                r[at[k] + i] = (unsigned char)(f64[k] >> (8 * i));
+        const uint64_t loc[] = { 0x07064b50, 0, wrap == 2 ? UINT64_MAX - 20 : e, 1 };
+        const int lat[] = { 56, 60, 64, 72 }, lw[] = { 4, 4, 8, 4 };
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < lw[k]; i++)
+                r[lat[k] + i] = (unsigned char)(loc[k] >> (8 * i));
+        memcpy(r + 76, z + e, 8); /* end record: signature and disk numbers, then all 0xFF */
+        memset(r + 76 + 8, 0xFF, 12);
+        assert_int_equal(tail_check(x, e + 98, e + 98, 4096, &zi, &err), wrap ? SK_ERR_INTEGRITY : SK_OK);
+        free(x);
+    }
+    free(z);
+
     /* no data.db */
     ent nodb[] = { { "storage/c1/r1/a.bin", blob, 100 }, { NULL, NULL, 0 } };
     make_zip(path, nodb);
@@ -303,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_content_range),
+        cmocka_unit_test(test_describe_printable),
         cmocka_unit_test(test_escape_and_unsafe),
         cmocka_unit_test(test_ziptail),
         cmocka_unit_test(test_verify),

@@ -176,6 +176,40 @@ static void test_unterminated(void **state)
     }
 }
 
+/* A NUL byte would cut the statement text the server gets (found by tests/fuzz/fuzz_pg_script):
+ * "DELETE FROM t -- <NUL>\n WHERE id = 1;" must not run as "DELETE FROM t -- ". */
+static void nul_case(const char *script, size_t size);
+static void test_nul_byte_refused(void **state)
+{
+    (void)state;
+    static const char s1[] = "SELECT 1;\nDELETE FROM t -- \0\n WHERE id = 1;\n";
+    static const char s2[] = "SELECT 1;\nSELECT E'\\\0' ;\n"; /* after a backslash escape too */
+    nul_case(s1, sizeof s1);
+    nul_case(s2, sizeof s2);
+}
+
+static void nul_case(const char *script, size_t size)
+{
+    for (size_t chunk = 1; chunk <= size; chunk++) {
+        rec r = { 0 };
+        sk_err err;
+        sk_err_clear(&err);
+        sk_pg_script_cb cb = { on_stmt, on_data, on_end, &r };
+        sk_pg_script *s = sk_pg_script_new(&cb, &err);
+        sk_rc rc = SK_OK;
+        for (size_t off = 0; off < size - 1 && rc == SK_OK; off += chunk)
+            rc = sk_pg_script_feed(s, script + off, chunk < size - 1 - off ? chunk : size - 1 - off, &err);
+        if (rc == SK_OK)
+            rc = sk_pg_script_end(s, &err);
+        sk_pg_script_free(s);
+        assert_int_equal(rc, SK_ERR_INTEGRITY);
+        if (!strstr(err.msg, "line 2: NUL byte"))
+            fail_msg("chunk %zu: '%s'", chunk, err.msg);
+        assert_int_equal(r.n, 1); /* SELECT 1 only */
+        rec_free(&r);
+    }
+}
+
 static void test_callback_error_stops(void **state)
 {
     (void)state;
@@ -228,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_tricky_whole),
         cmocka_unit_test(test_tricky_every_chunking),
         cmocka_unit_test(test_unterminated),
+        cmocka_unit_test(test_nul_byte_refused),
         cmocka_unit_test(test_callback_error_stops),
         cmocka_unit_test(test_empty_and_comments_only),
         cmocka_unit_test(test_copy_terminator_at_eof),

@@ -384,6 +384,21 @@ static void test_normalized_form(void **state)
         assert_int_equal(sk_schedule_follows_clock(s), n[i].follows);
         sk_schedule_free(s);
     }
+    /* A normal form that would not fit is refused, not cut (found by tests/fuzz/fuzz_cron: the cut
+     * form lost fields and did not parse back). */
+    char longx[1200];
+    size_t at = (size_t)snprintf(longx, sizeof longx, "*/2");
+    for (int i = 0; i < 150; i++)
+        at += (size_t)snprintf(longx + at, sizeof longx - at, ",1");
+    at += (size_t)snprintf(longx + at, sizeof longx - at, " */3");
+    for (int i = 0; i < 150; i++)
+        at += (size_t)snprintf(longx + at, sizeof longx - at, ",2");
+    snprintf(longx + at, sizeof longx - at, " * * *");
+    sk_err err;
+    sk_err_clear(&err);
+    assert_null(sk_schedule_parse(longx, "X", &err));
+    assert_int_equal(err.rc, SK_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "too long"));
 }
 
 /* DOM/DOW: either matches when both are restricted, both must when one starts with '*'. */
@@ -451,6 +466,17 @@ static void test_time_zones(void **state)
     assert_int_equal(sk_tz_format(u, 0, buf, sizeof buf, &err), SK_OK);
     assert_string_equal(buf, "1970-01-01T00:00:00+00:00 UTC");
     sk_tz_free(u);
+
+    /* What sk_tz_format writes parses back, also in a POSIX zone 24 hours off UTC (found by
+     * tests/fuzz/fuzz_cron: "-24:00" was refused). */
+    sk_tz *far = sk_tz_load("ISV24", NULL, &err);
+    assert_non_null(far);
+    assert_int_equal(sk_tz_format(far, utc("2026-07-01T12:00:00Z"), buf, sizeof buf, &err), SK_OK);
+    assert_string_equal(buf, "2026-06-30T12:00:00-24:00 ISV");
+    buf[strcspn(buf, " ")] = '\0';
+    assert_int_equal(sk_tz_parse_time(far, buf, "--from", &t, &err), SK_OK);
+    assert_int_equal(t, utc("2026-07-01T12:00:00Z"));
+    sk_tz_free(far);
 
     /* Offsets with seconds (local mean time before 1893) are printed in full. */
     b = sk_tz_load(":Europe/Berlin", NULL, &err);
