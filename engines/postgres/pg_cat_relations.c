@@ -110,7 +110,9 @@ static const pgc_col col_cols[] = {
     [C_STATTARGET] = { "a.attstattarget" },
     [C_STORAGE] = { "a.attstorage" },
     [C_TYPSTORAGE] = { "t.typstorage" },
-    [C_OPTS] = { "array_to_string(a.attoptions, ', ')" },
+    /* pg_attver= is the server's own bookkeeping (set by the server since the 2026 point releases,
+     * e.g. 15.20; pg_dump leaves it out too): restoring it would carry the source's value along */
+    [C_OPTS] = { "array_to_string(ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE left(o, 10) <> 'pg_attver='), ', ')" },
     [C_COMMENT] = { "quote_literal(col_description(a.attrelid, a.attnum))" },
     [C_ACLNULL] = { "a.attacl IS NULL" },
     [C_GRANTS] = { ACL_SQL("a.attacl", " || ' (' || quote_ident(a.attname) || ')'") },
