@@ -78,13 +78,21 @@ static int next_span(const char *s, size_t n, size_t from, size_t *a, size_t *b,
         /* scheme://userinfo@host */
         if (s[i] == ':' && i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/') {
             size_t st = i + 3, e = st, at = 0;
-            while (e < n && !blank(s[e]) && s[e] != '"' && s[e] != '\'' && s[e] != '<' && s[e] != '>')
+            /* only a blank ends the look-out for '@': a password may hold quotes or '<>', and
+             * masking a little too much is harmless where too little is a leak */
+            while (e < n && !blank(s[e]))
                 e++;
             for (size_t k = st; k < e; k++)
                 if (s[k] == '@')
                     at = k;
+            /* a user name never holds '/', '?' or '#': then the '@' is further on (a query's
+             * "token=@…") and the parts after this one are looked at instead */
+            const char *colon = at > st ? memchr(s + st, ':', at - st) : NULL;
+            size_t user_end = colon ? (size_t)(colon - s) : at;
+            for (size_t k = st; k < user_end; k++)
+                if (s[k] == '/' || s[k] == '?' || s[k] == '#')
+                    at = 0;
             if (at > st) {
-                const char *colon = memchr(s + st, ':', at - st);
                 if (colon && (size_t)(colon - s) + 1 < at) {
                     *a = (size_t)(colon - s) + 1;
                     *b = at;
@@ -241,9 +249,12 @@ static int add_one(sk_redactor *r, const char *s, size_t len)
         r->len = nl;
         r->cap = cap;
     }
-    char *copy = strndup(s, len);
+    /* not strndup: a decoded form may hold a NUL ("%00"), and the copy must be all `len` bytes */
+    char *copy = malloc(len + 1);
     if (!copy)
         return -1;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
     size_t at = 0;
     while (at < r->n && r->len[at] >= len)
         at++;
