@@ -62,9 +62,10 @@ skdump() { printf '%s' "$(url "$1")" >"$T/url"; DATABASE_URL_FILE=$T/url SNAPKEE
 # compare two files; $3: what; prints the number of differing lines and the first of them
 same() {
     local n
-    n=$(diff "$1" "$2" | grep -c '^[<>]')
-    if [ "$n" -eq 0 ]; then ok "$3: identical ($(wc -l <"$1") lines)"
-    else nok "$3: $n lines differ"; diff "$1" "$2" | grep '^[<>]' | head -12 | cut -c1-400 | sed 's/^/#   /'; fi
+    cat "$1" >"$T/same.a"; cat "$2" >"$T/same.b"  # either may be a pipe
+    n=$(diff "$T/same.a" "$T/same.b" | grep -c '^[<>]')
+    if [ "$n" -eq 0 ]; then ok "$3: identical ($(wc -l <"$T/same.a") lines)"
+    else nok "$3: $n lines differ"; diff "$T/same.a" "$T/same.b" | grep '^[<>]' | head -12 | cut -c1-400 | sed 's/^/#   /'; fi
 }
 psql_errors() { grep -m3 -E 'ERROR|FATAL' "$1" | cut -c1-300 | sed 's/^/#   /'; }
 
@@ -183,7 +184,7 @@ for m in $LOAD_MAJORS; do
         nok "$m: pgbench consistency: SK_UNIT/test_postgres_roundtrip is not built (run through make test)"
         continue
     fi
-    PG_MAJOR=$m SK_PG_TEST_FILTER=test_consistency_under_load "$SK_UNIT/test_postgres_roundtrip" >"$T/load-$m.log" 2>&1
+    CMOCKA_MESSAGE_OUTPUT=TAP PG_MAJOR=$m SK_PG_TEST_FILTER=test_consistency_under_load "$SK_UNIT/test_postgres_roundtrip" >"$T/load-$m.log" 2>&1
     r=$?
     grep '^# ' "$T/load-$m.log" | sed 's/^/  /'
     if [ $r -eq 0 ] && grep -q '^ok .*test_consistency_under_load' "$T/load-$m.log"; then

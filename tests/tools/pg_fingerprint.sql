@@ -32,9 +32,12 @@ SELECT format('rel %s kind=%s persistence=%s owner=%s am=%s options=%s acl=%s rl
               (SELECT concat(s.srvname, ' ', ft.ftoptions) FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = c.oid))
   FROM fp_rel c LEFT JOIN pg_am am ON am.oid = c.relam WHERE c.relkind NOT IN ('i', 'I')
 UNION ALL
--- columns, in their order
+-- columns, in their order; but an inheritance child's order is pg_dump's own limit (CREATE TABLE …
+-- INHERITS puts the inherited columns first), so there the position is not compared
 SELECT format('col %s #%s %I type=%s notnull=%s default=%s identity=%s generated=%s collation=%s storage=%s compression=%s local=%s inhcount=%s stats=%s options=%s fdwoptions=%s acl=%s',
-              c.oid::regclass, row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum), a.attname,
+              c.oid::regclass,
+              CASE WHEN c.relispartition OR NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = c.oid)
+                   THEN (row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum))::text ELSE 'inh' END, a.attname,
               format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity,
               a.attgenerated, co.collname, a.attstorage, to_jsonb(a)->>'attcompression', a.attislocal,
               a.attinhcount, a.attstattarget, a.attoptions, a.attfdwoptions, a.attacl)
