@@ -30,14 +30,18 @@ static sk_rc read_schemas(cat *c)
                         "quote_literal(obj_description(n.oid, 'pg_namespace')), n.nspacl IS NULL, ");
     pgc_acl_sql(&c->sql, "n.nspacl", "");
     /* 7..9: for the public schema (created by initdb, never created or dropped by the dump):
-     * whether its owner, comment and privileges differ from a fresh database's */
-    pg_buf_add(&c->sql, ", n.nspowner <> 'pg_database_owner'::regrole, obj_description(n.oid, 'pg_namespace') IS "
-                        "DISTINCT FROM 'standard public schema', n.nspacl IS DISTINCT FROM "
-                        "'{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}'::aclitem[] "
-                        "FROM pg_namespace n WHERE (n.oid >= 16384 AND " NSP_OK("n") " AND "
-                        NOT_EXT("pg_namespace", "n.oid") ")");
+     * whether its owner, comment and privileges differ from a fresh database's. Only read from
+     * 15 on: before, pg_database_owner did not own it (13 has no such role). */
     if (c->m->server_version >= 150000)
-        pg_buf_add(&c->sql, " OR n.nspname = 'public'");
+        pg_buf_add(&c->sql, ", n.nspowner <> 'pg_database_owner'::regrole, obj_description(n.oid, 'pg_namespace') IS "
+                            "DISTINCT FROM 'standard public schema', n.nspacl IS DISTINCT FROM "
+                            "'{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}'::aclitem[] ");
+    else /* 13, 14: owned by the bootstrap superuser, CREATE and USAGE for PUBLIC */
+        pg_buf_add(&c->sql, ", n.nspowner <> 10, obj_description(n.oid, 'pg_namespace') IS DISTINCT FROM 'standard "
+                            "public schema', n.nspacl IS DISTINCT FROM (SELECT format('{%1$s=UC/%1$s,=UC/%1$s}', "
+                            "quote_ident(b.rolname)) FROM pg_roles b WHERE b.oid = 10)::aclitem[] ");
+    pg_buf_add(&c->sql, "FROM pg_namespace n WHERE (n.oid >= 16384 AND " NSP_OK("n") " AND "
+                        NOT_EXT("pg_namespace", "n.oid") ") OR n.nspname = 'public'");
     pg_buf_add(&c->sql, " ORDER BY n.oid");
     if (!pg_buf_ok(&c->sql))
         return pgc_oom(c->err);
@@ -60,7 +64,8 @@ static sk_rc read_schemas(cat *c)
             if (pgc_bval(r, i, 8))
                 pg_buf_addf(&b, "COMMENT ON SCHEMA %s IS %s;\n", q, pgc_val(r, i, 4) ? pgc_val(r, i, 4) : "NULL");
             if (pgc_bval(r, i, 9))
-                pgc_emit_acl(&b, target, "pg_database_owner", pgc_bval(r, i, 5), pgc_val(r, i, 6), 1);
+                pgc_emit_acl(&b, target, c->m->server_version >= 150000 ? "pg_database_owner" : owner,
+                             pgc_bval(r, i, 5), pgc_val(r, i, 6), 1);
             if (b.len == 0) {
                 pg_buf_free(&b);
                 continue;
@@ -159,13 +164,14 @@ static sk_rc read_types(cat *c)
                "CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN (SELECT "
                "quote_ident(cn.nspname) || '.' || quote_ident(co.collname) FROM pg_collation co JOIN "
                "pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END, "
-               /* 17 domain constraints (validated) */
+               /* 17 domain constraints (validated; from 17 on, NOT NULL is one of them, contype 'n':
+                * said once, by name, instead of the bare NOT NULL of column 14) */
                "(SELECT string_agg(E'\\n    CONSTRAINT ' || quote_ident(dc.conname) || ' ' || "
                "pg_get_constraintdef(dc.oid), '' ORDER BY dc.conname) FROM pg_constraint dc WHERE dc.contypid = "
                "t.oid AND dc.convalidated), "
                /* 18 range subtype, 19 multirange name, 20 opclass (non-default), 21 collation, 22 subdiff */
                "format_type(rg.rngsubtype, NULL), (SELECT quote_ident(mn.nspname) || '.' || quote_ident(mt.typname) "
-               "FROM pg_type mt JOIN pg_namespace mn ON mn.oid = mt.typnamespace WHERE mt.oid = rg.rngmultitypid), "
+               "FROM pg_type mt JOIN pg_namespace mn ON mn.oid = mt.typnamespace WHERE mt.oid = mr.id), "
                "(SELECT quote_ident(on_.nspname) || '.' || quote_ident(opc.opcname) FROM pg_opclass opc JOIN "
                "pg_namespace on_ ON on_.oid = opc.opcnamespace WHERE opc.oid = rg.rngsubopc AND NOT opc.opcdefault), "
                "CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> (SELECT st.typcollation FROM pg_type st "
@@ -173,11 +179,15 @@ static sk_rc read_types(cat *c)
                "FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = "
                "rg.rngcollation) END, CASE WHEN rg.rngsubdiff <> 0 THEN rg.rngsubdiff::regproc::text END, "
                /* 23 multirange type oid, 24 its array */
-               "rg.rngmultitypid, (SELECT mt.typarray FROM pg_type mt WHERE mt.oid = rg.rngmultitypid), "
+               "mr.id, (SELECT mt.typarray FROM pg_type mt WHERE mt.oid = mr.id), "
                /* 25 canonical */
                "CASE WHEN rg.rngcanonical <> 0 THEN rg.rngcanonical::regproc::text END "
                "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-               "LEFT JOIN pg_type bt ON bt.oid = t.typbasetype LEFT JOIN pg_range rg ON rg.rngtypid = t.oid "
+               "LEFT JOIN pg_type bt ON bt.oid = t.typbasetype LEFT JOIN pg_range rg ON rg.rngtypid = t.oid ");
+    /* multiranges came with 14 */
+    pg_buf_add(&c->sql, c->m->server_version >= 140000 ? "LEFT JOIN LATERAL (SELECT rg.rngmultitypid AS id) mr ON true "
+                                                       : "LEFT JOIN LATERAL (SELECT 0::oid AS id) mr ON true ");
+    pg_buf_add(&c->sql,
                "WHERE t.oid >= 16384 AND t.typtype IN ('e', 'd', 'r', 'c') AND (t.typtype <> 'c' OR "
                "(SELECT cl.relkind FROM pg_class cl WHERE cl.oid = t.typrelid) = 'c') AND " NSP_OK("n")
                " AND " NOT_EXT("pg_type", "t.oid") " ORDER BY t.oid");
@@ -206,7 +216,7 @@ static sk_rc read_types(cat *c)
                 pg_buf_addf(&b, " COLLATE %s", pgc_val(r, i, 16));
             if (pgc_val(r, i, 15))
                 pg_buf_addf(&b, " DEFAULT %s", pgc_val(r, i, 15));
-            if (pgc_bval(r, i, 14))
+            if (pgc_bval(r, i, 14) && c->m->server_version < 170000)
                 pg_buf_add(&b, " NOT NULL");
             if (pgc_val(r, i, 17))
                 pg_buf_add(&b, pgc_val(r, i, 17));
@@ -906,9 +916,11 @@ static sk_rc read_relations(cat *c, int lock_timeout_ms)
             for (int j = (int)crow; crow >= 0 && j < PQntuples(cols) && pgc_uval(cols, j, C_RELID) == owner; j++)
                 if (strcmp(pgc_val(cols, j, C_NAME), pgc_val(r, i, R_SEQCOL)) == 0 && pgc_val(cols, j, C_IDENTITY)[0] == 'a')
                     how = "ALWAYS";
-            pg_buf_addf(&b, "ALTER TABLE ONLY %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (\n    SEQUENCE NAME %s",
-                        c->m->objs[t].qname, pgc_val(r, i, R_SEQCOL), how, q);
             int trow = rel_row(r, owner);
+            /* 17: a partitioned table's identity reaches its partitions (no ONLY) */
+            int parted = trow >= 0 && pgc_val(r, trow, R_KIND)[0] == 'p';
+            pg_buf_addf(&b, "ALTER TABLE %s%s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (\n    SEQUENCE NAME %s",
+                        parted ? "" : "ONLY ", c->m->objs[t].qname, pgc_val(r, i, R_SEQCOL), how, q);
             char tp = trow >= 0 ? pgc_val(r, trow, R_PERSIST)[0] : 'p', sp = pgc_val(r, i, R_PERSIST)[0];
             if (tp != sp) /* the sequence's persistence differs from its table's */
                 pg_buf_add(&b, sp == 'u' ? "\n    UNLOGGED" : "\n    LOGGED");

@@ -1009,17 +1009,23 @@ static sk_rc read_subscriptions(cat *c)
     PQclear(su);
     if (!superuser)
         return SK_OK;
-    PGresult *r = pgc_query(c, "subscriptions",
-                            "SELECT s.oid, s.subname, quote_ident(s.subname), " OWNER("s.subowner") ", "
-                            "quote_literal(s.subconninfo), array_to_string(ARRAY(SELECT quote_ident(x) FROM "
-                            "unnest(s.subpublications) x), ', '), quote_literal(s.subslotname), s.subbinary, s.substream, "
-                            "s.subtwophasestate <> 'd', s.subdisableonerr, s.subsynccommit, "
-                            "quote_literal(obj_description(s.oid, 'pg_subscription')), quote_literal(s.subname) FROM "
-                            "pg_subscription s WHERE "
-                            "s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) "
-                            "ORDER BY s.oid");
+    int v = c->m->server_version;
+    pg_buf_reset(&c->sql);
+    /* binary and streaming are 14's, two_phase and disable_on_error 15's; streaming is a char
+     * ('f', 't', 'p' for parallel) from 16 on */
+    pg_buf_addf(&c->sql,
+                "SELECT s.oid, s.subname, quote_ident(s.subname), " OWNER("s.subowner") ", "
+                "quote_literal(s.subconninfo), array_to_string(ARRAY(SELECT quote_ident(x) FROM "
+                "unnest(s.subpublications) x), ', '), quote_literal(s.subslotname), %s, %s, %s, %s, s.subsynccommit, "
+                "quote_literal(obj_description(s.oid, 'pg_subscription')), quote_literal(s.subname) FROM "
+                "pg_subscription s WHERE "
+                "s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) "
+                "ORDER BY s.oid",
+                v >= 140000 ? "s.subbinary" : "false", v >= 140000 ? "s.substream::text" : "'f'",
+                v >= 150000 ? "s.subtwophasestate <> 'd'" : "false", v >= 150000 ? "s.subdisableonerr" : "false");
+    PGresult *r = pg_buf_ok(&c->sql) ? pgc_query(c, "subscriptions", c->sql.s) : NULL;
     if (!r)
-        return c->err->rc;
+        return c->err->rc ? c->err->rc : pgc_oom(c->err);
     sk_rc rc = SK_OK;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
         const char *q = pgc_val(r, i, 2);
@@ -1029,8 +1035,11 @@ static sk_rc read_subscriptions(cat *c)
                     pgc_val(r, i, 4), pgc_val(r, i, 5), pgc_val(r, i, 6) ? pgc_val(r, i, 6) : "NONE");
         if (pgc_bval(r, i, 7))
             pg_buf_add(&b, ", binary = true");
-        if (pgc_bval(r, i, 8))
+        const char *stream = pgc_val(r, i, 8);
+        if (stream[0] == 't')
             pg_buf_add(&b, ", streaming = on");
+        else if (stream[0] == 'p')
+            pg_buf_add(&b, ", streaming = parallel");
         if (pgc_bval(r, i, 9))
             pg_buf_add(&b, ", two_phase = on");
         if (pgc_bval(r, i, 10))
