@@ -147,6 +147,17 @@ upgrade() {
     echo "# upgrade $from -> $to: $((SECONDS - t0)) s"
 }
 
+# CPU seconds the server used so far (the postmaster's own and its reaped backends'), so that the
+# cost shows apart from the machine's load
+server_cpu() {
+    local pid f
+    pid=$(head -1 "$1/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    read -ra f <"/proc/$pid/stat" 2>/dev/null || { echo 0; return; }
+    # fields 14-17 (utime stime cutime cstime), after a "(comm)" without spaces
+    echo $(( (f[13] + f[14] + f[15] + f[16]) / $(getconf CLK_TCK) ))
+}
+server_cpu_total=0
+
 for m in $MAJORS; do
     t0=$SECONDS d=$T/pg$m
     if ! PG_MAJOR=$m "$root/tests/servers/pg.sh" start "$d" 2>"$T/pg$m.err"; then
@@ -177,9 +188,11 @@ for m in $MAJORS; do
     if [ "$m" = 18 ]; then
         for from in 13 15; do case " $MAJORS " in *" $from "*) upgrade "$from" 18 ;; esac; done
     fi
+    cpu=$(server_cpu "$d")
+    server_cpu_total=$((server_cpu_total + cpu))
     "$root/tests/servers/pg.sh" stop "$d"
     rm -rf "$d/data" "$T/reg$m"
-    echo "# PostgreSQL $m: $((SECONDS - t0)) s"
+    echo "# PostgreSQL $m: $((SECONDS - t0)) s wall, server CPU $cpu s"
 done
 
 for m in $LOAD_MAJORS; do
@@ -188,12 +201,14 @@ for m in $LOAD_MAJORS; do
         nok "$m: pgbench consistency: SK_UNIT/test_postgres_roundtrip is not built (run through make test)"
         continue
     fi
-    CMOCKA_MESSAGE_OUTPUT=TAP PG_MAJOR=$m SK_PG_TEST_FILTER=test_consistency_under_load "$SK_UNIT/test_postgres_roundtrip" >"$T/load-$m.log" 2>&1
+    SK_ROOT=$root CMOCKA_MESSAGE_OUTPUT=TAP PG_MAJOR=$m SK_PG_TEST_FILTER=test_consistency_under_load "$SK_UNIT/test_postgres_roundtrip" >"$T/load-$m.log" 2>&1
     r=$?
     grep '^# ' "$T/load-$m.log" | sed 's/^/  /'
     if [ $r -eq 0 ] && grep -q '^ok .*test_consistency_under_load' "$T/load-$m.log"; then
         ok "$m: consistency under pgbench load (the roundtrip test's pgbench check on $m, $((SECONDS - t0)) s)"
     else nok "$m: consistency under pgbench load"; grep -E '^not ok|^# |Error|rror:' "$T/load-$m.log" | head -8 | sed 's/^/#   /'; fi
 done
-echo "# matrix: $((SECONDS - t_all)) s"
+times >"$T/times"  # in this shell: its waited-for children (psql, snapkeep, pg_dump, pg_regress)
+clients=$(tail -1 "$T/times" | awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%d", s }')
+echo "# matrix: $((SECONDS - t_all)) s wall; CPU: servers ${server_cpu_total} s (pgbench's server not counted), clients $clients s"
 done_testing

@@ -18,7 +18,8 @@
 # The suite runs with Debian's pg_regress and psql 15 against every major, the parallel schedule
 # two connections at a time; the tests of psql itself are left out (psql 15 loops forever on newer
 # \watch syntax). Failing test outputs do not matter: the database the suite leaves is the point.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "pgregress.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=$root/build/pg-regress-src
 die() { echo "pgregress.sh: $*" >&2; exit 1; }
@@ -130,6 +131,9 @@ load() {
         sed -e "s#@abs_srcdir@#$w/in#g" -e "s#@abs_builddir@#$w/out#g" -e "s#@testtablespace@#$w/out/testtablespace#g" \
             -e "s#@libdir@#$w/lib#g" -e 's#@DLSUFFIX@#.so#g' "$f" >"$to"
     done
+    # 18.6's suite tests PostgreSQL bug #19491 (IS JSON / JSON() on a string type without a cast to
+    # text), which crashes the npm servers 17.10 and 18.4; a crash would cut the suite short
+    [ ! -f "$w/in/sql/sqljson.sql" ] || sed -i '/^SELECT .*sqljson_mystr/d' "$w/in/sql/sqljson.sql"
     awk '$1 == "test:" { out = "test:"; for (i = 2; i <= NF; i++) if ($i !~ /^psql(_crosstab|_pipeline)?$/) out = out " " $i;
                          if (out != "test:") print out; next } { print }' "$src/regress/parallel_schedule" >"$w/in/schedule"
     # C functions: regress.so only where the headers are this server's major
@@ -151,6 +155,11 @@ load() {
         --outputdir="$w/out" --bindir=/usr/lib/postgresql/15/bin --dlpath="$w/lib" --schedule=schedule \
         --max-connections=2 >"$w/regress.log" 2>&1) || rc=$?
     [ $rc -ne 124 ] || die "the regression suite hung (killed after 900 s); see $w/regress.log"
+    # a server crash cuts the suite short (the tests after it fail while the server recovers)
+    local crashed
+    crashed=$(grep -l 'server closed the connection unexpectedly\|in recovery mode' "$w"/out/results/*.out 2>/dev/null |
+              head -3 | xargs -r -n1 basename | tr '\n' ' ' || true)
+    [ -z "$crashed" ] || die "the server crashed during the regression suite (tests: $crashed); see its log"
     local tables
     tables=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND oid >= 16384")
     echo "suite $pkg $ver, regress.so $so, $tables tables, $((SECONDS - t0)) s"

@@ -70,8 +70,9 @@ UNION ALL
 -- triggers, rules, policies, extended statistics
 SELECT format('trigger %s: %s enabled=%s', t.tgrelid::regclass, pg_get_triggerdef(t.oid), t.tgenabled)
   FROM pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM fp_rel)
-   -- a partition's clone of its parent's trigger is internal on 13 but has its own enabled state
-   AND (NOT t.tgisinternal OR (to_jsonb(t)->>'tgparentid')::oid <> 0)
+   -- a partition's clone of its parent's trigger is internal on 13 but has its own enabled state;
+   -- foreign keys' triggers (named after OIDs) are the constraints' business
+   AND (NOT t.tgisinternal OR ((to_jsonb(t)->>'tgparentid')::oid <> 0 AND t.tgconstraint = 0))
 UNION ALL
 SELECT format('rule %s enabled=%s', pg_get_ruledef(r.oid), r.ev_enabled)
   FROM pg_rewrite r WHERE r.rulename <> '_RETURN' AND r.ev_class IN (SELECT oid FROM fp_rel)
@@ -149,6 +150,7 @@ UNION ALL
 SELECT format('object %s %s', pg_describe_object(x.classid, x.objid, 0), x.extra)
   FROM (SELECT 'pg_cast'::regclass AS classid, oid AS objid, castmethod::text AS extra FROM pg_cast
         UNION ALL SELECT 'pg_operator'::regclass, oid, concat(oprowner::regrole, ' ', oprcode, ' ', oprcom::regoperator, ' ', oprnegate::regoperator, ' ', oprrest, ' ', oprjoin, ' ', oprcanmerge, oprcanhash) FROM pg_operator
+                  WHERE oprcode <> 0 -- a shell operator (named as a commutator, never defined) is not dumped, as by pg_dump
         UNION ALL SELECT 'pg_opclass'::regclass, oid, concat(opcowner::regrole, ' ', opcdefault) FROM pg_opclass
         UNION ALL SELECT 'pg_opfamily'::regclass, oid, opfowner::regrole::text FROM pg_opfamily
         -- members added to a built-in operator family are not dumped (pg_dump does not either)
