@@ -1,4 +1,4 @@
-/* pg_cat.c: helpers shared by the catalog readers (pg_catalog.c, pg_catalog_more.c). */
+/* pg_cat.c: what the catalog readers share: running their queries, reading values, adding objects. */
 #include "pg_cat.h"
 
 #include <stdio.h>
@@ -25,9 +25,36 @@ PGresult *pgc_query(cat *c, const char *what, const char *sql)
     return NULL;
 }
 
+PGresult *pgc_run(cat *c, const char *what, const pgc_col *cols, int ncols, const char *from)
+{
+    pg_buf_reset(&c->sql);
+    pg_buf_add(&c->sql, "SELECT ");
+    for (int k = 0; k < ncols; k++) {
+        const pgc_col *col = &cols[k];
+        const char *sql = col->since && c->m->server_version < col->since ? col->before : col->sql;
+        if (!sql) { /* a gap in the reader's table: a defect, named */
+            sk_fail(c->err, SK_ERR_INTERNAL, 0, "reading %s: column %d of the query is not defined", what, k);
+            return NULL;
+        }
+        pg_buf_addf(&c->sql, "%s%s", k ? ", " : "", sql);
+    }
+    pg_buf_addf(&c->sql, " %s", from);
+    if (!pg_buf_ok(&c->sql)) {
+        pgc_oom(c->err);
+        return NULL;
+    }
+    return pgc_query(c, what, c->sql.s);
+}
+
 const char *pgc_val(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+const char *pgc_sval(const PGresult *r, int row, int col)
+{
+    const char *s = pgc_val(r, row, col);
+    return s ? s : "";
 }
 
 unsigned pgc_uval(const PGresult *r, int row, int col)
@@ -50,19 +77,6 @@ int pgc_bval(const PGresult *r, int row, int col)
 {
     const char *s = pgc_val(r, row, col);
     return s && s[0] == 't';
-}
-
-/* (SELECT ...) yielding one line per grantee: "PRIVS\tGRANTEE[ WITH GRANT OPTION]", in acl order. */
-void pgc_acl_sql(pg_buf *b, const char *acl, const char *suffix)
-{
-    pg_buf_addf(b,
-                "(SELECT string_agg(g.privs || E'\\t' || g.who || CASE WHEN g.opt THEN ' WITH GRANT OPTION' "
-                "ELSE '' END, E'\\n' ORDER BY g.o) FROM (SELECT min(e.o) AS o, CASE WHEN e.grantee = 0 "
-                "THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(e.grantee)) END AS who, e.is_grantable AS "
-                "opt, string_agg(e.privilege_type%s, ', ' ORDER BY e.o) AS privs FROM aclexplode(%s) WITH "
-                "ORDINALITY AS e(grantor, grantee, privilege_type, is_grantable, o) GROUP BY e.grantee, "
-                "e.is_grantable) g)",
-                suffix, acl);
 }
 
 /* GRANT statements reproducing an ACL exactly: start from nothing, then grant in acl order. */
@@ -105,16 +119,55 @@ void pgc_comment_and_drop(pg_buf *b, pg_buf *d, const char *word, const char *na
     pg_buf_addf(d, "DROP %s IF EXISTS %s;\n", word, name);
 }
 
-sk_rc pgc_finish_obj(cat *c, long idx, pg_buf *create, const char *drop)
+sk_rc pgc_set_create(cat *c, long idx, pg_buf *create, pg_buf *drop)
 {
-    if (idx < 0)
-        return pgc_oom(c->err);
     pg_obj *o = &c->m->objs[idx];
-    o->create = pg_buf_take(create);
-    if (!o->create)
+    sk_rc rc = SK_OK;
+    if (create && !(o->create = pg_buf_take(create)))
+        rc = pgc_oom(c->err);
+    if (!rc && drop && drop->len && !(o->drop = strdup(drop->s)))
+        rc = pgc_oom(c->err);
+    if (create)
+        pg_buf_free(create);
+    if (drop)
+        pg_buf_free(drop);
+    return rc;
+}
+
+sk_rc pgc_add(cat *c, const pgc_new *n, pg_buf *create, pg_buf *drop, long *idx)
+{
+    long x = pg_model_add(c->m, n->kind, n->classid, n->oid, n->schema, n->name, n->label, n->owner);
+    if (idx)
+        *idx = x;
+    if (x < 0) {
+        if (create)
+            pg_buf_free(create);
+        if (drop)
+            pg_buf_free(drop);
         return pgc_oom(c->err);
-    if (drop && !(o->drop = strdup(drop)))
-        return pgc_oom(c->err);
+    }
+    return pgc_set_create(c, x, create, drop);
+}
+
+sk_rc pgc_alias(cat *c, unsigned classid, unsigned objid, long idx)
+{
+    return pg_model_alias(c->m, classid, objid, idx) < 0 ? pgc_oom(c->err) : SK_OK;
+}
+
+sk_rc pgc_dep(cat *c, long from, long to)
+{
+    return pg_model_dep(c->m, from, to) < 0 ? pgc_oom(c->err) : SK_OK;
+}
+
+sk_rc pgc_index_rows(cat *c, const PGresult *r, int col, unsigned pseudo)
+{
+    unsigned prev = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        unsigned o = pgc_uval(r, i, col);
+        if (o != prev && pg_model_alias(c->m, pseudo, o, i) < 0)
+            return pgc_oom(c->err);
+        prev = o;
+    }
     return SK_OK;
 }
 

@@ -296,10 +296,24 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     st.server_version_num = PQserverVersion(conn);
     const char *sv = PQparameterStatus(conn, "server_version");
     snprintf(st.server_version, sizeof st.server_version, "PostgreSQL %s", sv ? sv : "?");
-    if (st.server_version_num < 130000) {
-        rc = sk_fail(err, SK_ERR_SOURCE, 0, "server is %s; snapkeep dumps PostgreSQL 13 or later",
-                     st.server_version);
+    int major = st.server_version_num / 10000;
+    if (major < PG_OLDEST_MAJOR) {
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "the server is %s; snapkeep dumps PostgreSQL %d to %d: upgrade the "
+                     "server, or back it up with its own pg_dump", st.server_version, PG_OLDEST_MAJOR, PG_NEWEST_MAJOR);
         goto out;
+    }
+    if (major > PG_NEWEST_MAJOR) {
+        if (!opts || !opts->newer_major_warn) {
+            rc = sk_fail(err, SK_ERR_SOURCE, 0, "the server is %s, newer than the PostgreSQL %d to %d snapkeep is "
+                         "tested with; set SNAPKEEP_PG_NEWER_MAJOR=warn for a best-effort dump (check that it "
+                         "restores), or use a snapkeep release that supports PostgreSQL %d",
+                         st.server_version, PG_OLDEST_MAJOR, PG_NEWEST_MAJOR, major);
+            goto out;
+        }
+        if (rt && rt->log)
+            sk_log_msg(rt->log, SK_LOG_WARN, "the server is %s, newer than the PostgreSQL %d to %d snapkeep is tested "
+                       "with: dumping best-effort as SNAPKEEP_PG_NEWER_MAJOR=warn asks; check that the dump restores",
+                       st.server_version, PG_OLDEST_MAJOR, PG_NEWEST_MAJOR);
     }
     /* Data travels in the database's own encoding, unconverted (as pg_dump does by default). */
     const char *enc = PQparameterStatus(conn, "server_encoding");

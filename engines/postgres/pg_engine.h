@@ -25,6 +25,8 @@
  *   SNAPKEEP_PG_TABLES            comma-separated patterns: dump only these tables (+ their sequences)
  *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
+ *   SNAPKEEP_PG_NEWER_MAJOR       refuse (default) | warn: a server major newer than the newest
+ *                                 tested one is refused, or dumped best-effort with a warning
  *   SNAPKEEP_PG_DATABASE          dump this database instead of the one the URL names
  *   SNAPKEEP_PG_ARTIFACT          database (default) | globals: the server's roles script instead
  *   SNAPKEEP_PG_DATABASES, SNAPKEEP_PG_GLOBALS  read by the CLI (agent/main.c), which turns one job
@@ -49,7 +51,10 @@
  * Not dumped: security labels, tablespaces (objects land in the default one),
  * procedural languages other than built-in, conversions, extension configuration-table rows,
  * roles (cluster-wide). Grants made by a non-owner grantor are restored as granted by the owner.
- * Requires PostgreSQL 13 or later (tested: 15).
+ * Server majors: 13 to 18 (PG_OLDEST_MAJOR..PG_NEWEST_MAJOR; tests/integration/postgres_majors.sh
+ * round-trips the fixture on each); what each major has is said per catalog column in the
+ * readers (engines/postgres/pg_cat.h). Older servers are refused; newer ones are refused or dumped
+ * best-effort with a warning (SNAPKEEP_PG_NEWER_MAJOR).
  */
 #ifndef SK_PG_ENGINE_H
 #define SK_PG_ENGINE_H
@@ -67,6 +72,7 @@ extern const sk_setting_def sk_pg_settings[];
 typedef struct sk_pg_dump_opts {
     int serializable_deferrable;
     int lock_timeout_ms;                 /* 0 = wait forever */
+    int newer_major_warn;                /* a server newer than PG_NEWEST_MAJOR: warn and dump (else refuse) */
     const char *const *exclude_schemas;  /* NULL-terminated fnmatch patterns, or NULL */
     const char *const *exclude_tables;
     const char *const *exclude_data;
@@ -76,6 +82,11 @@ typedef struct sk_pg_dump_opts {
 } sk_pg_dump_opts;
 
 enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
+
+/* The server majors the dumper knows (server_version_num / 10000). Older ones are refused; newer
+ * ones are refused or dumped best-effort (SNAPKEEP_PG_NEWER_MAJOR). */
+#define PG_OLDEST_MAJOR 13
+#define PG_NEWEST_MAJOR 18
 
 typedef struct sk_pg_dump_stats {
     long objects;        /* objects written (DDL entries, data blocks, setvals) */

@@ -33,6 +33,50 @@ static void pick_tag(const char *s, char *tag, size_t tagsz)
     }
 }
 
+enum { M_ROLE, M_MEMBER, M_ADMIN, M_GRANTOR, M_INHERIT, M_SET, M_ROLEID, M_GRANTORID, M_GRANTORSUPER };
+
+/* 16's memberships, each with its three options. A grant by a role other than a superuser needs
+ * that role to hold ADMIN on the granted role first, so a grant is written once its grantor's
+ * ADMIN grant is (pg_dumpall orders them the same way); a cycle left over is written as is. */
+static sk_rc memberships16(pg_buf *b, const PGresult *members, sk_err *err)
+{
+    int n = PQntuples(members);
+    char *done = calloc(n ? (size_t)n : 1, 1);
+    if (!done)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    for (int left = n, pass_any = 1; left > 0;) {
+        int progressed = 0;
+        for (int i = 0; i < n; i++) {
+            if (done[i])
+                continue;
+            const char *role = PQgetvalue(members, i, M_ROLEID);
+            int ready = !pass_any || PQgetisnull(members, i, M_GRANTOR) ||
+                        PQgetvalue(members, i, M_GRANTORSUPER)[0] == 't';
+            /* otherwise: the grantor's ADMIN on this role must be written already */
+            for (int k = 0; !ready && k < n; k++)
+                ready = done[k] && strcmp(PQgetvalue(members, k, M_ROLEID), role) == 0 &&
+                        PQgetvalue(members, k, M_ADMIN)[0] == 't' &&
+                        strcmp(PQgetvalue(members, k, M_MEMBER), PQgetvalue(members, i, M_GRANTOR)) == 0;
+            if (!ready)
+                continue;
+            pg_buf_addf(b, "GRANT %s TO %s WITH ADMIN %s, INHERIT %s, SET %s", PQgetvalue(members, i, M_ROLE),
+                        PQgetvalue(members, i, M_MEMBER), PQgetvalue(members, i, M_ADMIN)[0] == 't' ? "TRUE" : "FALSE",
+                        PQgetvalue(members, i, M_INHERIT)[0] == 't' ? "TRUE" : "FALSE",
+                        PQgetvalue(members, i, M_SET)[0] == 't' ? "TRUE" : "FALSE");
+            if (!PQgetisnull(members, i, M_GRANTOR))
+                pg_buf_addf(b, " GRANTED BY %s", PQgetvalue(members, i, M_GRANTOR));
+            pg_buf_add(b, ";\n");
+            done[i] = 1;
+            left--;
+            progressed = 1;
+        }
+        if (!progressed)
+            pass_any = 0; /* a cycle: write the rest in their order */
+    }
+    free(done);
+    return SK_OK;
+}
+
 sk_rc sk_pg_dump_globals(PGconn *conn, sk_writer *out, sk_err *err)
 {
     sk_rc rc = SK_OK;
@@ -52,12 +96,20 @@ sk_rc sk_pg_dump_globals(PGconn *conn, sk_writer *out, sk_err *err)
         roles = NULL;
         goto out;
     }
-    members = PQexec(conn,
-                     "SELECT quote_ident(r.rolname), quote_ident(m.rolname), am.admin_option, CASE WHEN am.grantor "
-                     "<> 10 THEN quote_ident(g.rolname) END "
-                     "FROM pg_catalog.pg_auth_members am JOIN pg_catalog.pg_authid r ON r.oid = am.roleid JOIN "
-                     "pg_catalog.pg_authid m ON m.oid = am.member LEFT JOIN pg_catalog.pg_authid g ON g.oid = "
-                     "am.grantor WHERE r.rolname !~ '^pg_' OR m.rolname !~ '^pg_' ORDER BY 1, 2");
+    /* 16 made a membership's INHERIT and SET options its own (before, INHERIT came from the member
+     * and SET did not exist) and lets one role be granted to a member by several grantors */
+    int v16 = PQserverVersion(conn) >= 160000;
+    members = PQexec(conn, v16 ? "SELECT quote_ident(r.rolname), quote_ident(m.rolname), am.admin_option, CASE WHEN "
+                                 "am.grantor <> 10 THEN quote_ident(g.rolname) END, am.inherit_option, am.set_option, "
+                                 "am.roleid, am.grantor, g.rolsuper "
+                                 "FROM pg_catalog.pg_auth_members am JOIN pg_catalog.pg_authid r ON r.oid = am.roleid "
+                                 "JOIN pg_catalog.pg_authid m ON m.oid = am.member LEFT JOIN pg_catalog.pg_authid g ON "
+                                 "g.oid = am.grantor WHERE r.rolname !~ '^pg_' OR m.rolname !~ '^pg_' ORDER BY 1, 2, 4"
+                               : "SELECT quote_ident(r.rolname), quote_ident(m.rolname), am.admin_option, CASE WHEN "
+                                 "am.grantor <> 10 THEN quote_ident(g.rolname) END "
+                                 "FROM pg_catalog.pg_auth_members am JOIN pg_catalog.pg_authid r ON r.oid = am.roleid "
+                                 "JOIN pg_catalog.pg_authid m ON m.oid = am.member LEFT JOIN pg_catalog.pg_authid g ON "
+                                 "g.oid = am.grantor WHERE r.rolname !~ '^pg_' OR m.rolname !~ '^pg_' ORDER BY 1, 2");
     if (PQresultStatus(members) != PGRES_TUPLES_OK) {
         rc = fail_query(conn, members, "role memberships", err);
         members = NULL;
@@ -97,12 +149,17 @@ sk_rc sk_pg_dump_globals(PGconn *conn, sk_writer *out, sk_err *err)
             pg_buf_addf(&b, "COMMENT ON ROLE %s IS %s;\n", q, PQgetvalue(roles, i, 12));
     }
     pg_buf_add(&b, "\n");
-    for (int i = 0; i < PQntuples(members); i++) {
-        pg_buf_addf(&b, "GRANT %s TO %s%s", PQgetvalue(members, i, 0), PQgetvalue(members, i, 1),
-                    PQgetvalue(members, i, 2)[0] == 't' ? " WITH ADMIN OPTION" : "");
-        if (!PQgetisnull(members, i, 3))
-            pg_buf_addf(&b, " GRANTED BY %s", PQgetvalue(members, i, 3));
-        pg_buf_add(&b, ";\n");
+    if (v16) {
+        if ((rc = memberships16(&b, members, err)))
+            goto out;
+    } else {
+        for (int i = 0; i < PQntuples(members); i++) {
+            pg_buf_addf(&b, "GRANT %s TO %s%s", PQgetvalue(members, i, 0), PQgetvalue(members, i, 1),
+                        PQgetvalue(members, i, 2)[0] == 't' ? " WITH ADMIN OPTION" : "");
+            if (!PQgetisnull(members, i, 3))
+                pg_buf_addf(&b, " GRANTED BY %s", PQgetvalue(members, i, 3));
+            pg_buf_add(&b, ";\n");
+        }
     }
     pg_buf_add(&b, "\n");
     for (int i = 0; i < PQntuples(settings); i++) {
