@@ -13,6 +13,8 @@ pkgs=("${build_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
+  # npm may come with another nodejs build (NodeSource's includes it); Debian's would conflict
+  [ "$p" = npm ] && command -v npm >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

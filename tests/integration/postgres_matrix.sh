@@ -18,6 +18,7 @@
 #     tests/unit/test_postgres_roundtrip.c run against that major.
 # A server or suite that cannot be installed fails its checks; nothing is skipped.
 # SK_PG_MAJORS="13 18" limits the majors; SK_PG_MATRIX_KEEP=1 keeps the work directory.
+# shellcheck source=../lib.sh disable=SC2154  # rc is set by lib.sh's sk
 . "$(dirname "$0")/../lib.sh"
 clean_env
 root=$(cd "$(dirname "$0")/../.." && pwd)

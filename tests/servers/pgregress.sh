@@ -117,7 +117,7 @@ load() {
     mkdir -p "$w"
     w=$(cd "$w" && pwd)
     chmod 755 "$w"
-    rm -rf "$w/in" "$w/out" "$w/lib"
+    rm -rf "${w:?}/in" "${w:?}/out" "${w:?}/lib"
     mkdir -p "$w/in" "$w/out" "$w/lib"
     # a private copy of the suite: 13's *.source files are converted here (Debian's pg_regress 15 no
     # longer does that), with this run's paths
