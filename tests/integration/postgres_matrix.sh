@@ -36,9 +36,9 @@ cleanup() {
 trap cleanup EXIT
 t_all=$SECONDS
 
-# the suites' sources download while the first servers work (pgregress.sh load waits for it)
-# shellcheck disable=SC2086
-"$root/tests/servers/pgregress.sh" fetch $MAJORS >"$T/fetch.log" 2>&1 &
+# the suites' sources download while the servers work, one major after the other, so that the
+# first major waits only for its own suite (pgregress.sh load waits for a fetch under way)
+(for m in $MAJORS; do "$root/tests/servers/pgregress.sh" fetch "$m"; done) >"$T/fetch.log" 2>&1 &
 
 # pg_dump's own limits that a pg_dump-compatible dump keeps: a stale matview is refreshed
 known_rows='^(mvtest_bb)\|'
