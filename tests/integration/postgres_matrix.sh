@@ -43,15 +43,15 @@ t_all=$SECONDS
 # pg_dump's own limits that a pg_dump-compatible dump keeps: a stale matview is refreshed
 known_rows='^(mvtest_bb)\|'
 
-digest() { # one line per table / matview / sequence of database $1
-    psql -X -At -d "$1" -c "SELECT CASE c.relkind
+digest() { # one line per table / matview / sequence of database $1 (Debian's JIT only costs time here)
+    PGOPTIONS='-c jit=off' psql -X -At -d "$1" -c "SELECT CASE c.relkind
         WHEN 'S' THEN format('SELECT %L, last_value, is_called FROM %s;', c.oid::regclass::text, c.oid::regclass)
         WHEN 'm' THEN CASE WHEN c.relispopulated THEN format('SELECT %L, count(*), md5(coalesce(string_agg(to_jsonb(x)::text, E''\\n'' ORDER BY to_jsonb(x)::text), '''')) FROM %s x;', c.oid::regclass::text, c.oid::regclass)
                       ELSE format('SELECT %L, ''not populated'';', c.oid::regclass::text) END
         ELSE format('SELECT %L, count(*), md5(coalesce(string_agg(to_jsonb(x)::text, E''\\n'' ORDER BY to_jsonb(x)::text), '''')) FROM ONLY %s x;', c.oid::regclass::text, c.oid::regclass) END
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname !~ '^pg_toast' ORDER BY 1" | psql -X -At -d "$1" 2>&1
+          AND n.nspname !~ '^pg_toast' ORDER BY 1" | PGOPTIONS='-c jit=off' psql -X -At -d "$1" 2>&1
 }
 # the catalog fingerprint; a query error yields a line no database has, so that nothing compares equal
 fingerprint() {
