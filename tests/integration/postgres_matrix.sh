@@ -182,14 +182,14 @@ for m in $MAJORS; do
     if [ $loaded = yes ]; then ok "$m: fixture loaded ($(basename -a "${files[@]}" | tr '\n' ' '))"
     else nok "$m: fixture $(basename "$f") does not load"; psql_errors "$T/fixture-$m.log"; fi
     roundtrip "$m" fx
+    if [ "$m" = 18 ]; then
+        for from in 13 15; do case " $MAJORS " in *" $from "*) upgrade "$from" 18 ;; esac; done
+    fi
     if out=$("$root/tests/servers/pgregress.sh" load "$m" regression "$T/reg$m" 2>&1); then
         ok "$m: regression database loaded: $(echo "$out" | tail -1)"
         roundtrip "$m" regression
     else
         nok "$m: regression database: $(echo "$out" | tail -3 | tr '\n' ' ')"
-    fi
-    if [ "$m" = 18 ]; then
-        for from in 13 15; do case " $MAJORS " in *" $from "*) upgrade "$from" 18 ;; esac; done
     fi
     cpu=$(server_cpu "$d")
     server_cpu_total=$((server_cpu_total + cpu))
