@@ -12,6 +12,11 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-f
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -g
 LIBS     := -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 -lpthread -lm
 
+# Debt being paid: -Wno-format-truncation hides truncated names and keys. These files are built
+# with the warning on (a truncation there is either checked or made visible); add files as they are fixed.
+TRUNC_CHECKED := agent/job agent/jobs agent/naming agent/runner agent/state uploader/local
+$(foreach f,$(TRUNC_CHECKED),$(eval build/release/$(f).o build/asan/$(f).o: WARN_EXTRA := -Wformat-truncation))
+
 SRC      := $(sort $(wildcard agent/*.c uploader/*.c engines/*/*.c))
 LIB_SRC  := $(filter-out agent/main.c,$(SRC))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -34,7 +39,7 @@ deps-test:
 $(REL)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(REL_CFLAGS) $(WARN_EXTRA) -MMD -MP -c $< -o $@
 $(REL)/libsnapkeep.a: $(LIB_SRC:%.c=$(REL)/%.o)
 	@ar rcs $@ $^
 bin/snapkeep: $(REL)/agent/main.o $(REL)/libsnapkeep.a
@@ -48,7 +53,7 @@ bin/backup-now: | bin/snapkeep
 $(ASN)/%.o: %.c | deps-test
 	@mkdir -p $(dir $@)
 	@echo "  CC asan $<"
-	@$(CC) $(ASN_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(ASN_CFLAGS) $(WARN_EXTRA) -MMD -MP -c $< -o $@
 $(ASN)/libsnapkeep.a: $(LIB_SRC:%.c=$(ASN)/%.o)
 	@ar rcs $@ $^
 $(ASN)/snapkeep: $(ASN)/agent/main.o $(ASN)/libsnapkeep.a
@@ -59,7 +64,7 @@ $(ASN)/backup-now: | $(ASN)/snapkeep
 $(ASN)/tests/%: tests/unit/%.c $(ASN)/libsnapkeep.a
 	@mkdir -p $(dir $@)
 	@echo "  LD asan $@"
-	@$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS) -lcmocka
+	@$(CC) $(ASN_CFLAGS) -o $@ $< $(ASN)/libsnapkeep.a $(LIBS) -lcmocka -lz
 $(ASN)/tools/%: tests/tools/%.c $(ASN)/libsnapkeep.a
 	@mkdir -p $(dir $@)
 	@echo "  LD asan $@"

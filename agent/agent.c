@@ -90,6 +90,7 @@ sk_rc sk_agent_run(sk_agent_job *jobs, size_t n, const sk_runtime *rt, const sk_
         if (sk_status_read(jobs[i].runner.state_dir, jobs[i].runner.job_id, &st, &serr) == SK_OK) {
             st.agent_started = now;
             st.running = 0;
+            sk_runner_seed_status(&jobs[i].runner, jobs[i].job, rt, &st);
             sk_status_write(jobs[i].runner.state_dir, jobs[i].runner.job_id, &st, &serr);
         }
         if (plan(&jobs[i], tz, now, rt, err) != SK_OK)

@@ -1,12 +1,18 @@
 #include "config.h"
+#include "redact.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
 
 /* The core's settings. Engines and destinations declare their own tables next to their code. */
 const sk_setting_def sk_core_settings[] = {
@@ -35,6 +41,8 @@ const sk_setting_def sk_core_settings[] = {
       "where job locks and status files live [default: /var/lib/snapkeep if writable, else ~/.local/state/snapkeep]" },
     { "SNAPKEEP_LOCK_WAIT", SK_SET_INT, "3600", 0, 86400, NULL, 0,
       "seconds a backup waits for a running backup of the same job before failing with exit 8" },
+    { "SNAPKEEP_RETRY_WINDOW", SK_SET_INT, "300", 0, 86400, NULL, 0,
+      "seconds a backup keeps retrying, with backoff, while its source is unreachable or restarting (0: no retry)" },
     { "SNAPKEEP_RETENTION_DAYS", SK_SET_INT, "0", 0, 36500, NULL, 0,
       "after each successful backup, delete this job's backups older than this many days (0: keep all)" },
     { "SNAPKEEP_KEEP_MIN", SK_SET_INT, "7", 1, 100000, NULL, 0,
@@ -42,14 +50,14 @@ const sk_setting_def sk_core_settings[] = {
     { "SNAPKEEP_KEEP_DAILY", SK_SET_INT, "0", 0, 100000, NULL, 0, "also keep the newest backup of each of the last N days" },
     { "SNAPKEEP_KEEP_WEEKLY", SK_SET_INT, "0", 0, 100000, NULL, 0, "also keep the newest backup of each of the last N ISO weeks" },
     { "SNAPKEEP_KEEP_MONTHLY", SK_SET_INT, "0", 0, 100000, NULL, 0, "also keep the newest backup of each of the last N months" },
-    { "SNAPKEEP_WEBHOOK_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1, "POST a JSON body here on start, success and failure" },
-    { "SNAPKEEP_WEBHOOK_START_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1, "POST here when a backup starts" },
-    { "SNAPKEEP_WEBHOOK_SUCCESS_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1, "POST here when a backup succeeds" },
-    { "SNAPKEEP_WEBHOOK_FAILURE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1, "POST here when a backup fails" },
+    { "SNAPKEEP_WEBHOOK_URL", SK_SET_URL, NULL, 0, 0, NULL, 1, "POST a JSON body here on start, success and failure" },
+    { "SNAPKEEP_WEBHOOK_START_URL", SK_SET_URL, NULL, 0, 0, NULL, 1, "POST here when a backup starts" },
+    { "SNAPKEEP_WEBHOOK_SUCCESS_URL", SK_SET_URL, NULL, 0, 0, NULL, 1, "POST here when a backup succeeds" },
+    { "SNAPKEEP_WEBHOOK_FAILURE_URL", SK_SET_URL, NULL, 0, 0, NULL, 1, "POST here when a backup fails" },
     { "SNAPKEEP_HEALTH_WARN_AFTER", SK_SET_INT, "36", 1, 87600, NULL, 0,
       "hours since the last success after which `snapkeep health` warns (still exit 0)" },
     { "SNAPKEEP_HEALTH_FAIL_AFTER", SK_SET_INT, "48", 1, 87600, NULL, 0,
-      "hours since the last success after which `snapkeep health` fails (exit 1)" },
+      "hours since the last success after which `snapkeep health` fails (exit 1); at least WARN_AFTER" },
     { "SNAPKEEP_SCHEDULE", SK_SET_STRING, NULL, 0, 0, NULL, 0,
       "when `snapkeep run` backs up: 5-field cron or @daily/@hourly/..., evaluated in TZ (default UTC)" },
     { "SNAPKEEP_RUN_AT_START", SK_SET_BOOL, "false", 0, 0, NULL, 0, "`snapkeep run` also backs up once at start" },
@@ -57,8 +65,11 @@ const sk_setting_def sk_core_settings[] = {
       "`snapkeep run` delays each scheduled backup by a random 0..N seconds" },
     { "SNAPKEEP_STOP_GRACE", SK_SET_INT, "8", 0, 86400, NULL, 0,
       "on SIGTERM, seconds a running backup may take to finish before it is aborted cleanly" },
-    { "SNAPKEEP_HTTP_LISTEN", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+    { "SNAPKEEP_HTTP_LISTEN", SK_SET_LISTEN, NULL, 0, 0, NULL, 0,
       "`snapkeep run` serves /healthz and /metrics on this address (e.g. 0.0.0.0:9090)" },
+    { "SNAPKEEP_IGNORE_VARS", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "comma-separated variables of snapkeep's prefixes (S3_, R2_, POCKETBASE_, SNAPKEEP_) that belong to "
+      "something else and must not be reported as unknown" },
     { "SNAPKEEP_DEBUG_PAUSE_AT", SK_SET_ENUM, NULL, 0, 0, "after-snapshot|after-data|after-md5", 0,
       "testing aid: stop the process (SIGSTOP) at this point of a backup" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
@@ -80,6 +91,20 @@ static const entry *find(const sk_config *cfg, const char *name)
     for (size_t i = 0; cfg && i < cfg->n; i++)
         if (strcmp(cfg->e[i].def->name, name) == 0)
             return &cfg->e[i];
+    return NULL;
+}
+
+/* The declared spelling of v among choices ("JSON" -> "json"), as a new string; NULL if none. */
+static char *canonical_choice(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncasecmp(p, v, n) == 0)
+            return strndup(p, len);
+        p = bar ? bar + 1 : p + len;
+    }
     return NULL;
 }
 
@@ -112,9 +137,65 @@ static const char *shown(const sk_setting_def *d, const char *v)
     return d->secret ? "(hidden: secret)" : v;
 }
 
+/* host:port, [v6]:port or :port with a port 1..65535 (no wrap-around: 99999 is refused). */
+static int listen_ok(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon)
+        return 0;
+    size_t hl = (size_t)(colon - v);
+    if (hl > 0 && v[0] == '[') {
+        if (hl < 3 || v[hl - 1] != ']')
+            return 0;
+    } else if (memchr(v, ':', hl)) {
+        return 0; /* an IPv6 address needs brackets */
+    }
+    for (size_t i = 0; i < hl; i++)
+        if (isspace((unsigned char)v[i]) || iscntrl((unsigned char)v[i]))
+            return 0;
+    const char *p = colon + 1;
+    if (!isdigit((unsigned char)*p) || strlen(p) > 5)
+        return 0;
+    char *end;
+    long port = strtol(p, &end, 10);
+    return !*end && port >= 1 && port <= 65535;
+}
+
+/* An absolute http(s) URL with a host, as libcurl parses it (the library that will send to it). */
+static int url_ok(const char *v)
+{
+    size_t scheme = strncasecmp(v, "http://", 7) == 0 ? 7 : strncasecmp(v, "https://", 8) == 0 ? 8 : 0;
+    if (!scheme || v[scheme] == '/') /* libcurl would read https:///x as host x */
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+            return 0;
+    CURLU *u = curl_url();
+    char *host = NULL;
+    int ok = u && curl_url_set(u, CURLUPART_URL, v, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host;
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
 sk_rc sk_setting_check(const sk_setting_def *d, const char *v, sk_err *err)
 {
     switch (d->kind) {
+    case SK_SET_ALIAS:
+        return SK_OK; /* checked as its target when resolved */
+    case SK_SET_LISTEN:
+        if (!listen_ok(v))
+            return sk_fail(err, SK_ERR_CONFIG, 0,
+                           "%s='%s' is invalid: accepted host:port, [ipv6]:port or :port with a port 1..65535 "
+                           "(e.g. 0.0.0.0:9090)", d->name, shown(d, v));
+        return SK_OK;
+    case SK_SET_URL:
+        if (!url_ok(v))
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s%s%s%s is not a URL: accepted an absolute http:// or https:// URL "
+                           "with a host, without spaces", d->name, d->secret ? "" : "='", d->secret ? "" : v,
+                           d->secret ? " (value hidden: secret)" : "'");
+        return SK_OK;
     case SK_SET_STRING:
     case SK_SET_PATH:
         if (!*v)
@@ -175,9 +256,26 @@ sk_rc sk_setting_check(const sk_setting_def *d, const char *v, sk_err *err)
  * usually written with one). */
 static char *read_value_file(const char *var, const char *path, sk_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* Only a regular file (or a link to one): a FIFO without a writer would block start-up for
+     * ever, a device or directory is a mistake. O_NONBLOCK makes the open itself never wait. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0) {
         sk_fail(err, SK_ERR_CONFIG, errno, "%s: cannot read '%s': %s", var, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        sk_fail(err, SK_ERR_CONFIG, 0, "%s: '%s' is not a regular file (it is a %s): point it at a file holding "
+                "the value, such as a Docker or Kubernetes secret", var, path,
+                S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory" : S_ISSOCK(st.st_mode) ? "socket"
+                : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device" : "special file");
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        sk_fail(err, SK_ERR_INTERNAL, errno, "%s: cannot read '%s': %s", var, path, strerror(errno));
         return NULL;
     }
     size_t cap = 256, len = 0;
@@ -260,20 +358,110 @@ static sk_rc unknown_variable(const sk_setting_def *const *tables, const char *n
 {
     const char *best = NULL;
     size_t bestd = 4; /* suggest only close names */
+    /* S3_REGON_FILE: compare the part before _FILE, suggest S3_REGION_FILE */
+    size_t len = strlen(name);
+    int file = len > 5 && strcmp(name + len - 5, "_FILE") == 0;
+    char stem[128];
+    snprintf(stem, sizeof stem, "%.*s", (int)(file ? len - 5 : len), name);
     for (size_t t = 0; tables[t]; t++)
         for (const sk_setting_def *d = tables[t]; d->name; d++) {
-            size_t dist = edit_distance(name, d->name);
+            size_t dist = edit_distance(stem, d->name);
             if (dist < bestd) {
                 bestd = dist;
                 best = d->name;
             }
         }
     if (best)
-        return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: did you mean %s? (see snapkeep --help)", name,
-                       best);
+        return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: did you mean %s%s? (see snapkeep --help)", name,
+                       best, file ? "_FILE" : "");
     return sk_fail(err, SK_ERR_CONFIG, 0,
                    "unknown variable %s: snapkeep does not use it; remove it or fix its name (see snapkeep --help)",
                    name);
+}
+
+/* The prefixes whose variables are snapkeep's (README "Settings"): an unknown one is a typo. */
+static int owned(const char *name, size_t len)
+{
+    static const char *const prefixes[] = { "SNAPKEEP_", "S3_", "R2_", "POCKETBASE_", NULL };
+    for (size_t i = 0; prefixes[i]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (len > n && strncmp(name, prefixes[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is name[0..len) in the comma-separated list (blanks around names allowed)? */
+static int listed(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static entry *find_mut(sk_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->e[i].def->name, name) == 0)
+            return &cfg->e[i];
+    return NULL;
+}
+
+/* An alias set: its target takes the value when the target itself is not set (a default does not
+ * count); when both are set they must agree, since either could be the one the user meant. */
+static sk_rc resolve_aliases(sk_config *cfg, sk_err *err)
+{
+    for (size_t i = 0; i < cfg->n; i++) {
+        entry *a = &cfg->e[i];
+        if (a->def->kind != SK_SET_ALIAS || !a->value)
+            continue;
+        entry *t = find_mut(cfg, a->def->def);
+        if (!t)
+            return sk_fail(err, SK_ERR_INTERNAL, 0, "%s is an alias of the undeclared %s", a->def->name, a->def->def);
+        int hide = a->def->secret || t->def->secret;
+        if (t->value && strcmp(t->origin, "default") != 0) {
+            if (strcmp(t->value, a->value) == 0)
+                continue;
+            if (hide)
+                return sk_fail(err, SK_ERR_CONFIG, 0, "%s and %s are both set, to different values (hidden: secret): "
+                               "they mean the same; set only one", t->def->name, a->def->name);
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s='%s' and %s='%s' are both set, to different values: they mean "
+                           "the same; set only one", t->def->name, t->value, a->def->name, a->value);
+        }
+        if (sk_setting_check(t->def, a->value, err) != SK_OK) {
+            sk_err_prefix(err, "(from %s) ", a->def->name);
+            return err->rc;
+        }
+        char *v = t->def->kind == SK_SET_ENUM ? canonical_choice(t->def->choices, a->value) : strdup(a->value);
+        if (!v)
+            return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        if (t->value && t->def->secret)
+            memset(t->value, 0, strlen(t->value));
+        free(t->value);
+        t->value = v;
+        t->origin = a->def->name; /* `config check` shows "S3_REGION=... (AWS_REGION)" */
+    }
+    return SK_OK;
+}
+
+/* Constraints between settings of the core table. */
+static sk_rc check_relations(const sk_config *cfg, sk_err *err)
+{
+    const entry *w = find(cfg, "SNAPKEEP_HEALTH_WARN_AFTER"), *f = find(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER");
+    if (w && f && w->value && f->value) {
+        long wh = strtol(w->value, NULL, 10), fh = strtol(f->value, NULL, 10);
+        if (wh > fh)
+            return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_HEALTH_WARN_AFTER=%ld is greater than "
+                           "SNAPKEEP_HEALTH_FAIL_AFTER=%ld: health would fail before it ever warns; set WARN_AFTER "
+                           "<= FAIL_AFTER (defaults 36 and 48 hours)", wh, fh);
+    }
+    return SK_OK;
 }
 
 sk_config *sk_config_load(const sk_setting_def *const *tables, sk_getenv_fn env, void *ud,
@@ -289,10 +477,11 @@ sk_config *sk_config_load(const sk_setting_def *const *tables, sk_getenv_fn env,
     if (!cfg->e)
         goto nomem;
 
+    const char *ignore = env(ud, "SNAPKEEP_IGNORE_VARS");
     for (size_t i = 0; environ_names && environ_names[i]; i++) {
         const char *name = environ_names[i];
         size_t len = strcspn(name, "=");
-        if (len < 9 || strncmp(name, "SNAPKEEP_", 9) != 0)
+        if (!owned(name, len) || listed(ignore, name, len))
             continue;
         if (declared(tables, name, len))
             continue;
@@ -330,7 +519,7 @@ sk_config *sk_config_load(const sk_setting_def *const *tables, sk_getenv_fn env,
                 if (!(e->value = strdup(direct)))
                     goto nomem;
                 e->origin = "env";
-            } else if (d->def) {
+            } else if (d->def && d->kind != SK_SET_ALIAS) {
                 if (!(e->value = strdup(d->def)))
                     goto nomem;
                 e->origin = "default";
@@ -341,7 +530,7 @@ sk_config *sk_config_load(const sk_setting_def *const *tables, sk_getenv_fn env,
             }
             /* An empty variable means "unset" for optional settings without a default, as in
              * `environment: SNAPKEEP_DB_NAME:` in compose files. */
-            if (!*e->value && d->kind != SK_SET_PREFIX && !d->def) {
+            if (!*e->value && d->kind != SK_SET_PREFIX && (!d->def || d->kind == SK_SET_ALIAS)) {
                 free(e->value);
                 e->value = NULL;
                 e->origin = "unset";
@@ -352,8 +541,18 @@ sk_config *sk_config_load(const sk_setting_def *const *tables, sk_getenv_fn env,
                     sk_err_prefix(err, "(from %s) ", filevar);
                 goto fail;
             }
+            if (d->kind == SK_SET_ENUM) {
+                /* compared exactly from here on: store the declared spelling */
+                char *c = canonical_choice(d->choices, e->value);
+                if (!c)
+                    goto nomem;
+                free(e->value);
+                e->value = c;
+            }
         }
     }
+    if (resolve_aliases(cfg, err) != SK_OK || check_relations(cfg, err) != SK_OK)
+        goto fail;
     return cfg;
 nomem:
     sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
@@ -456,8 +655,14 @@ void sk_config_print(const sk_config *cfg, FILE *out)
 {
     for (size_t i = 0; cfg && i < cfg->n; i++) {
         const entry *e = &cfg->e[i];
-        if (!e->value)
+        if (!e->value || e->def->kind == SK_SET_ALIAS) /* shown as its target's origin */
             continue;
-        fprintf(out, "%s=%s (%s)\n", e->def->name, e->def->secret ? "***" : e->value, e->origin);
+        /* a non-secret value may still hold a credential (a URL with user:password@) */
+        size_t n = sk_redact(e->value, NULL, 0);
+        char *v = e->def->secret ? NULL : malloc(n + 1);
+        if (v)
+            sk_redact(e->value, v, n + 1);
+        fprintf(out, "%s=%s (%s)\n", e->def->name, v ? v : "***", e->origin);
+        free(v);
     }
 }

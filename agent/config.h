@@ -5,8 +5,12 @@
  * (config.c), and one per engine and destination type (their `settings` member). The loader reads
  * each declared name from the environment, or from the file named by NAME_FILE (Docker secrets),
  * checks it against its declaration, and fails with a message naming the variable and what is
- * accepted. An environment variable that starts with SNAPKEEP_ but is declared nowhere is an error
- * (a typo must not silently fall back to a default).
+ * accepted. An environment variable with a prefix snapkeep owns (SNAPKEEP_, S3_, R2_, POCKETBASE_)
+ * that is declared nowhere is an error naming the closest known name (a typo must not silently fall
+ * back to a default), unless SNAPKEEP_IGNORE_VARS lists it. NAME_FILE must be a regular file (or a
+ * link to one). An SK_SET_ENUM value is stored in the spelling of its declaration ("JSON" -> "json").
+ * An SK_SET_ALIAS entry (a name from other tools, such as AWS_REGION) supplies its target setting
+ * when that is not set; both set to different values is an error.
  *
  * A loaded sk_config is immutable and owns its strings.
  */
@@ -25,12 +29,15 @@ typedef enum sk_setting_kind {
     SK_SET_INT,     /* decimal integer within [min, max] */
     SK_SET_ENUM,    /* one of `choices` ("text|json") */
     SK_SET_BOOL,    /* true/false/1/0/yes/no/on/off */
+    SK_SET_LISTEN,  /* host:port, [v6]:port or :port, port 1..65535 */
+    SK_SET_URL,     /* an absolute http:// or https:// URL with a host */
+    SK_SET_ALIAS,   /* another name for the setting named by `def` (validated as that one) */
 } sk_setting_kind;
 
 typedef struct sk_setting_def {
     const char *name;     /* "SNAPKEEP_SQLITE_PATH" */
     sk_setting_kind kind;
-    const char *def;      /* default value as text, NULL when none */
+    const char *def;      /* default value as text, NULL when none; SK_SET_ALIAS: the target's name */
     long min, max;        /* SK_SET_INT bounds */
     const char *choices;  /* SK_SET_ENUM: '|'-separated; SK_SET_INT: extra accepted words ("auto") */
     int secret;           /* never printed; registered for log redaction */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libconfig.h>
 
@@ -96,6 +97,12 @@ sk_rc sk_config_file_load(const char *path, const sk_setting_def *const *tables,
     config_t cf;
     memset(out, 0, sizeof *out);
     config_init(&cf);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a FIFO would block start-up; libconfig reads only files */
+        sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_CONFIG '%s' is not a regular file", path);
+        goto fail;
+    }
     if (!config_read_file(&cf, path)) {
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
             sk_fail(err, SK_ERR_CONFIG, errno, "SNAPKEEP_CONFIG '%s': cannot read it: %s", path, strerror(errno));

@@ -8,6 +8,12 @@
  *    SK_ERR_NOTFOUND.
  *  - list(): calls fn for each visible object whose key starts with `prefix` (in no order).
  *  - remove(): deletes one key; a missing key is not an error.
+ *  - identity() (optional): a stable string naming where the objects go, equal for two
+ *    configurations that reach the same objects (the local destination resolves its directory);
+ *    without it describe() stands in. Jobs are told apart by it (state names, shared key spaces).
+ *  - sweep() (optional): for destinations whose put() leaves temporary files behind when the
+ *    process is killed (local): call `mine` for the final key each temp file under `dir` was for,
+ *    and delete the temp files it claims that were last modified before `older_than`.
  */
 #ifndef SK_DEST_H
 #define SK_DEST_H
@@ -40,6 +46,9 @@ typedef struct sk_dest_type {
     sk_rc (*list)(void *state, const char *prefix, sk_list_fn fn, void *ud, sk_err *err);
     sk_rc (*remove)(void *state, const char *key, sk_err *err);
     void (*close)(void *state);
+    const char *(*identity)(void *state);
+    sk_rc (*sweep)(void *state, const char *dir, int (*mine)(void *ud, const char *key), void *ud,
+                   int64_t older_than, size_t *removed, sk_err *err);
 } sk_dest_type;
 
 #endif

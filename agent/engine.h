@@ -22,7 +22,8 @@
 #include "stream.h"
 
 typedef struct sk_dump_info {
-    char database[128];        /* the <db> part of the key ("app"), set by open() */
+    char database[256];        /* the <db> part of the key ("app"), set by open(); the job refuses
+                                  names longer than SK_NAME_MAX, so this never cuts one it keeps */
     char server_version[64];   /* "3.40.1", "PostgreSQL 15.18", "PocketBase 0.39.11" */
     char facts_json[1024];     /* a JSON object of engine facts for the manifest ("{}" when none) */
 } sk_dump_info;

@@ -39,6 +39,13 @@ static const char *alg_name(sk_hash_alg alg) { return alg == SK_HASH_MD5 ? "MD5"
 static sk_rc hash_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
 {
     hash_writer *h = (hash_writer *)w;
+    /* stop at the first byte past the expected size: a tampered artifact (a zstd bomb, appended
+     * garbage) is refused before it fills the disk beside the target */
+    if (h->check && h->expected_size != UINT64_MAX && len > h->expected_size - w->bytes)
+        return sk_fail(err, SK_ERR_INTEGRITY, 0,
+                       "%s: more than the %llu bytes the manifest records; the artifact is damaged or is not the one "
+                       "its checksum describes, so it was refused (stopped after %llu bytes)",
+                       h->what, (unsigned long long)h->expected_size, (unsigned long long)(w->bytes + len));
     if (EVP_DigestUpdate(h->ctx, buf, len) != 1)
         return sk_fail(err, SK_ERR_INTERNAL, 0, "%s update failed", alg_name(h->alg));
     if (h->check && h->downstream != SK_OK)

@@ -5,7 +5,8 @@
  *
  * A check stage also compares, in finish(), the digest and size with expected values and fails
  * with SK_ERR_INTEGRITY *before* finishing the next stage, so nothing downstream is committed for
- * bytes that do not match. When a downstream stage fails mid-stream (say, zstd rejects corrupt
+ * bytes that do not match. It fails in write() as soon as more bytes arrive than the expected size,
+ * so a tampered artifact never makes a restore write more than the manifest promised. When a downstream stage fails mid-stream (say, zstd rejects corrupt
  * data), a check stage keeps consuming and hashing its input without forwarding it, so that the
  * report can name the root cause: "MD5 mismatch" for a damaged download, the downstream error only
  * when the bytes were the ones that were checksummed.

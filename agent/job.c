@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "age.h"
+#include "crypt.h"
 #include "filter_hash.h"
 #include "filter_zstd.h"
 #include "naming.h"
@@ -26,8 +28,10 @@ struct sk_job {
     sk_dump_info info;
     char dir[512];
     char name[512];
+    char keyspace[4096];
     sk_zstd_opts zstd;
     const char *pause_at;
+    sk_age_keys *age;     /* recipients backups are encrypted to; NULL: not encrypted */
 };
 
 static sk_log *job_log(const sk_job *job) { return job->rt ? job->rt->log : NULL; }
@@ -38,6 +42,33 @@ static int default_workers(void)
     if (n < 1)
         n = 1;
     return n > 8 ? 8 : (int)n;
+}
+
+/* Copy a name that check_names accepted; -1 (nothing copied) if it does not fit after all. */
+static int copy_name(char *dst, size_t sz, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= sz)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* Names become parts of keys, manifests and state names: refuse what does not fit, never cut it. */
+static sk_rc check_names(const sk_config *cfg, const sk_dump_info *info, sk_err *err)
+{
+    static const char *vars[] = { "SNAPKEEP_SERVICE", "SNAPKEEP_ENVIRONMENT", "SNAPKEEP_DB_NAME" };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = sk_config_str(cfg, vars[i]);
+        if (v && strlen(v) > SK_NAME_MAX)
+            return sk_fail(err, SK_ERR_CONFIG, 0, "%s is %zu characters long; at most %d are allowed (it is part of "
+                           "every object key and manifest): choose a shorter name", vars[i], strlen(v), SK_NAME_MAX);
+    }
+    if (strlen(info->database) > SK_NAME_MAX)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "the database name '%.40s...' taken from the source is %zu+ characters "
+                       "long; at most %d are allowed: set SNAPKEEP_DB_NAME to a shorter name", info->database,
+                       strlen(info->database), SK_NAME_MAX);
+    return SK_OK;
 }
 
 sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_err *err)
@@ -54,9 +85,13 @@ sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_e
         job->zstd.level = job->engine->default_level;
     job->zstd.workers = (int)sk_config_int(cfg, "SNAPKEEP_COMPRESSION_THREADS", default_workers());
     job->pause_at = sk_config_str(cfg, "SNAPKEEP_DEBUG_PAUSE_AT");
+    if (sk_crypt_recipients(cfg, &job->age, err) != SK_OK)
+        goto fail;
     if (job->engine->open(cfg, rt, &job->engine_state, &job->info, err) != SK_OK)
         goto fail;
     const char *service = sk_config_str(cfg, "SNAPKEEP_SERVICE"), *env = sk_config_str(cfg, "SNAPKEEP_ENVIRONMENT");
+    if (check_names(cfg, &job->info, err) != SK_OK)
+        goto fail;
     if (sk_key_dir(sk_config_str(cfg, "SNAPKEEP_PREFIX"), service, env, job->dir, sizeof job->dir) != 0) {
         sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_PREFIX/SERVICE/ENVIRONMENT together are too long");
         goto fail;
@@ -64,6 +99,14 @@ sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_e
     snprintf(job->name, sizeof job->name, "%s/%s/%s:%s", service, env, job->engine->name, job->info.database);
     if (job->dest->open(cfg, rt, &job->dest_state, err) != SK_OK)
         goto fail;
+    const char *where = job->dest->identity ? job->dest->identity(job->dest_state)
+                                            : job->dest->describe(job->dest_state);
+    int kn = snprintf(job->keyspace, sizeof job->keyspace, "%s\n%s\n%s\n%s\n%s", where, job->dir, job->engine->tag,
+                      job->info.database, job->engine->ext);
+    if (kn < 0 || (size_t)kn >= sizeof job->keyspace) {
+        sk_fail(err, SK_ERR_CONFIG, 0, "the destination and key of %s are too long to identify the job", job->name);
+        goto fail;
+    }
     *out = job;
     return SK_OK;
 fail:
@@ -79,10 +122,15 @@ void sk_job_close(sk_job *job)
         job->engine->close(job->engine_state);
     if (job->dest_state)
         job->dest->close(job->dest_state);
+    sk_age_keys_free(job->age);
     free(job);
 }
 
 const char *sk_job_name(const sk_job *job) { return job->name; }
+
+const char *sk_job_keyspace(const sk_job *job) { return job->keyspace; }
+
+const char *sk_job_dir(const sk_job *job) { return job->dir; }
 
 static int64_t now_s(const sk_job *job)
 {
@@ -172,14 +220,6 @@ static void objset_free(objset *s)
     free(s->v);
 }
 
-static const sk_object *objset_find(const objset *s, const char *key)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i].key, key) == 0)
-            return &s->v[i];
-    return NULL;
-}
-
 static sk_rc list_dir(sk_job *job, objset *s, sk_err *err)
 {
     memset(s, 0, sizeof *s);
@@ -199,6 +239,91 @@ static int entry_cmp(const void *a, const void *b)
     return -strcmp(x->key, y->key);
 }
 
+enum { OBJ_DATA, OBJ_MD5, OBJ_MANIFEST, OBJ_PENDING, OBJ_KINDS };
+
+/* The data key an object belongs to, and which of its objects it is, if it is one of this job's:
+ * directly in the job's directory and named for its tag, database and extension. */
+static int owner_of(const sk_job *job, const char *key, char *data_key, size_t sz, int *kind, int64_t *ts)
+{
+    static const char *suffixes[OBJ_KINDS] = { "", SK_MD5_SUFFIX, SK_MANIFEST_SUFFIX, SK_PENDING_SUFFIX };
+    size_t kl = strlen(key);
+    if (!sk_key_in_dir(key, job->dir))
+        return 0;
+    for (int i = 0; i < OBJ_KINDS; i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (kl <= sl || strcmp(key + kl - sl, suffixes[i]) != 0 || kl - sl >= sz)
+            continue;
+        memcpy(data_key, key, kl - sl);
+        data_key[kl - sl] = '\0';
+        if (sk_key_match(data_key, job->engine->tag, job->info.database, job->engine->ext, ts)) {
+            *kind = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* All objects of one data key: the data, its .md5, its manifest, its pending marker. */
+typedef struct group {
+    char key[1024];
+    int64_t ts;
+    const sk_object *obj[OBJ_KINDS];
+    int listed, gone;
+} group;
+
+typedef struct groupset {
+    objset s;
+    group *v;
+    size_t n;
+} groupset;
+
+static int obj_cmp(const void *a, const void *b) { return strcmp(((const sk_object *)a)->key, ((const sk_object *)b)->key); }
+
+static void groups_free(groupset *g)
+{
+    objset_free(&g->s);
+    free(g->v);
+    memset(g, 0, sizeof *g);
+}
+
+/* A backup snapkeep committed (data + manifest), or a legacy one: data + .md5 as the previous
+ * sidecar left them, with neither manifest nor snapkeep's pending marker. */
+static int group_listed(const group *g)
+{
+    return g->obj[OBJ_DATA] && (g->obj[OBJ_MANIFEST] || (g->obj[OBJ_MD5] && !g->obj[OBJ_PENDING]));
+}
+
+static sk_rc list_groups(sk_job *job, groupset *g, sk_err *err)
+{
+    memset(g, 0, sizeof *g);
+    if (list_dir(job, &g->s, err) != SK_OK)
+        return err->rc;
+    /* sorted, a data key's objects are adjacent: every key between "X" and "X.suffix" starts with "X" */
+    if (g->s.n > 1)
+        qsort(g->s.v, g->s.n, sizeof *g->s.v, obj_cmp);
+    if (!(g->v = calloc(g->s.n ? g->s.n : 1, sizeof *g->v))) {
+        groups_free(g);
+        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < g->s.n; i++) {
+        char dk[1024];
+        int kind;
+        int64_t ts;
+        if (!owner_of(job, g->s.v[i].key, dk, sizeof dk, &kind, &ts))
+            continue;
+        group *cur = g->n ? &g->v[g->n - 1] : NULL;
+        if (!cur || strcmp(cur->key, dk) != 0) {
+            cur = &g->v[g->n++];
+            memcpy(cur->key, dk, strlen(dk) + 1);
+            cur->ts = ts;
+        }
+        cur->obj[kind] = &g->s.v[i];
+    }
+    for (size_t i = 0; i < g->n; i++)
+        g->v[i].listed = group_listed(&g->v[i]);
+    return SK_OK;
+}
+
 static void check_entry(sk_job *job, sk_backup_entry *e)
 {
     char mkey[1100], skey[1100], *text = NULL, md5[65];
@@ -208,15 +333,17 @@ static void check_entry(sk_job *job, sk_backup_entry *e)
     snprintf(mkey, sizeof mkey, "%s%s", e->key, SK_MANIFEST_SUFFIX);
     snprintf(skey, sizeof skey, "%s%s", e->key, SK_MD5_SUFFIX);
     e->checksum = "unreadable";
-    if (get_small(job, mkey, &text, &len, &err) != SK_OK)
-        return;
-    sk_rc rc = sk_manifest_parse(text, len, mkey, &e->m, &err);
-    free(text);
-    if (rc != SK_OK)
-        return;
-    e->have_manifest_data = 1;
-    text = NULL;
-    rc = get_small(job, skey, &text, &len, &err);
+    if (!e->legacy) {
+        if (get_small(job, mkey, &text, &len, &err) != SK_OK)
+            return;
+        sk_rc rc = sk_manifest_parse(text, len, mkey, &e->m, &err);
+        free(text);
+        if (rc != SK_OK)
+            return;
+        e->have_manifest_data = 1;
+        text = NULL;
+    }
+    sk_rc rc = get_small(job, skey, &text, &len, &err);
     if (rc == SK_ERR_NOTFOUND) {
         e->checksum = "missing";
         return;
@@ -227,40 +354,36 @@ static void check_entry(sk_job *job, sk_backup_entry *e)
     free(text);
     if (rc != SK_OK)
         return;
-    e->checksum = strcmp(md5, e->m.stored_md5) == 0 && e->size == e->m.stored_size ? "ok" : "mismatch";
+    /* a legacy backup's sidecar is all there is: it is checked against the data when downloaded */
+    e->checksum = e->legacy || (strcmp(md5, e->m.stored_md5) == 0 && e->size == e->m.stored_size) ? "ok" : "mismatch";
 }
 
 sk_rc sk_job_list(sk_job *job, int details, sk_backup_list *out, sk_err *err)
 {
-    objset s;
+    groupset g;
     memset(out, 0, sizeof *out);
-    if (list_dir(job, &s, err) != SK_OK)
+    if (list_groups(job, &g, err) != SK_OK)
         return err->rc;
-    sk_rc rc = SK_OK;
-    out->v = calloc(s.n ? s.n : 1, sizeof *out->v);
+    out->v = calloc(g.n ? g.n : 1, sizeof *out->v);
     if (!out->v) {
-        objset_free(&s);
+        groups_free(&g);
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < s.n; i++) {
-        int64_t ts;
-        if (!sk_key_match(s.v[i].key, job->engine->tag, job->info.database, job->engine->ext, &ts))
-            continue;
-        char mkey[1100];
-        snprintf(mkey, sizeof mkey, "%s%s", s.v[i].key, SK_MANIFEST_SUFFIX);
-        if (!objset_find(&s, mkey))
-            continue; /* not committed: not a backup */
+    for (size_t i = 0; i < g.n; i++) {
+        if (!g.v[i].listed)
+            continue; /* not committed, or not a backup at all */
         sk_backup_entry *e = &out->v[out->n++];
-        snprintf(e->key, sizeof e->key, "%s", s.v[i].key);
-        e->ts = ts;
-        e->size = s.v[i].size;
+        memcpy(e->key, g.v[i].key, sizeof e->key);
+        e->ts = g.v[i].ts;
+        e->size = g.v[i].obj[OBJ_DATA]->size;
+        e->legacy = !g.v[i].obj[OBJ_MANIFEST];
         e->checksum = "unchecked";
     }
-    objset_free(&s);
+    groups_free(&g);
     qsort(out->v, out->n, sizeof *out->v, entry_cmp);
     for (size_t i = 0; details && i < out->n; i++)
         check_entry(job, &out->v[i]);
-    return rc;
+    return SK_OK;
 }
 
 void sk_backup_list_free(sk_backup_list *l)
@@ -270,8 +393,28 @@ void sk_backup_list_free(sk_backup_list *l)
     l->n = 0;
 }
 
-/* Turn "latest", a base name or a key into a complete backup's key. */
-static sk_rc resolve(sk_job *job, const char *name, char key[1024], sk_err *err)
+sk_rc sk_job_newest(sk_job *job, sk_backup_entry *e, int64_t *finished, sk_err *err)
+{
+    sk_backup_list l;
+    if (sk_job_list(job, 0, &l, err) != SK_OK)
+        return err->rc;
+    size_t i = 0;
+    while (i < l.n && l.v[i].legacy)
+        i++;
+    if (i == l.n) {
+        sk_backup_list_free(&l);
+        return sk_fail(err, SK_ERR_NOTFOUND, 0, "no backup of %s in %s", job->name,
+                       job->dest->describe(job->dest_state));
+    }
+    *e = l.v[i];
+    sk_backup_list_free(&l);
+    check_entry(job, e);
+    *finished = e->have_manifest_data && e->m.finished_at ? e->m.finished_at : e->ts;
+    return SK_OK;
+}
+
+/* Turn "latest", a base name or a key into a listed backup. */
+static sk_rc resolve(sk_job *job, const char *name, sk_backup_entry *found, sk_err *err)
 {
     sk_backup_list l;
     if (sk_job_list(job, 0, &l, err) != SK_OK)
@@ -282,7 +425,7 @@ static sk_rc resolve(sk_job *job, const char *name, char key[1024], sk_err *err)
             rc = sk_fail(err, SK_ERR_NOTFOUND, 0, "no backup of %s exists under '%s' in %s", job->name, job->dir,
                          job->dest->describe(job->dest_state));
         else
-            snprintf(key, 1024, "%s", l.v[0].key);
+            *found = l.v[0];
     } else {
         size_t i;
         for (i = 0; i < l.n; i++)
@@ -293,7 +436,7 @@ static sk_rc resolve(sk_job *job, const char *name, char key[1024], sk_err *err)
                          "'%s' is not a complete backup of %s in %s (see `snapkeep list`)", name, job->name,
                          job->dest->describe(job->dest_state));
         else
-            snprintf(key, 1024, "%s", l.v[i].key);
+            *found = l.v[i];
     }
     sk_backup_list_free(&l);
     return rc;
@@ -313,6 +456,12 @@ static sk_rc choose_key(sk_job *job, char key[1024], int64_t *ts, sk_err *err)
         if (list_dir(job, &s, err) != SK_OK)
             return err->rc;
         size_t stem = strlen(key) - strlen(job->engine->ext) - 5; /* up to the stamp, without ".ext.zst" */
+        if (job->age) { /* encrypted: "<...>.ext.zst.age" */
+            size_t kl = strlen(key);
+            if (kl + sizeof SK_AGE_SUFFIX > 1024)
+                return sk_fail(err, SK_ERR_CONFIG, 0, "the key for %s is too long", job->name);
+            memcpy(key + kl, SK_AGE_SUFFIX, sizeof SK_AGE_SUFFIX);
+        }
         int clash = 0;
         for (size_t i = 0; i < s.n && !clash; i++)
             clash = strncmp(s.v[i].key, key, stem) == 0 && s.v[i].key[stem] == '.';
@@ -327,32 +476,57 @@ static sk_rc choose_key(sk_job *job, char key[1024], int64_t *ts, sk_err *err)
     return sk_fail(err, SK_ERR_BUSY, 0, "no free key for %s after 5 attempts: another backup is running", job->name);
 }
 
-static void remove_quietly(sk_job *job, const char *key)
+static int remove_quietly(sk_job *job, const char *key, const char *when)
 {
     sk_err e;
     sk_err_clear(&e);
-    if (job->dest->remove(job->dest_state, key, &e) != SK_OK)
-        sk_log_msg(job_log(job), SK_LOG_WARN, "could not remove '%s' after the failure: %s", key, e.msg);
+    if (job->dest->remove(job->dest_state, key, &e) == SK_OK)
+        return 0;
+    sk_log_msg(job_log(job), SK_LOG_WARN, "could not remove '%s' %s: %s", key, when, e.msg);
+    return -1;
+}
+
+/* Store the pending marker of data key `key` (SK_PENDING_SUFFIX): from now until it is removed,
+ * the key's objects are snapkeep's work in progress, and orphan cleanup may finish the job. */
+static sk_rc put_pending(sk_job *job, const char *key, const char *purpose, sk_err *err)
+{
+    char pkey[1100], body[256], iso[32];
+    if (snprintf(pkey, sizeof pkey, "%s%s", key, SK_PENDING_SUFFIX) >= (int)sizeof pkey)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "the key '%s' is too long", key);
+    sk_iso8601(now_s(job), iso, sizeof iso);
+    int n = snprintf(body, sizeof body, "{\"tool\":\"snapkeep\",\"version\":\"%s\",\"purpose\":\"%s\",\"pid\":%ld,"
+                     "\"at\":\"%s\"}\n", SK_VERSION, purpose, (long)getpid(), iso);
+    if (put_small(job, pkey, body, (size_t)n, err) != SK_OK) {
+        sk_err_prefix(err, "store '%s': ", pkey);
+        return err->rc;
+    }
+    return SK_OK;
 }
 
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
 {
-    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL;
+    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL, *age = NULL;
     sk_manifest m;
-    char key[1024], skey[1100], mkey[1100], line[1200];
+    char key[1024], skey[1100], mkey[1100], pkey[1100], line[1200];
     char *json = NULL;
-    int data_landed = 0, md5_landed = 0;
+    int data_landed = 0, md5_landed = 0, pending = 0;
     int64_t ts;
     memset(&m, 0, sizeof m);
     memset(res, 0, sizeof *res);
     double t0 = sk_monotonic();
 
+    sk_job_sweep(job);
     if (choose_key(job, key, &ts, err) != SK_OK)
         return err->rc;
     snprintf(skey, sizeof skey, "%s%s", key, SK_MD5_SUFFIX);
     snprintf(mkey, sizeof mkey, "%s%s", key, SK_MANIFEST_SUFFIX);
-    sk_log_msg(job_log(job), SK_LOG_INFO, "backup started: %s -> %s (zstd level %d, %d worker(s))", key,
-               job->dest->describe(job->dest_state), job->zstd.level, job->zstd.workers);
+    snprintf(pkey, sizeof pkey, "%s%s", key, SK_PENDING_SUFFIX);
+    if (put_pending(job, key, "backup", err) != SK_OK)
+        return err->rc;
+    pending = 1;
+    sk_log_msg(job_log(job), SK_LOG_INFO, "backup started: %s -> %s (zstd level %d, %d worker(s)%s)", key,
+               job->dest->describe(job->dest_state), job->zstd.level, job->zstd.workers,
+               !job->age ? "" : sk_age_keys_has_passphrase(job->age) ? ", age: passphrase" : ", age: X25519 recipients");
 
     if (job->dest->put(job->dest_state, key, &sink, err) != SK_OK)
         goto fail;
@@ -360,6 +534,11 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     if (!(md5 = sk_hash_writer_new(head, SK_HASH_MD5, err)))
         goto fail;
     head = md5;
+    if (job->age) { /* encrypt what is stored: the .md5 covers the ciphertext */
+        if (!(age = sk_age_encrypt_writer_new(head, job->age, err)))
+            goto fail;
+        head = age;
+    }
     if (!(zst = sk_zstd_writer_new(head, &job->zstd, err)))
         goto fail;
     head = zst;
@@ -379,17 +558,21 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     data_landed = 1;
     double dd = sk_monotonic() - td;
     sk_log_stage(job_log(job), "dump", sha->bytes, dd, "engine output (plaintext), SHA-256 computed");
-    sk_log_stage(job_log(job), "store", md5->bytes, dd, "compressed to %.1f%% and stored as %s",
-                 sha->bytes ? 100.0 * (double)md5->bytes / (double)sha->bytes : 0.0, key);
+    sk_log_stage(job_log(job), "store", md5->bytes, dd, "compressed%s to %.1f%% and stored as %s",
+                 age ? " and encrypted (age)" : "", sha->bytes ? 100.0 * (double)md5->bytes / (double)sha->bytes : 0.0,
+                 key);
     maybe_pause(job, "after-data");
 
     m.version = SK_MANIFEST_VERSION;
     snprintf(m.tool_version, sizeof m.tool_version, "%s", SK_VERSION);
     snprintf(m.engine, sizeof m.engine, "%s", job->engine->name);
     snprintf(m.tag, sizeof m.tag, "%s", job->engine->tag);
-    snprintf(m.database, sizeof m.database, "%s", job->info.database);
-    snprintf(m.service, sizeof m.service, "%s", sk_config_str(job->cfg, "SNAPKEEP_SERVICE"));
-    snprintf(m.environment, sizeof m.environment, "%s", sk_config_str(job->cfg, "SNAPKEEP_ENVIRONMENT"));
+    if (copy_name(m.database, sizeof m.database, job->info.database) ||
+        copy_name(m.service, sizeof m.service, sk_config_str(job->cfg, "SNAPKEEP_SERVICE")) ||
+        copy_name(m.environment, sizeof m.environment, sk_config_str(job->cfg, "SNAPKEEP_ENVIRONMENT"))) {
+        sk_fail(err, SK_ERR_INTERNAL, 0, "a name of %s does not fit its manifest", job->name); /* check_names */
+        goto fail;
+    }
     snprintf(m.key, sizeof m.key, "%s", key);
     snprintf(m.server_version, sizeof m.server_version, "%s", job->info.server_version);
     snprintf(m.facts_json, sizeof m.facts_json, "%s", job->info.facts_json[0] ? job->info.facts_json : "{}");
@@ -400,6 +583,13 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     sk_hash_writer_hex(md5, m.stored_md5);
     snprintf(m.compression, sizeof m.compression, "zstd");
     m.compression_level = job->zstd.level;
+    if (job->age) {
+        m.encrypted = 1;
+        m.age_passphrase = sk_age_keys_has_passphrase(job->age);
+        for (size_t i = 0, used = 0; i < sk_age_keys_count(job->age); i++)
+            used += (size_t)snprintf(m.age_recipients + used, sizeof m.age_recipients - used, "%s%s", i ? " " : "",
+                                     sk_age_keys_recipient(job->age, i));
+    }
 
     double tm = sk_monotonic();
     int n = sk_md5_line(m.stored_md5, sk_key_base(key), line, sizeof line);
@@ -423,6 +613,8 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     }
     sk_log_stage(job_log(job), "manifest", strlen(json), sk_monotonic() - tm, "%s (backup committed)", mkey);
     free(json);
+    /* committed: a marker left behind (removal failed) is cleaned by the next prune */
+    remove_quietly(job, pkey, "after the commit");
     if (job->engine->after_backup)
         job->engine->after_backup(job->engine_state, key);
     sk_writer_free_chain(head);
@@ -443,10 +635,13 @@ fail:
         sk_writer_abort(sink);
         sk_writer_free_chain(sink);
     }
+    int left = 0;
     if (md5_landed)
-        remove_quietly(job, skey);
+        left |= remove_quietly(job, skey, "after the failure");
     if (data_landed)
-        remove_quietly(job, key);
+        left |= remove_quietly(job, key, "after the failure");
+    if (pending && !left) /* with something left, the marker stays so that orphan cleanup removes it */
+        remove_quietly(job, pkey, "after the failure");
     return err->rc;
 }
 
@@ -463,9 +658,36 @@ sk_rc sk_job_dump(sk_job *job, sk_writer *out, sk_err *err)
 
 /* ---- restore / verify ------------------------------------------------------------------- */
 
-/* Read and cross-check the manifest and the sidecar of `key`. */
-static sk_rc load_checks(sk_job *job, const char *key, sk_manifest *m, sk_err *err)
+/* A legacy backup (data + .md5, no manifest): the sidecar's MD5 and the listed size are all that
+ * is known; there is no plaintext SHA-256 (plain_sha256 stays empty, plain_size UINT64_MAX). */
+static sk_rc load_legacy(sk_job *job, const sk_backup_entry *e, sk_manifest *m, sk_err *err)
 {
+    char skey[1100], *text = NULL;
+    size_t len;
+    memset(m, 0, sizeof *m);
+    snprintf(skey, sizeof skey, "%s%s", e->key, SK_MD5_SUFFIX);
+    if (get_small(job, skey, &text, &len, err) != SK_OK)
+        return err->rc;
+    sk_rc rc = sk_md5_parse(text, len, sk_key_base(e->key), m->stored_md5, err);
+    free(text);
+    if (rc != SK_OK)
+        return rc;
+    snprintf(m->key, sizeof m->key, "%s", e->key);
+    snprintf(m->engine, sizeof m->engine, "%s", job->engine->name);
+    m->stored_size = e->size;
+    m->plain_size = UINT64_MAX;
+    sk_log_msg(job_log(job), SK_LOG_WARN,
+               "'%s' is a legacy backup (no snapkeep manifest): checked against its .md5 sidecar and by the %s "
+               "engine only (no SHA-256 of its content is known)", e->key, job->engine->name);
+    return SK_OK;
+}
+
+/* Read and cross-check the manifest and the sidecar of `key`. */
+static sk_rc load_checks(sk_job *job, const sk_backup_entry *e, sk_manifest *m, sk_err *err)
+{
+    if (e->legacy)
+        return load_legacy(job, e, m, err);
+    const char *key = e->key;
     char mkey[1100], skey[1100], *text = NULL, md5[65];
     size_t len;
     snprintf(mkey, sizeof mkey, "%s%s", key, SK_MANIFEST_SUFFIX);
@@ -501,18 +723,53 @@ static sk_rc load_checks(sk_job *job, const char *key, sk_manifest *m, sk_err *e
     return SK_OK;
 }
 
-/* Push `key` through md5 check -> unzstd -> sha256 check -> sink, and finish the chain. */
-static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m, sk_writer *sink, sk_err *err)
+/* For an encrypted backup: the identities to decrypt it with (*ids = NULL when not encrypted).
+ * Runs before the engine's sink is opened, so a missing key fails before the target is touched. */
+static sk_rc encryption_keys(sk_job *job, const sk_backup_entry *e, const sk_manifest *m, sk_age_keys **ids,
+                             sk_err *err)
+{
+    const char *key = e->key;
+    *ids = NULL;
+    if (e->legacy && sk_key_encrypted(key)) /* no manifest to say so: the name is all there is */
+        return sk_crypt_identities(job->cfg, key, ids, err);
+    if (sk_key_encrypted(key) != m->encrypted)
+        return sk_fail(err, SK_ERR_INTEGRITY, 0,
+                       "the manifest of '%s' says it is %s, its key says otherwise: the backup's metadata was "
+                       "altered; refusing it",
+                       key, m->encrypted ? "encrypted" : "not encrypted");
+    if (!m->encrypted)
+        return SK_OK;
+    if (sk_crypt_identities(job->cfg, key, ids, err) != SK_OK)
+        return err->rc;
+    sk_log_msg(job_log(job), SK_LOG_INFO, "'%s' is encrypted (age, %s%s); decrypting with %zu identit%s%s", key,
+               m->age_passphrase ? "passphrase" : "recipients ", m->age_passphrase ? "" : m->age_recipients,
+               sk_age_keys_count(*ids), sk_age_keys_count(*ids) == 1 ? "y" : "ies",
+               sk_age_keys_has_passphrase(*ids) ? " and the passphrase" : "");
+    return SK_OK;
+}
+
+/* Push `key` through md5 check -> [age decrypt] -> unzstd -> sha256 check -> sink, and finish the
+ * chain. */
+static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m, const sk_age_keys *ids,
+                              sk_writer *sink, sk_err *err)
 {
     sk_writer *head = sink, *w;
     char what[1100];
     snprintf(what, sizeof what, "plaintext of '%s'", key);
-    if (!(w = sk_check_writer_new(head, SK_HASH_SHA256, m->plain_sha256, m->plain_size, what, err)))
-        goto fail;
-    head = w;
+    if (m->plain_sha256[0]) { /* legacy backups have none */
+        if (!(w = sk_check_writer_new(head, SK_HASH_SHA256, m->plain_sha256, m->plain_size, what, err)))
+            goto fail;
+        head = w;
+    }
     if (!(w = sk_unzstd_writer_new(head, err)))
         goto fail;
     head = w;
+    if (ids) {
+        snprintf(what, sizeof what, "'%s'", key);
+        if (!(w = sk_age_decrypt_writer_new(head, ids, what, err)))
+            goto fail;
+        head = w;
+    }
     snprintf(what, sizeof what, "download of '%s'", key);
     if (!(w = sk_check_writer_new(head, SK_HASH_MD5, m->stored_md5, m->stored_size, what, err)))
         goto fail;
@@ -522,9 +779,13 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
         goto fail;
     if (sk_writer_finish(head, err) != SK_OK)
         goto fail;
-    sk_log_stage(job_log(job), "download", head->bytes, sk_monotonic() - t0,
-                 "MD5 and SHA-256 match the manifest, %llu bytes after decompression",
-                 (unsigned long long)m->plain_size);
+    if (m->plain_sha256[0])
+        sk_log_stage(job_log(job), "download", head->bytes, sk_monotonic() - t0,
+                     "MD5 and SHA-256 match the manifest, %llu bytes after %sdecompression",
+                     (unsigned long long)m->plain_size, ids ? "decryption (age) and " : "");
+    else
+        sk_log_stage(job_log(job), "download", head->bytes, sk_monotonic() - t0, "MD5 matches the .md5 sidecar%s",
+                     ids ? "; decrypted (age)" : "");
     sk_writer_free_chain(head);
     return SK_OK;
 fail:
@@ -537,25 +798,39 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
 {
     sk_manifest m;
     sk_writer *sink = NULL;
-    if (resolve(job, name, key_out, err) != SK_OK || load_checks(job, key_out, &m, err) != SK_OK)
+    sk_age_keys *ids = NULL;
+    sk_backup_entry e;
+    if (resolve(job, name, &e, err) != SK_OK)
+        return err->rc;
+    memcpy(key_out, e.key, sizeof e.key);
+    if (load_checks(job, &e, &m, err) != SK_OK || encryption_keys(job, &e, &m, &ids, err) != SK_OK)
         return err->rc;
     sk_log_msg(job_log(job), SK_LOG_INFO, "restoring %s (%llu bytes stored) into %s", key_out,
                (unsigned long long)m.stored_size, opts->target ? opts->target : "?");
-    if (job->engine->restore_open(job->engine_state, opts, &sink, err) != SK_OK)
-        return err->rc;
-    return download_checked(job, key_out, &m, sink, err);
+    sk_rc rc = job->engine->restore_open(job->engine_state, opts, &sink, err);
+    if (rc == SK_OK)
+        rc = download_checked(job, key_out, &m, ids, sink, err);
+    sk_age_keys_free(ids);
+    return rc;
 }
 
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err)
 {
     sk_manifest m;
     sk_writer *sink = NULL;
+    sk_age_keys *ids = NULL;
+    sk_backup_entry e;
     summary[0] = '\0';
-    if (resolve(job, name, key_out, err) != SK_OK || load_checks(job, key_out, &m, err) != SK_OK)
+    if (resolve(job, name, &e, err) != SK_OK)
         return err->rc;
-    if (job->engine->verify_open(job->engine_state, summary, &sink, err) != SK_OK)
+    memcpy(key_out, e.key, sizeof e.key);
+    if (load_checks(job, &e, &m, err) != SK_OK || encryption_keys(job, &e, &m, &ids, err) != SK_OK)
         return err->rc;
-    return download_checked(job, key_out, &m, sink, err);
+    sk_rc rc = job->engine->verify_open(job->engine_state, summary, &sink, err);
+    if (rc == SK_OK)
+        rc = download_checked(job, key_out, &m, ids, sink, err);
+    sk_age_keys_free(ids);
+    return rc;
 }
 
 /* ---- retention -------------------------------------------------------------------------- */
@@ -571,100 +846,144 @@ void sk_job_identity(const sk_job *job, const char **service, const char **envir
     *database = job->info.database;
 }
 
-/* The data key an object belongs to if it is one of this job's objects ("" otherwise). */
-static int owner_of(const sk_job *job, const char *key, char *data_key, size_t sz)
+/* Delete the objects of one data key, crash-safely: a pending marker first (unless one is there),
+ * then manifest, .md5 and data, the marker last. Interrupted, what is left carries the marker and
+ * the next prune's orphan cleanup finishes the deletion; a backup is never half-listed. */
+static sk_rc delete_group(sk_job *job, const group *g, sk_err *err)
 {
-    static const char *suffixes[] = { SK_MD5_SUFFIX, SK_MANIFEST_SUFFIX, "" };
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < 3; i++) {
-        size_t sl = strlen(suffixes[i]);
-        if (kl <= sl || strcmp(key + kl - sl, suffixes[i]) != 0 || kl - sl >= sz)
+    static const int order[] = { OBJ_MANIFEST, OBJ_MD5, OBJ_DATA, OBJ_PENDING };
+    static const char *suffix[OBJ_KINDS] = { "", SK_MD5_SUFFIX, SK_MANIFEST_SUFFIX, SK_PENDING_SUFFIX };
+    if (!g->obj[OBJ_PENDING] && put_pending(job, g->key, "delete", err) != SK_OK)
+        return err->rc;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        char k[1100];
+        snprintf(k, sizeof k, "%s%s", g->key, suffix[order[i]]);
+        if (order[i] != OBJ_PENDING && !g->obj[order[i]])
             continue;
-        memcpy(data_key, key, kl - sl);
-        data_key[kl - sl] = '\0';
-        if (sk_key_match(data_key, job->engine->tag, job->info.database, job->engine->ext, NULL))
-            return 1;
+        if (job->dest->remove(job->dest_state, k, err) != SK_OK) {
+            sk_err_prefix(err, "delete '%s': ", k);
+            return err->rc;
+        }
     }
-    return 0;
-}
-
-static sk_rc delete_backup(sk_job *job, const char *key, sk_err *err)
-{
-    char side[1100];
-    snprintf(side, sizeof side, "%s%s", key, SK_MANIFEST_SUFFIX);
-    if (job->dest->remove(job->dest_state, side, err) != SK_OK)
-        return err->rc;
-    snprintf(side, sizeof side, "%s%s", key, SK_MD5_SUFFIX);
-    if (job->dest->remove(job->dest_state, side, err) != SK_OK)
-        return err->rc;
-    return job->dest->remove(job->dest_state, key, err);
+    return SK_OK;
 }
 
 #define ORPHAN_AGE 3600
 
+static int group_cmp(const void *a, const void *b)
+{
+    const group *x = *(const group *const *)a, *y = *(const group *const *)b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? 1 : -1;
+    return -strcmp(x->key, y->key);
+}
+
+static int mine_cb(void *ud, const char *key)
+{
+    char dk[1024];
+    int kind;
+    int64_t ts;
+    return owner_of(ud, key, dk, sizeof dk, &kind, &ts);
+}
+
+void sk_job_sweep(sk_job *job)
+{
+    if (!job->dest->sweep)
+        return;
+    size_t removed = 0;
+    sk_err err;
+    sk_err_clear(&err);
+    if (job->dest->sweep(job->dest_state, job->dir, mine_cb, job, now_s(job) - ORPHAN_AGE, &removed, &err) != SK_OK)
+        sk_log_msg(job_log(job), SK_LOG_WARN, "could not clean stale temporary files: %s", err.msg);
+    else if (removed)
+        sk_log_msg(job_log(job), SK_LOG_INFO,
+                   "removed %zu temporary file(s) of this job's interrupted uploads (untouched for over %d s) in %s",
+                   removed, ORPHAN_AGE, job->dest->describe(job->dest_state));
+}
+
 sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64_t now, sk_prune_fn fn, void *ud,
                    size_t *deleted, sk_err *err)
 {
-    objset s;
-    sk_backup_list l;
+    groupset g;
+    group **listed = NULL;
     sk_retention_item *items = NULL;
+    size_t nl = 0;
     sk_rc rc = SK_OK;
     *deleted = 0;
-    if (sk_job_list(job, 0, &l, err) != SK_OK)
+    if (list_groups(job, &g, err) != SK_OK)
         return err->rc;
-    if (list_dir(job, &s, err) != SK_OK) {
-        sk_backup_list_free(&l);
-        return err->rc;
-    }
-    items = calloc(l.n ? l.n : 1, sizeof *items);
-    if (!items) {
+    listed = calloc(g.n ? g.n : 1, sizeof *listed);
+    items = calloc(g.n ? g.n : 1, sizeof *items);
+    if (!listed || !items) {
         rc = sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < l.n; i++)
-        items[i].ts = l.v[i].ts;
-    sk_retention_decide(items, l.n, p, now);
-    for (size_t i = 0; i < l.n; i++) {
+    for (size_t i = 0; i < g.n; i++)
+        if (g.v[i].listed)
+            listed[nl++] = &g.v[i];
+    if (nl > 1)
+        qsort(listed, nl, sizeof *listed, group_cmp); /* newest first, as list() orders them */
+    for (size_t i = 0; i < nl; i++)
+        items[i].ts = listed[i]->ts;
+    /* legacy backups are backups of this job like the others: the configured policy, nothing else */
+    sk_retention_decide(items, nl, p, now);
+    for (size_t i = 0; i < nl; i++) {
+        char why[160];
+        snprintf(why, sizeof why, "%s%s", items[i].reason, listed[i]->obj[OBJ_MANIFEST] ? "" : "; legacy backup");
         if (fn)
-            fn(ud, l.v[i].key, items[i].keep, items[i].reason);
+            fn(ud, listed[i]->key, items[i].keep, why);
         if (items[i].keep)
             continue;
-        if (dry_run) {
-            ++*deleted;
-            continue;
-        }
-        if ((rc = delete_backup(job, l.v[i].key, err)) != SK_OK) {
-            sk_err_prefix(err, "retention: delete '%s': ", l.v[i].key);
+        listed[i]->gone = 1;
+        if (!dry_run && (rc = delete_group(job, listed[i], err)) != SK_OK) {
+            sk_err_prefix(err, "retention: ");
             goto out;
         }
         ++*deleted;
     }
-    /* orphans: this job's objects that are not part of a complete backup */
-    for (size_t i = 0; i < s.n; i++) {
-        char data_key[1024];
-        if (!owner_of(job, s.v[i].key, data_key, sizeof data_key))
+    /* Orphans. Only what carries snapkeep's pending marker is provably snapkeep's (a backup or a
+     * deletion it did not finish); anything else that is not a listed backup is left alone. */
+    for (size_t i = 0; i < g.n; i++) {
+        group *x = &g.v[i];
+        if (x->gone || (x->listed && !x->obj[OBJ_PENDING]))
             continue;
-        size_t j;
-        for (j = 0; j < l.n; j++)
-            if (strcmp(l.v[j].key, data_key) == 0)
-                break;
-        if (j < l.n || now - s.v[i].mtime < ORPHAN_AGE)
-            continue; /* complete (handled above), or young: maybe a backup in progress elsewhere */
-        if (fn)
-            fn(ud, s.v[i].key, 0, "orphan of an interrupted backup");
+        if (!x->obj[OBJ_PENDING]) {
+            for (int k = 0; fn && k < OBJ_KINDS; k++)
+                if (x->obj[k])
+                    fn(ud, x->obj[k]->key, 1, "not a complete backup and not marked as snapkeep's: never deleted");
+            continue;
+        }
+        int64_t newest = 0;
+        for (int k = 0; k < OBJ_KINDS; k++)
+            if (x->obj[k] && x->obj[k]->mtime > newest)
+                newest = x->obj[k]->mtime;
+        int committed = x->obj[OBJ_DATA] && x->obj[OBJ_MANIFEST];
+        if (now - newest < ORPHAN_AGE)
+            continue; /* young: maybe a backup or deletion in progress elsewhere */
+        for (int k = 0; fn && k < OBJ_KINDS; k++)
+            if (x->obj[k] && (!committed || k == OBJ_PENDING))
+                fn(ud, x->obj[k]->key, 0, committed ? "stale marker of a committed backup"
+                                                    : "orphan of an interrupted backup or deletion");
         if (dry_run) {
             ++*deleted;
             continue;
         }
-        if ((rc = job->dest->remove(job->dest_state, s.v[i].key, err)) != SK_OK) {
-            sk_err_prefix(err, "retention: delete orphan '%s': ", s.v[i].key);
+        if (committed) {
+            if ((rc = job->dest->remove(job->dest_state, x->obj[OBJ_PENDING]->key, err)) != SK_OK) {
+                sk_err_prefix(err, "retention: delete '%s': ", x->obj[OBJ_PENDING]->key);
+                goto out;
+            }
+        } else if ((rc = delete_group(job, x, err)) != SK_OK) {
+            sk_err_prefix(err, "retention: orphan: ");
             goto out;
         }
         ++*deleted;
     }
+    if (!dry_run)
+        sk_job_sweep(job);
 out:
     free(items);
-    objset_free(&s);
-    sk_backup_list_free(&l);
+    free(listed);
+    groups_free(&g);
     return rc;
 }

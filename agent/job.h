@@ -2,15 +2,28 @@
  * job.h: one configured backup job: engine + destination + naming, and the operations on it.
  *
  * Publication protocol of a backup (the job enforces it, not the destination):
- *   1. the data object <key> (engine -> sha256 -> zstd -> md5 -> destination), then
+ *   0. the pending marker <key>.snapkeep-pending: "snapkeep is writing these objects", then
+ *   1. the data object <key> (engine -> sha256 -> zstd [-> age] -> md5 -> destination), then
  *   2. the sidecar <key>.md5 (md5sum format), then
- *   3. the manifest <key>.manifest.json, last: it is the commit marker.
- * list() only shows data objects that have a manifest. A failure at any step removes what the
- * backup had stored, best effort; whatever survives a crash has no manifest and is never listed.
+ *   3. the manifest <key>.manifest.json: it is the commit marker; then the pending marker goes.
+ * A failure at any step removes what the backup had stored, best effort; whatever survives a crash
+ * has no manifest and carries the pending marker, so it is never listed, and orphan cleanup knows it
+ * is snapkeep's to delete. Deletions put the marker first too (see sk_job_prune).
+ *
+ * list() shows this job's data objects (directly in its key directory, named for its tag, database
+ * and extension) that have a manifest, and *legacy* backups: data + .md5 with neither manifest nor
+ * pending marker, as the sidecar snapkeep replaces (and md5sum-based tools) leave them. A legacy
+ * backup is restored and verified against its .md5 and by the engine's own checks (no SHA-256 of
+ * its plaintext is known); retention treats it like any other backup.
  *
  * Restore and verify check before anything is committed: the download goes through an MD5 check
  * (against the sidecar and the manifest), zstd decompression, and a SHA-256 check of the plaintext
  * (against the manifest); each check runs in finish() before the engine's sink is finished.
+ *
+ * Encryption (SNAPKEEP_AGE_*, agent/crypt.h): an age stage sits between zstd and MD5, the key ends
+ * in ".zst.age" and the manifest records the public keys; restore/verify add age decryption
+ * (header MAC, every chunk's tag, the final chunk) after the MD5 check, with the identities loaded
+ * before the engine's sink is opened.
  */
 #ifndef SK_JOB_H
 #define SK_JOB_H
@@ -44,6 +57,7 @@ sk_rc sk_job_dump(sk_job *job, sk_writer *out, sk_err *err);
 
 typedef struct sk_backup_entry {
     char key[1024];
+    int legacy;                /* data + .md5 without a manifest (see above) */
     int64_t ts;                /* from the key (UTC) */
     uint64_t size;             /* stored size as listed */
     const char *checksum;      /* "ok", "missing" (no .md5), "mismatch" (sidecar/manifest/size disagree),
@@ -62,21 +76,39 @@ typedef struct sk_backup_list {
 sk_rc sk_job_list(sk_job *job, int details, sk_backup_list *out, sk_err *err);
 void sk_backup_list_free(sk_backup_list *l);
 
+/* The newest backup snapkeep committed (legacy ones do not count: they say nothing about snapkeep
+ * working), and when it finished (the manifest's finished_at; the key's time if unreadable).
+ * SK_ERR_NOTFOUND when there is none. */
+sk_rc sk_job_newest(sk_job *job, sk_backup_entry *e, int64_t *finished, sk_err *err);
+
 /* Restore `name` (a key, a base name, or "latest") into opts->target. */
 sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts, char key_out[1024], sk_err *err);
 
 /* Download, check and run the engine's checks on `name`; summary needs 512 bytes. */
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err);
 
-/* Retention: delete this job's complete backups that `p` does not keep (manifest first, then
- * .md5, then data, so a half-deleted backup is never listed), and orphans of interrupted backups
- * (this job's data/.md5/manifest objects that do not form a complete backup) older than an hour.
- * Only keys of this job (its directory, tag, database and extension) are ever touched. `fn` is
- * called for every complete backup and orphan with the decision. With dry_run nothing is deleted
- * and *deleted counts what would go. */
+/* Retention: delete this job's listed backups (legacy ones included) that `p` does not keep
+ * (pending marker, manifest, .md5, data, marker: a half-deleted backup is never listed), and
+ * orphans: objects of a key that carries snapkeep's pending marker and forms no committed backup,
+ * all untouched for an hour (a crashed backup or deletion). Objects without the marker that form no
+ * listed backup are never deleted: snapkeep cannot tell that it wrote them. Only keys of this job
+ * (its directory, tag, database and extension) are ever touched; stale temp files of its own
+ * interrupted uploads go too (sk_job_sweep). `fn` is called for every backup and orphan with the
+ * decision. With dry_run nothing is deleted and *deleted counts what would go. */
 typedef void (*sk_prune_fn)(void *ud, const char *key, int keep, const char *reason);
 sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64_t now, sk_prune_fn fn, void *ud,
                    size_t *deleted, sk_err *err);
+
+/* Delete the destination's temp files of this job's uploads that were interrupted (a killed
+ * process) and untouched for an hour; call it holding the job lock. Failures are logged only. */
+void sk_job_sweep(sk_job *job);
+
+/* Everything that tells this job's objects apart from any other job's: the destination's
+ * identity, the key directory, tag, database and extension, '\n'-separated. Two jobs with the
+ * same key space would list, restore and prune each other's backups. */
+const char *sk_job_keyspace(const sk_job *job);
+/* The key directory ("<prefix>/<service>/<environment>/"). */
+const char *sk_job_dir(const sk_job *job);
 
 /* Settings of this job, and its identity, for the agent. */
 const sk_config *sk_job_config(const sk_job *job);

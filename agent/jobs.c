@@ -56,9 +56,10 @@ static sk_rc add_derived(sk_jobs *j, sk_config *cfg, const char *base, const cha
         j->derived = nc;
     if (nn)
         j->derived_names = nn;
-    char name[512];
-    snprintf(name, sizeof name, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
-    char *dup = nn ? strdup(name) : NULL;
+    size_t len = (base ? strlen(base) + 1 : 0) + strlen(suffix) + 1;
+    char *dup = nn ? malloc(len) : NULL;
+    if (dup)
+        snprintf(dup, len, "%s%s%s", base ? base : "", base ? "/" : "", suffix);
     if (!dup) {
         sk_config_free(cfg);
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
@@ -120,6 +121,27 @@ static sk_rc expand(sk_jobs *j, const sk_config *cfg, const char *base, sk_err *
     return rc;
 }
 
+/* Two jobs with one key space would list, restore and prune each other's backups and share a lock,
+ * a status file and metrics (the job id hashes the key space): refuse the configuration. */
+static sk_rc check_distinct(const sk_jobs *j, sk_err *err)
+{
+    for (size_t a = 0; a < j->n; a++)
+        for (size_t b = a + 1; b < j->n; b++) {
+            if (strcmp(sk_job_keyspace(j->v[a].job), sk_job_keyspace(j->v[b].job)) != 0)
+                continue;
+            const char *svc, *env, *eng, *db;
+            sk_job_identity(j->v[a].job, &svc, &env, &eng, &db);
+            return sk_fail(err, SK_ERR_CONFIG, 0,
+                           "jobs '%s' and '%s' would share one key space (%s backups of database '%s' under '%s' in "
+                           "the same destination), and with it one lock, status file and metrics: one job's "
+                           "retention would delete the other's backups and `restore latest` could return the other's "
+                           "database. Give one of them another SNAPKEEP_DB_NAME (or SNAPKEEP_SERVICE, "
+                           "SNAPKEEP_ENVIRONMENT, SNAPKEEP_PREFIX)",
+                           j->v[a].name, j->v[b].name, eng, db, sk_job_dir(j->v[a].job));
+        }
+    return SK_OK;
+}
+
 sk_rc sk_jobs_load(sk_jobs *j, const sk_runtime *rt, char *const *environ_names, sk_err *err)
 {
     memset(j, 0, sizeof *j);
@@ -170,7 +192,7 @@ sk_rc sk_jobs_load(sk_jobs *j, const sk_runtime *rt, char *const *environ_names,
         }
         j->n = i + 1;
     }
-    return SK_OK;
+    return check_distinct(j, err);
 }
 
 sk_agent_job *sk_jobs_pick(sk_jobs *j, const char *name, sk_err *err)
@@ -179,8 +201,14 @@ sk_agent_job *sk_jobs_pick(sk_jobs *j, const char *name, sk_err *err)
         if (j->n == 1)
             return &j->v[0];
         char list[1024] = "";
-        for (size_t i = 0; i < j->n; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", j->v[i].name);
+        for (size_t i = 0; i < j->n; i++) {
+            size_t used = strlen(list);
+            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", j->v[i].name);
+            if (n < 0 || (size_t)n >= sizeof list - used) { /* too many to name: say so */
+                memcpy(list + sizeof list - 6, ", ...", 6);
+                break;
+            }
+        }
         sk_fail(err, SK_ERR_USAGE, 0, "SNAPKEEP_CONFIG lists %zu jobs: choose one with --job (%s)", j->n, list);
         return NULL;
     }

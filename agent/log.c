@@ -5,17 +5,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "redact.h"
 #include "runtime.h"
-
-#define MAX_SECRETS 32
 
 struct sk_log {
     FILE *out;
     int json;
     sk_level min;
     char job[128];
-    char *secrets[MAX_SECRETS];
-    int nsecrets;
+    sk_redactor *redact; /* guarded by flockfile(out): upload threads log while secrets are added */
+    int withhold;        /* a secret could not be registered: print no message text at all */
 };
 
 double sk_monotonic(void)
@@ -30,6 +29,10 @@ sk_log *sk_log_new(FILE *out, int json)
     sk_log *log = calloc(1, sizeof *log);
     if (!log)
         return NULL;
+    if (!(log->redact = sk_redactor_new())) {
+        free(log);
+        return NULL;
+    }
     log->out = out;
     log->json = json;
     log->min = SK_LOG_INFO;
@@ -40,11 +43,7 @@ void sk_log_free(sk_log *log)
 {
     if (!log)
         return;
-    for (int i = 0; i < log->nsecrets; i++) {
-        /* scrub the copies we kept for redaction */
-        memset(log->secrets[i], 0, strlen(log->secrets[i]));
-        free(log->secrets[i]);
-    }
+    sk_redactor_free(log->redact);
     free(log);
 }
 
@@ -56,39 +55,29 @@ void sk_log_set_job(sk_log *log, const char *job)
     snprintf(log->job, sizeof log->job, "%s", job ? job : "");
 }
 
-void sk_log_add_secret(sk_log *log, const char *secret)
+static void add(sk_log *log, const char *secret, int whole)
 {
-    if (!log || !secret || strlen(secret) < 4 || log->nsecrets >= MAX_SECRETS)
+    if (!log || !secret)
         return;
-    for (int i = 0; i < log->nsecrets; i++)
-        if (strcmp(log->secrets[i], secret) == 0)
-            return;
-    char *copy = strdup(secret);
-    if (copy)
-        log->secrets[log->nsecrets++] = copy;
+    flockfile(log->out);
+    if (sk_redactor_add(log->redact, secret, whole) != 0)
+        log->withhold = 1;
+    funlockfile(log->out);
 }
+
+void sk_log_add_secret(sk_log *log, const char *secret) { add(log, secret, 1); }
+void sk_log_add_credentials(sk_log *log, const char *url) { add(log, url, 0); }
 
 void sk_log_redact(const sk_log *log, const char *s, char *out, size_t outsz)
 {
-    size_t o = 0;
-    if (outsz == 0)
-        return;
-    while (*s && o + 1 < outsz) {
-        int hit = 0;
-        for (int i = 0; log && i < log->nsecrets; i++) {
-            size_t n = strlen(log->secrets[i]);
-            if (strncmp(s, log->secrets[i], n) == 0) {
-                for (const char *r = "***"; *r && o + 1 < outsz; r++)
-                    out[o++] = *r;
-                s += n;
-                hit = 1;
-                break;
-            }
-        }
-        if (!hit)
-            out[o++] = *s++;
-    }
-    out[o] = '\0';
+    if (log)
+        flockfile(log->out); /* recursive: emit() holds it already */
+    if (log && log->withhold)
+        snprintf(out, outsz, "(message withheld: out of memory while registering a secret)");
+    else
+        sk_redactor_apply(log ? log->redact : NULL, s, out, outsz);
+    if (log)
+        funlockfile(log->out);
 }
 
 void sk_fmt_bytes(uint64_t n, char *out, size_t outsz)
@@ -117,11 +106,35 @@ static const char *level_name(sk_level l)
     return "info";
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when the bytes there are not UTF-8. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+        (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+        return 0; /* overlong, surrogate or beyond U+10FFFF */
+    return n;
+}
+
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
+        if (c >= 0x80) {
+            /* a key or a server reply may hold any bytes; a JSON line must stay valid UTF-8 */
+            size_t n = utf8_len((const unsigned char *)s);
+            if (n == 0) {
+                fputs("\\ufffd", out);
+            } else {
+                fwrite(s, 1, n, out);
+                s += n - 1;
+            }
+            continue;
+        }
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
         else if (c == '\n')
@@ -136,6 +149,23 @@ static void json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Text lines: control bytes (from a key, a .md5 sidecar, a server reply) are escaped, so one
+ * event stays one line and cannot move the terminal's cursor or forge another line. */
+static void text_str(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if ((c < 0x20 && c != '\t') || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+}
+
 static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t *bytes, const double *secs,
                  const char *msg)
 {
@@ -146,8 +176,8 @@ static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t 
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    sk_log_redact(log, msg, clean, sizeof clean);
     flockfile(log->out); /* upload threads log too: one line at a time */
+    sk_log_redact(log, msg, clean, sizeof clean);
     if (log->json) {
         fprintf(log->out, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_name(level));
         if (log->job[0]) {
@@ -169,8 +199,11 @@ static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t 
         json_str(log->out, clean);
         fputs("}\n", log->out);
     } else {
-        fprintf(log->out, "%s %-5s %s%s", ts, level_name(level), log->job[0] ? log->job : "",
-                log->job[0] ? ": " : "");
+        fprintf(log->out, "%s %-5s ", ts, level_name(level));
+        if (log->job[0]) {
+            text_str(log->out, log->job);
+            fputs(": ", log->out);
+        }
         if (stage && bytes && secs) {
             char b[32], r[32];
             sk_fmt_bytes(*bytes, b, sizeof b);
@@ -180,7 +213,8 @@ static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t 
         } else if (stage) {
             fprintf(log->out, "[%s] ", stage);
         }
-        fprintf(log->out, "%s\n", clean);
+        text_str(log->out, clean);
+        fputc('\n', log->out);
     }
     fflush(log->out);
     funlockfile(log->out);

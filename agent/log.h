@@ -1,9 +1,12 @@
 /*
  * log.h: progress and diagnostics on stderr, as text lines or JSON lines.
  *
- * Every line passes through redaction: each registered secret (passwords, keys, tokens) is replaced
- * by "***" wherever it appears, as a last line of defence; code must still never format a secret.
- * One sk_log belongs to one process/run; it holds no global state.
+ * Every line passes through the redactor (redact.h): each registered secret (passwords, keys,
+ * tokens), and its embedded or decoded parts, is replaced by "***" wherever it appears, and so are
+ * credentials in URLs and connection strings (userinfo passwords, password=, query tokens), as a
+ * last line of defence; code must still never format a secret. Text lines escape control bytes
+ * (\n, \r, \xNN), so one message is one line. One sk_log belongs to one process/run; it holds no
+ * global state; it may be used from several threads.
  */
 #ifndef SK_LOG_H
 #define SK_LOG_H
@@ -23,8 +26,11 @@ void sk_log_set_level(sk_log *log, sk_level min);
 /* The job name printed with every line ("backend/production/sqlite"); NULL clears it. */
 void sk_log_set_job(sk_log *log, const char *job);
 /* Register a secret value to redact (values shorter than 4 bytes are ignored: they would redact
- * ordinary text). The string is copied. */
+ * ordinary text), with the credentials embedded in it. The string is copied. */
 void sk_log_add_secret(sk_log *log, const char *secret);
+/* Register only the credentials embedded in a URL or connection string the user gave (restore
+ * --to): its password is masked, its host and database stay readable. */
+void sk_log_add_credentials(sk_log *log, const char *url);
 
 void sk_log_msg(sk_log *log, sk_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -33,7 +39,8 @@ void sk_log_msg(sk_log *log, sk_level level, const char *fmt, ...) __attribute__
 void sk_log_stage(sk_log *log, const char *stage, uint64_t bytes, double seconds, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Redact `s` into `out` (always NUL-terminated). Exposed for tests. */
+/* Redact `s` into `out` (always NUL-terminated): for text that leaves the process other than
+ * through a log line (status files, webhook bodies). */
 void sk_log_redact(const sk_log *log, const char *s, char *out, size_t outsz);
 
 /* "12.3 MiB" style sizes, for messages. */

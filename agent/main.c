@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +49,8 @@ static const char usage_text[] =
     "  dump [-o FILE|-]                the engine's raw dump (no compression, nothing stored);\n"
     "                                  default: standard output\n"
     "  list [--json]                   complete backups of the job, newest first, with size, time\n"
-    "                                  and checksum state (ok, missing, mismatch, unreadable)\n"
+    "                                  and checksum state (ok, missing, mismatch, unreadable);\n"
+    "                                  legacy backups (data + .md5, no manifest) are marked\n"
     "  restore <key|latest> --to TARGET [--force]\n"
     "                                  download, check MD5, SHA-256 and the engine's integrity check,\n"
     "                                  then put the database in place (sqlite: TARGET is a file path;\n"
@@ -68,7 +70,8 @@ static const char usage_text[] =
     "\n"
     "Configuration comes from environment variables (or SNAPKEEP_CONFIG, a libconfig file of jobs);\n"
     "any variable X may instead be given as X_FILE, the path of a file holding the value (Docker\n"
-    "secrets). Unknown SNAPKEEP_* variables are errors. TZ selects the schedule's time zone.\n";
+    "secrets). Unknown variables of snapkeep's prefixes (SNAPKEEP_, S3_, R2_, POCKETBASE_) are\n"
+    "errors (SNAPKEEP_IGNORE_VARS lists exceptions). TZ selects the schedule's time zone.\n";
 
 static const char exit_text[] =
     "exit codes:\n"
@@ -87,7 +90,7 @@ static void print_help(FILE *out)
     for (size_t t = 0; tables[t]; t++)
         for (const sk_setting_def *d = tables[t]; d->name; d++) {
             fprintf(out, "  %-30s %s", d->name, d->help);
-            if (d->def)
+            if (d->def && d->kind != SK_SET_ALIAS)
                 fprintf(out, " [default: %s]", d->def);
             fputc('\n', out);
         }
@@ -187,7 +190,8 @@ static void print_list_text(const sk_backup_list *l)
         char size[32], when[32];
         sk_fmt_bytes(l->v[i].size, size, sizeof size);
         sk_iso8601(l->v[i].ts, when, sizeof when);
-        printf("%-72s %12s  %-20s  %s\n", l->v[i].key, size, when, l->v[i].checksum);
+        printf("%-72s %12s  %-20s  %s%s\n", l->v[i].key, size, when, l->v[i].checksum,
+               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "");
     }
 }
 
@@ -200,6 +204,8 @@ static void print_list_json(const sk_backup_list *l)
         sk_iso8601(e->ts, when, sizeof when);
         json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "key", e->key, "time", when, "size", (json_int_t)e->size,
                               "checksum", e->checksum);
+        if (o)
+            json_object_set_new(o, "legacy", json_boolean(e->legacy));
         if (o && e->have_manifest_data) {
             char start[32], end[32];
             sk_iso8601(e->m.started_at, start, sizeof start);
@@ -305,7 +311,9 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
     printf("%s: %s (%s)\n  last attempt %s, last success %s, last failure %s%s\n  successes %llu, failures %llu, "
            "last duration %.1f s, last size %llu bytes%s%s\n",
            name, h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail", why, a, s, f,
-           st->running ? " (a backup is running)" : "", (unsigned long long)st->successes,
+           st->running ? " (a backup is running)"
+                       : st->interrupted ? " (the last backup was interrupted: its process is gone)" : "",
+           (unsigned long long)st->successes,
            (unsigned long long)st->failures, st->last_duration, (unsigned long long)st->last_size,
            st->last_failure ? "\n  last error: " : "", st->last_failure ? st->last_error : "");
 }
@@ -324,6 +332,11 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
         char why[1024];
         if (sk_runner_init(&r, j->v[i].job, NULL, &err) != SK_OK || sk_status_read(r.state_dir, r.job_id, &st, &err))
             return fail(rt->log, health ? "health" : "status", &err);
+        /* a status file written by an older version may hold an unredacted error */
+        char clean[sizeof st.last_error];
+        sk_log_redact(rt->log, st.last_error, clean, sizeof clean);
+        memcpy(st.last_error, clean, sizeof clean);
+        sk_runner_seed_status(&r, j->v[i].job, rt, &st);
         const sk_config *cfg = sk_job_config(j->v[i].job);
         int64_t warn = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
         int64_t failh = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
@@ -337,7 +350,20 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
             json_t *o = json_load_file(path, 0, &je);
             if (!o)
                 o = json_pack("{s:s}", "job", r.job_id);
+            else if (json_is_string(json_object_get(o, "last_error")))
+                json_object_set_new(o, "last_error", json_string(st.last_error));
             json_object_set_new(o, "name", json_string(j->v[i].name));
+            if (st.interrupted) {
+                json_object_set_new(o, "running", json_false());
+                json_object_set_new(o, "interrupted", json_true());
+            }
+            if (st.from_destination) {
+                char iso[32];
+                sk_iso8601(st.last_success, iso, sizeof iso);
+                json_object_set_new(o, "last_success", json_string(iso));
+                json_object_set_new(o, "last_key", json_string(st.last_key));
+                json_object_set_new(o, "last_success_source", json_string("destination"));
+            }
             json_object_set_new(o, "health", json_string(h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail"));
             json_object_set_new(o, "health_reason", json_string(why));
             json_array_append_new(arr, o);
@@ -451,7 +477,7 @@ int main(int argc, char **argv)
     sk_err err;
     sk_err_clear(&err);
     const char *lf = getenv("SNAPKEEP_LOG_FORMAT");
-    sk_log *log = sk_log_new(stderr, lf && strcmp(lf, "json") == 0);
+    sk_log *log = sk_log_new(stderr, lf && strcasecmp(lf, "json") == 0);
     sk_jobs j;
     memset(&j, 0, sizeof j);
     int code = 0;
@@ -533,7 +559,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         if (!strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_LEVEL"), levels[i]))
             sk_log_set_level(log, (sk_level)i);
-    rt.spool_dir = sk_config_str(cfg0, "SNAPKEEP_SPOOL_DIR");
 
     if (!strcmp(cmd, "config")) {
         code = cmd_config_check(&j, &rt);
@@ -599,6 +624,8 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(cmd, "restore")) {
         sk_restore_opts ro = { c.target, c.force };
+        /* a URL target may carry a password: mask it (and its decoded forms) in every message */
+        sk_log_add_credentials(log, c.target);
         char key[1024];
         if (sk_job_restore(a->job, c.pos[0], &ro, key, &err) != SK_OK)
             code = fail(log, "restore", &err);

@@ -46,6 +46,22 @@ char *sk_manifest_to_json(const sk_manifest *m, sk_err *err)
         sk_fail(err, SK_ERR_INTERNAL, 0, "manifest: cannot build JSON");
         return NULL;
     }
+    if (m->encrypted) {
+        json_t *rcpts = json_array();
+        for (const char *p = m->age_recipients; rcpts && *p;) {
+            size_t n = strcspn(p, " ");
+            if (n)
+                json_array_append_new(rcpts, json_stringn(p, n));
+            p += n + (p[n] == ' ');
+        }
+        if (!rcpts || json_object_set_new(root, "encryption",
+                                          json_pack("{s:s, s:o, s:b}", "format", "age-encryption.org/v1",
+                                                    "recipients", rcpts, "passphrase", m->age_passphrase))) {
+            json_decref(root);
+            sk_fail(err, SK_ERR_INTERNAL, 0, "manifest: cannot build JSON");
+            return NULL;
+        }
+    }
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!text)
@@ -124,6 +140,27 @@ sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manif
         m->compression_level = (int)json_integer_value(json_object_get(stored, "compression_level"));
         if (strcmp(m->compression, "zstd") != 0)
             bad = "stored.compression (only zstd is known)";
+    }
+    json_t *enc = json_object_get(root, "encryption");
+    if (!bad && enc) {
+        json_t *rcpts = json_object_get(enc, "recipients");
+        const char *fmt = json_string_value(json_object_get(enc, "format"));
+        size_t i, used = 0;
+        json_t *r;
+        if (!fmt || strcmp(fmt, "age-encryption.org/v1") != 0 || !json_is_array(rcpts))
+            bad = "encryption (only age-encryption.org/v1 is known)";
+        json_array_foreach(rcpts, i, r) {
+            const char *v = json_string_value(r);
+            if (bad)
+                break;
+            if (!v || strchr(v, ' ') || used + strlen(v) + 2 > sizeof m->age_recipients)
+                bad = "encryption.recipients";
+            else
+                used += (size_t)snprintf(m->age_recipients + used, sizeof m->age_recipients - used, "%s%s",
+                                         used ? " " : "", v);
+        }
+        m->encrypted = 1;
+        m->age_passphrase = json_is_true(json_object_get(enc, "passphrase"));
     }
     if (!bad && json_is_object(source)) {
         copy_str(source, "server_version", m->server_version, sizeof m->server_version, 0);

@@ -2,7 +2,9 @@
  * manifest.h: the per-backup manifest (JSON) and the md5sum-format sidecar.
  *
  * The manifest is written last: a backup without it is not a backup. It records what a restore
- * checks: the stored object's size and MD5, the plaintext's size and SHA-256.
+ * checks: the stored object's size and MD5, the plaintext's size and SHA-256. An encrypted backup's
+ * manifest also says so ("encryption": format, the recipients' public keys, whether a passphrase
+ * was used) — never a secret key or a passphrase.
  */
 #ifndef SK_MANIFEST_H
 #define SK_MANIFEST_H
@@ -12,6 +14,7 @@
 #include "err.h"
 
 #define SK_MANIFEST_VERSION 1
+#define SK_MANIFEST_RECIPIENTS_MAX 32 /* age recipients a manifest records */
 
 typedef struct sk_manifest {
     int version;
@@ -31,6 +34,10 @@ typedef struct sk_manifest {
     char stored_md5[65];
     char compression[16];      /* "zstd" */
     int compression_level;
+    /* encryption (absent from manifests of unencrypted backups) */
+    int encrypted;             /* the stored object is an age v1 file */
+    int age_passphrase;        /* encrypted with a passphrase (scrypt) */
+    char age_recipients[SK_MANIFEST_RECIPIENTS_MAX * 63]; /* age1... public keys, space-separated */
 } sk_manifest;
 
 /* Serialise to a malloc'd JSON text (caller frees). NULL on failure. */

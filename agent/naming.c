@@ -24,6 +24,12 @@ int sk_key_build(const char *dir, const char *tag, const char *db, int64_t ts, c
     return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
+int sk_key_in_dir(const char *key, const char *dir)
+{
+    size_t dl = strlen(dir);
+    return strncmp(key, dir, dl) == 0 && !strchr(key + dl, '/');
+}
+
 const char *sk_key_base(const char *key)
 {
     const char *slash = strrchr(key, '/');
@@ -50,7 +56,9 @@ int sk_key_match(const char *key, const char *tag, const char *db, const char *e
 {
     const char *b = sk_key_base(key);
     size_t lt = strlen(tag), ld = strlen(db), le = strlen(ext), lb = strlen(b);
-    /* tag _ db _ YYYYMMDD-HHMMSS . ext .zst */
+    /* tag _ db _ YYYYMMDD-HHMMSS . ext .zst [.age] */
+    size_t la = sk_key_encrypted(b) ? strlen(SK_AGE_SUFFIX) : 0;
+    lb -= la;
     if (lb != lt + 1 + ld + 1 + 15 + 1 + le + 4)
         return 0;
     if (strncmp(b, tag, lt) != 0 || b[lt] != '_' || strncmp(b + lt + 1, db, ld) != 0 || b[lt + 1 + ld] != '_')
@@ -58,7 +66,7 @@ int sk_key_match(const char *key, const char *tag, const char *db, const char *e
     const char *s = b + lt + 1 + ld + 1;
     if (!digits(s, 8) || s[8] != '-' || !digits(s + 9, 6) || s[15] != '.')
         return 0;
-    if (strncmp(s + 16, ext, le) != 0 || strcmp(s + 16 + le, ".zst") != 0)
+    if (strncmp(s + 16, ext, le) != 0 || strncmp(s + 16 + le, ".zst", 4) != 0)
         return 0;
     struct tm tm = { 0 };
     tm.tm_year = num(s, 4) - 1900;
@@ -72,6 +80,12 @@ int sk_key_match(const char *key, const char *tag, const char *db, const char *e
     if (ts)
         *ts = (int64_t)timegm(&tm);
     return 1;
+}
+
+int sk_key_encrypted(const char *key)
+{
+    size_t n = strlen(key);
+    return n > 8 && strcmp(key + n - 8, ".zst" SK_AGE_SUFFIX) == 0;
 }
 
 void sk_iso8601(int64_t ts, char *out, size_t outsz)

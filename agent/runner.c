@@ -21,8 +21,9 @@ sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *e
     if (sk_state_dir(cfg, r->state_dir, sizeof r->state_dir, err) != SK_OK)
         return err->rc;
     sk_job_identity(job, &service, &environment, &engine, &db);
-    sk_job_id(service, environment, engine, db, r->job_id, sizeof r->job_id);
+    sk_job_id(service, environment, engine, db, sk_job_keyspace(job), r->job_id);
     r->lock_wait = (int)sk_config_int(cfg, "SNAPKEEP_LOCK_WAIT", 3600);
+    r->retry_window = (int)sk_config_int(cfg, "SNAPKEEP_RETRY_WINDOW", 300);
     r->policy.days = (int)sk_config_int(cfg, "SNAPKEEP_RETENTION_DAYS", 0);
     r->policy.keep_min = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_MIN", 7);
     r->policy.daily = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_DAILY", 0);
@@ -30,6 +31,18 @@ sk_rc sk_runner_init(sk_runner *r, sk_job *job, sk_notifier *notifier, sk_err *e
     r->policy.monthly = (int)sk_config_int(cfg, "SNAPKEEP_KEEP_MONTHLY", 0);
     r->notifier = notifier;
     return SK_OK;
+}
+
+/* The status keeps the start of a long error message, visibly cut ("...") rather than silently. */
+static void copy_marked(char *dst, size_t sz, const char *src)
+{
+    size_t n = strlen(src);
+    if (n < sz) {
+        memcpy(dst, src, n + 1);
+        return;
+    }
+    memcpy(dst, src, sz - 4);
+    memcpy(dst + sz - 4, "...", 4);
 }
 
 static int retention_enabled(const sk_retention_policy *p) { return p->days > 0; }
@@ -40,8 +53,8 @@ static void log_decision(void *ud, const char *key, int keep, const char *reason
         sk_log_msg(ud, SK_LOG_INFO, "retention: deleting %s (%s)", key, reason);
 }
 
-static void notify(sk_runner *r, sk_job *job, const char *event, const char *key, uint64_t size, double secs,
-                   const sk_err *err)
+static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, const char *key, uint64_t size,
+                   double secs, const sk_err *err)
 {
     if (!r->notifier)
         return;
@@ -61,7 +74,9 @@ static void notify(sk_runner *r, sk_job *job, const char *event, const char *key
     if (strcmp(event, "start") != 0)
         json_object_set_new(o, "duration_s", json_real(secs));
     if (err) {
-        json_object_set_new(o, "error", json_string(err->msg));
+        char clean[sizeof err->msg];
+        sk_log_redact(log, err->msg, clean, sizeof clean);
+        json_object_set_new(o, "error", json_string(clean));
         json_object_set_new(o, "exit_code", json_integer(err->rc));
     }
     char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -69,6 +84,45 @@ static void notify(sk_runner *r, sk_job *job, const char *event, const char *key
     if (body)
         sk_notify(r->notifier, event, body);
     free(body);
+}
+
+/* Sleep `s` seconds, waking early on cancellation; non-zero when cancelled. */
+static int nap(const sk_runtime *rt, int s)
+{
+    for (int i = 0; i < s * 10; i++) {
+        if (sk_rt_cancelled(rt))
+            return 1;
+        struct timespec ts = { 0, 100000000L };
+        nanosleep(&ts, NULL);
+    }
+    return sk_rt_cancelled(rt);
+}
+
+/* The backup, tried again after transient source errors until the window closes. Destination
+ * errors are retried by the destination itself; everything else is final at once. */
+static sk_rc backup_retrying(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backup_result *res, sk_err *err)
+{
+    double deadline = sk_monotonic() + r->retry_window;
+    int delay = 2;
+    for (int attempt = 1;; attempt++) {
+        sk_rc rc = sk_job_backup(job, res, err);
+        if (rc != SK_ERR_SOURCE || !err->retryable)
+            return rc;
+        double left = deadline - sk_monotonic();
+        if (left < 1) {
+            if (attempt > 1)
+                sk_err_prefix(err, "still failing after %d attempts over %d s (SNAPKEEP_RETRY_WINDOW): ", attempt,
+                              r->retry_window);
+            return rc;
+        }
+        if (delay > left)
+            delay = (int)left;
+        sk_log_msg(rt->log, SK_LOG_WARN, "retrying in %ds: %s", delay, err->msg);
+        if (nap(rt, delay))
+            return sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal while waiting to retry the backup");
+        delay = delay * 2 > 30 ? 30 : delay * 2;
+        sk_err_clear(err);
+    }
 }
 
 sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backup_result *res, sk_err *err)
@@ -89,10 +143,10 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     st.running = 1;
     st.pid = (long)getpid();
     sk_status_write(r->state_dir, r->job_id, &st, &serr);
-    notify(r, job, "start", NULL, 0, 0, NULL);
+    notify(r, job, rt->log, "start", NULL, 0, 0, NULL);
 
     double t0 = sk_monotonic();
-    sk_rc rc = sk_job_backup(job, res, err);
+    sk_rc rc = backup_retrying(r, job, rt, res, err);
     st.running = 0;
     st.pid = 0;
     st.last_duration = sk_monotonic() - t0;
@@ -104,23 +158,29 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
         st.successes++;
     } else {
         st.last_failure = wall_now(rt);
-        snprintf(st.last_error, sizeof st.last_error, "%s", err->msg);
+        char red[sizeof err->msg];
+        sk_log_redact(rt->log, err->msg, red, sizeof red); /* the file outlives the run */
+        copy_marked(st.last_error, sizeof st.last_error, red);
         st.failures++;
     }
     if (sk_status_write(r->state_dir, r->job_id, &st, &serr) != SK_OK)
         sk_log_msg(rt->log, SK_LOG_ERROR, "%s", serr.msg);
 
-    if (rc == SK_OK && retention_enabled(&r->policy)) {
+    if (rc == SK_OK) {
+        /* with retention off, a policy that keeps every backup: only marked orphans of this job's
+         * interrupted runs go (see sk_job_prune), so nothing half-made stays forever */
+        sk_retention_policy keep_all = { 0, 0, 0, 0, 0 };
         size_t deleted = 0;
         sk_err perr;
         sk_err_clear(&perr);
         /* a retention failure is reported but does not undo a backup that landed */
-        if (sk_job_prune(job, &r->policy, 0, wall_now(rt), log_decision, rt->log, &deleted, &perr) != SK_OK)
+        if (sk_job_prune(job, retention_enabled(&r->policy) ? &r->policy : &keep_all, 0, wall_now(rt), log_decision,
+                         rt->log, &deleted, &perr) != SK_OK)
             sk_log_msg(rt->log, SK_LOG_ERROR, "retention failed (the backup itself succeeded): %s", perr.msg);
         else if (deleted)
             sk_log_msg(rt->log, SK_LOG_INFO, "retention: %zu object(s) deleted", deleted);
     }
-    notify(r, job, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
+    notify(r, job, rt->log, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
            st.last_duration, rc == SK_OK ? NULL : err);
     sk_unlock(lock);
     return rc;
@@ -135,4 +195,27 @@ sk_rc sk_runner_prune(sk_runner *r, sk_job *job, const sk_runtime *rt, int dry_r
     sk_rc rc = sk_job_prune(job, &r->policy, dry_run, wall_now(rt), fn, ud, deleted, err);
     sk_unlock(lock);
     return rc;
+}
+
+void sk_runner_seed_status(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_status *st)
+{
+    (void)r;
+    if (st->last_success)
+        return;
+    sk_backup_entry e;
+    int64_t finished;
+    sk_err err;
+    sk_err_clear(&err);
+    sk_rc rc = sk_job_newest(job, &e, &finished, &err);
+    if (rc == SK_ERR_NOTFOUND)
+        return;
+    if (rc != SK_OK) {
+        sk_log_msg(rt->log, SK_LOG_WARN, "no local record of a success, and the destination could not be read: %s",
+                   err.msg);
+        return;
+    }
+    st->last_success = finished;
+    st->last_size = e.size;
+    snprintf(st->last_key, sizeof st->last_key, "%s", e.key);
+    st->from_destination = 1;
 }

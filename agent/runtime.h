@@ -16,8 +16,6 @@ typedef struct sk_runtime {
     /* Wall clock in milliseconds since the epoch (injectable for tests). */
     int64_t (*now_ms)(void *ud);
     void *clock_ud;
-    /* Scratch directory: SQLite snapshot copies, verify staging. */
-    const char *spool_dir;
 } sk_runtime;
 
 static inline int sk_rt_cancelled(const sk_runtime *rt)

@@ -1,5 +1,6 @@
 #include "state.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "naming.h"
 
@@ -55,13 +57,18 @@ sk_rc sk_state_dir(const sk_config *cfg, char *out, size_t outsz, sk_err *err)
     return SK_OK;
 }
 
-void sk_job_id(const char *service, const char *environment, const char *engine, const char *db, char *out,
-               size_t outsz)
+void sk_job_id(const char *service, const char *environment, const char *engine, const char *db,
+               const char *keyspace, char out[SK_JOB_ID_SIZE])
 {
-    snprintf(out, outsz, "%s_%s_%s_%s", service, environment, engine, db);
-    for (char *p = out; *p; p++)
-        if (*p == '/')
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)keyspace, strlen(keyspace), md);
+    char readable[SK_JOB_ID_READABLE + 1];
+    snprintf(readable, sizeof readable, "%s_%s_%s_%s", service, environment, engine, db);
+    for (char *p = readable; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
             *p = '-';
+    snprintf(out, SK_JOB_ID_SIZE, "%s-%02x%02x%02x%02x%02x%02x%02x%02x", readable, md[0], md[1], md[2], md[3], md[4],
+             md[5], md[6], md[7]);
 }
 
 static void sleep_ms(long ms)
@@ -108,6 +115,18 @@ int sk_lock(const char *state_dir, const char *job_id, int wait_s, const sk_runt
     }
     close(fd);
     return -1;
+}
+
+int sk_lock_held(const char *state_dir, const char *job_id)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.lock", state_dir, job_id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases the shared lock if we got it */
+    return held;
 }
 
 void sk_unlock(int fd)
@@ -166,6 +185,11 @@ sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, s
     st->running = json_is_true(json_object_get(root, "running"));
     st->pid = (long)json_integer_value(json_object_get(root, "pid"));
     json_decref(root);
+    if (st->running && !sk_lock_held(state_dir, job_id)) {
+        /* the process that wrote "running" died (SIGKILL, OOM, power): its lock went with it */
+        st->running = 0;
+        st->interrupted = 1;
+    }
     return SK_OK;
 }
 
@@ -211,7 +235,8 @@ sk_health sk_health_eval(const sk_status *st, int64_t now, int64_t warn_s, int64
         fmt_age(a, age, sizeof age);
         sk_iso8601(st->last_success, iso, sizeof iso);
         sk_health h = a >= fail_s ? SK_HEALTH_FAIL : a >= warn_s ? SK_HEALTH_WARN : SK_HEALTH_OK;
-        snprintf(why, whysz, "last success %s ago (%s)%s%s", age, iso,
+        snprintf(why, whysz, "last success %s ago (%s%s)%s%s", age, iso,
+                 st->from_destination ? ", the destination's newest backup: no local record" : "",
                  st->last_failure > st->last_success ? "; last attempt failed: " : "",
                  st->last_failure > st->last_success ? st->last_error : "");
         return h;

@@ -1,7 +1,8 @@
 /*
  * state.h: per-job state on local disk: the job lock and the status file.
  *
- * The state directory (SNAPKEEP_STATE_DIR) holds, per job id ("backend_production_sqlite_app"):
+ * The state directory (SNAPKEEP_STATE_DIR) holds, per job id
+ * ("backend_production_sqlite_app-<16 hex>", see sk_job_id):
  *   <id>.lock          flock()ed while a backup, restore or prune of the job runs. A second run
  *                      (backup-now while the scheduler is mid-backup, or the reverse) waits for it,
  *                      up to SNAPKEEP_LOCK_WAIT seconds, then fails with SK_ERR_BUSY. The lock dies
@@ -22,15 +23,24 @@
  * else $XDG_STATE_HOME/snapkeep or ~/.local/state/snapkeep. Created if missing. */
 sk_rc sk_state_dir(const sk_config *cfg, char *out, size_t outsz, sk_err *err);
 
-/* A file-name-safe job id from service, environment, engine and database. */
-void sk_job_id(const char *service, const char *environment, const char *engine, const char *db, char *out,
-               size_t outsz);
+/* A file-name-safe job id: a readable part (service_environment_engine_db, any other byte as '-',
+ * cut to SK_JOB_ID_READABLE bytes) for people, then '-' and 16 hex digits of the SHA-256 of the
+ * job's key space (destination identity, key directory, tag, database, extension; see
+ * sk_job_keyspace), which is what makes it unique: the readable part alone is ambiguous ("a_b"/"c"
+ * vs "a"/"b_c") and names no destination. Two jobs get one id only if they share a key space,
+ * which loading the configuration refuses. Used for the lock, the status file and metrics labels. */
+#define SK_JOB_ID_READABLE 160
+#define SK_JOB_ID_SIZE (SK_JOB_ID_READABLE + 18)
+void sk_job_id(const char *service, const char *environment, const char *engine, const char *db,
+               const char *keyspace, char out[SK_JOB_ID_SIZE]);
 
 /* Take the job's lock, waiting up to wait_s seconds (logging that it waits). Returns the lock fd
  * (>= 0) to pass to sk_unlock, or -1 with err set (SK_ERR_BUSY after the wait, SK_ERR_CANCELLED
  * on a signal). */
 int sk_lock(const char *state_dir, const char *job_id, int wait_s, const sk_runtime *rt, sk_err *err);
 void sk_unlock(int fd);
+/* Does a live process hold the job's lock (flock: it cannot outlive its holder, unlike a pid)? */
+int sk_lock_held(const char *state_dir, const char *job_id);
 
 typedef struct sk_status {
     char job[256];
@@ -46,9 +56,12 @@ typedef struct sk_status {
     uint64_t successes, failures;
     int running;               /* a backup is in progress (pid below) */
     long pid;
+    int interrupted;           /* not stored: the file said running, but no process holds the lock */
+    int from_destination;      /* not stored: last_success was taken from the destination */
 } sk_status;
 
-/* Read the status (a missing file gives a zeroed status with `job` set, and SK_OK). */
+/* Read the status (a missing file gives a zeroed status with `job` set, and SK_OK). "running" is
+ * believed only while a process holds the job's lock; otherwise running = 0 and interrupted = 1. */
 sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, sk_err *err);
 sk_rc sk_status_write(const char *state_dir, const char *job_id, const sk_status *st, sk_err *err);
 

@@ -1,8 +1,8 @@
 /*
  * stream.h: the push-model writer chain every backup and restore flows through.
  *
- *   engine.dump -> sha256(plain) -> zstd -> md5(stored) -> destination writer
- *   dest.get    -> md5 check     -> unzstd -> sha256 check -> engine restore sink
+ *   engine.dump -> sha256(plain) -> zstd -> [age] -> md5(stored) -> destination writer
+ *   dest.get    -> md5 check     -> [unage] -> unzstd -> sha256 check -> engine restore sink
  *
  * A stage embeds sk_writer as its FIRST member and forwards to `next`. The chain owns its stages:
  * sk_writer_free_chain() destroys head..tail.

@@ -11,9 +11,15 @@ check() { # description, then a command: ok when it succeeds
   local d=$1; shift
   if "$@"; then ok "$d"; else nok "$d"; fi
 }
-done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
+done_testing() { _secrets_check; echo "1..$_n"; [ "$_failed" -eq 0 ]; }
 # run snapkeep capturing stdout/stderr into $T/out $T/err, status in $rc
-sk() { "$SK_BIN" "$@" >"$T/out" 2>"$T/err"; rc=$?; cat "$T/err" >>"$T/all-stderr"; return 0; }
+sk() {
+  "$SK_BIN" "$@" >"$T/out" 2>"$T/err"; rc=$?
+  cat "$T/err" >>"$T/all-stderr"; cat "$T/out" >>"$T/all-stdout"; return 0
+}
+
+# Secrets: `secret VALUE...` and `secret_watch PATH...` (tests/secrets.sh); done_testing checks them.
+. "$(dirname "${BASH_SOURCE[0]}")/secrets.sh"
 # expect exit code N from the last sk call
 rc_is() { [ "$rc" -eq "$1" ] || { echo "# expected exit $1, got $rc; stderr:"; sed 's/^/#   /' "$T/err"; return 1; }; }
 err_has() { grep -q -- "$1" "$T/err" || { echo "# stderr lacks '$1':"; sed 's/^/#   /' "$T/err"; return 1; }; }

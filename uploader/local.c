@@ -21,6 +21,7 @@ const sk_setting_def sk_local_settings[] = {
 typedef struct local_dest {
     char root[PATH_MAX];
     char desc[PATH_MAX + 32];
+    char ident[PATH_MAX + 8];
     const sk_runtime *rt;
 } local_dest;
 
@@ -112,11 +113,16 @@ static sk_rc local_open(const sk_config *cfg, const sk_runtime *rt, void **state
         free(d);
         return err->rc;
     }
+    /* "/backups" and "/backups/../backups" are one place: tell jobs apart by the resolved path */
+    char real[PATH_MAX];
+    snprintf(d->ident, sizeof d->ident, "local:%s", realpath(d->root, real) ? real : d->root);
     *state = d;
     return SK_OK;
 }
 
 static const char *local_describe(void *state) { return ((local_dest *)state)->desc; }
+
+static const char *local_identity(void *state) { return ((local_dest *)state)->ident; }
 
 static void local_close(void *state) { free(state); }
 
@@ -266,7 +272,9 @@ typedef struct walk {
 static sk_rc walk_dir(walk *wk, const char *rel, sk_err *err)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", wk->d->root, rel);
+    int pn = snprintf(path, sizeof path, "%s/%s", wk->d->root, rel);
+    if (pn < 0 || (size_t)pn >= sizeof path)
+        return sk_fail(err, SK_ERR_DEST, 0, "list: the path of '%s' in %s is too long", rel, wk->d->desc);
     DIR *dir = opendir(path);
     if (!dir) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -284,8 +292,12 @@ static sk_rc walk_dir(walk *wk, const char *rel, sk_err *err)
             continue;
         size_t pl = strlen(wk->prefix);
         char full[PATH_MAX + 8];
-        snprintf(full, sizeof full, "%s/%s", wk->d->root, key);
+        int fn = snprintf(full, sizeof full, "%s/%s", wk->d->root, key);
         struct stat st;
+        if (fn < 0 || (size_t)fn >= sizeof full) {
+            rc = sk_fail(err, SK_ERR_DEST, 0, "list: the path of '%s' in %s is too long", key, wk->d->desc);
+            break;
+        }
         if (lstat(full, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
@@ -319,6 +331,42 @@ static sk_rc local_list(void *state, const char *prefix, sk_list_fn fn, void *ud
     return walk_dir(&wk, rel, err);
 }
 
+/* Temp files are "<dir>/.<final base>.tmp-<12 hex>" (local_put). */
+static sk_rc local_sweep(void *state, const char *dir, int (*mine)(void *ud, const char *key), void *ud,
+                         int64_t older_than, size_t *removed, sk_err *err)
+{
+    local_dest *d = state;
+    char path[PATH_MAX];
+    *removed = 0;
+    if (path_of(d, dir, path, sizeof path) != 0)
+        return sk_fail(err, SK_ERR_DEST, 0, "path of '%s' is too long", dir);
+    DIR *dh = opendir(path);
+    if (!dh)
+        return errno == ENOENT ? SK_OK : sk_fail(err, SK_ERR_DEST, errno, "list '%s': %s", path, strerror(errno));
+    sk_rc rc = SK_OK;
+    struct dirent *de;
+    while (rc == SK_OK && (de = readdir(dh))) {
+        const char *n = de->d_name, *t = strstr(n, ".tmp-");
+        size_t len = strlen(n);
+        if (n[0] != '.' || !t || len < 18 || t != n + len - 17 || strspn(t + 5, "0123456789abcdef") != 12)
+            continue;
+        char key[PATH_MAX], full[PATH_MAX * 2];
+        int kn = snprintf(key, sizeof key, "%s%.*s", dir, (int)(t - n - 1), n + 1);
+        if (kn < 0 || (size_t)kn >= sizeof key || !mine(ud, key))
+            continue;
+        snprintf(full, sizeof full, "%s/%s", path, n);
+        struct stat st;
+        if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode) || (int64_t)st.st_mtime >= older_than)
+            continue;
+        if (unlink(full) != 0 && errno != ENOENT)
+            rc = sk_fail(err, SK_ERR_DEST, errno, "delete stale temp file '%s': %s", full, strerror(errno));
+        else
+            ++*removed;
+    }
+    closedir(dh);
+    return rc;
+}
+
 static sk_rc local_remove(void *state, const char *key, sk_err *err)
 {
     local_dest *d = state;
@@ -341,4 +389,6 @@ const sk_dest_type sk_dest_local = {
     .list = local_list,
     .remove = local_remove,
     .close = local_close,
+    .identity = local_identity,
+    .sweep = local_sweep,
 };

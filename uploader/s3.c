@@ -40,6 +40,12 @@ const sk_setting_def sk_s3_settings[] = {
     { "S3_CA_FILE", SK_SET_PATH, NULL, 0, 0, NULL, 0, "PEM CA bundle to trust instead of the system's" },
     { "S3_ALLOW_HTTP", SK_SET_BOOL, "false", 0, 0, NULL, 0,
       "allow a plain http:// S3_ENDPOINT (only on a trusted network)" },
+    /* the AWS CLI/SDK names, for users who bring them: used when the S3_ name is unset, an error
+     * when both are set to different values */
+    { "AWS_ENDPOINT_URL", SK_SET_ALIAS, "S3_ENDPOINT", 0, 0, NULL, 0, "same as S3_ENDPOINT (the AWS SDK name)" },
+    { "AWS_REGION", SK_SET_ALIAS, "S3_REGION", 0, 0, NULL, 0, "same as S3_REGION (the AWS SDK name)" },
+    { "AWS_ACCESS_KEY_ID", SK_SET_ALIAS, "S3_ACCESS_KEY_ID", 0, 0, NULL, 1, "same as S3_ACCESS_KEY_ID" },
+    { "AWS_SECRET_ACCESS_KEY", SK_SET_ALIAS, "S3_SECRET_ACCESS_KEY", 0, 0, NULL, 1, "same as S3_SECRET_ACCESS_KEY" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 

@@ -34,6 +34,9 @@ const sk_setting_def sk_pocketbase_settings[] = {
       "pocketbase: seconds PocketBase may take to write the backup zip" },
     { "SNAPKEEP_POCKETBASE_RESTORE_WAIT", SK_SET_INT, "600", 5, 86400, NULL, 0,
       "pocketbase: seconds a restore waits for PocketBase to restart" },
+    { "SNAPKEEP_POCKETBASE_RESTORE_SAFETY_COPY", SK_SET_BOOL, "true", 0, 0, NULL, 0,
+      "pocketbase: before a restore replaces the server's data, save its current state as a backup on the server "
+      "(kept in pb_data/backups, which a restore preserves) so the restore can be undone" },
     { "SNAPKEEP_POCKETBASE_STALL_TIMEOUT", SK_SET_INT, "60", 2, 3600, NULL, 0,
       "pocketbase: seconds without data after which a download or upload is dropped (downloads resume)" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
@@ -52,6 +55,7 @@ typedef struct pb_engine {
     char spool[PATH_MAX];
     int keep;
     long lock_wait_s, create_timeout_s, restore_wait_s, stall_s;
+    int safety_copy;            /* SNAPKEEP_POCKETBASE_RESTORE_SAFETY_COPY */
     int legacy;                 /* logged in through the pre-0.23 admins API */
     char backup[256];           /* server-side backup of this run, "" when none */
     int created_by_us;          /* 0: an existing backup of that name was used */
@@ -142,12 +146,14 @@ static sk_rc pb_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     char probe[256];
     if (sk_pb_backup_name(e->pattern, (long long)(now_ms(e) / 1000), probe, sizeof probe, err) != SK_OK)
         goto fail;
-    snprintf(e->spool, sizeof e->spool, "%s", rt && rt->spool_dir ? rt->spool_dir : "/tmp");
+    const char *spool = sk_config_str(cfg, "SNAPKEEP_SPOOL_DIR");
+    snprintf(e->spool, sizeof e->spool, "%s", spool ? spool : "/tmp");
     e->keep = sk_config_bool(cfg, "SNAPKEEP_POCKETBASE_KEEP_SERVER_COPY");
     e->lock_wait_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_LOCK_WAIT", 600);
     e->create_timeout_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_CREATE_TIMEOUT", 1800);
     e->restore_wait_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_RESTORE_WAIT", 600);
     e->stall_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_STALL_TIMEOUT", 60);
+    e->safety_copy = sk_config_bool(cfg, "SNAPKEEP_POCKETBASE_RESTORE_SAFETY_COPY");
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
     snprintf(info->database, sizeof info->database, "%s", db ? db : "pb");
     snprintf(info->server_version, sizeof info->server_version, "PocketBase");
@@ -379,10 +385,10 @@ out:
     return found;
 }
 
-/* Create `name` on the server, or adopt it when it exists. */
-static sk_rc create_backup(pb_engine *e, const char *name, sk_err *err)
+/* Create `name` on the server at `c` (*created = 1, *secs = how long it took), or adopt it when it
+ * exists (*created = 0). */
+static sk_rc create_backup(pb_engine *e, pb_client *c, const char *name, int *created, double *secs, sk_err *err)
 {
-    pb_client *c = &e->src;
     int64_t deadline = now_ms(e) + e->lock_wait_s * 1000;
     int waited = 0;
     char body[400], msg[256];
@@ -423,21 +429,18 @@ static sk_rc create_backup(pb_engine *e, const char *name, sk_err *err)
                 rc = reply_fail(err, SK_ERR_SOURCE, r, "creating the PocketBase backup failed", "see PocketBase's log");
                 goto out;
             }
-            e->created_by_us = 1;
-            snprintf(e->backup, sizeof e->backup, "%s", name);
+            *created = 1;
             goto out;
         }
         if (r->status == 204) {
-            e->created_by_us = 1;
-            snprintf(e->backup, sizeof e->backup, "%s", name);
-            e->create_s = sk_monotonic() - t0;
+            *created = 1;
+            *secs = sk_monotonic() - t0;
             goto out;
         }
         char code[80];
         pb_resp_field_code(r, "name", code, sizeof code);
         if (r->status == 400 && strcmp(code, "validation_backup_name_exists") == 0) {
-            snprintf(e->backup, sizeof e->backup, "%s", name);
-            e->created_by_us = 0;
+            *created = 0;
             goto out;
         }
         pb_resp_message(r, msg, sizeof msg);
@@ -693,8 +696,13 @@ static sk_rc do_dump(pb_engine *e, sk_writer *out, sk_dump_info *info, sk_err *e
                e->legacy ? "legacy admins" : "superusers");
     if ((rc = sk_pb_backup_name(e->pattern, (long long)(now_ms(e) / 1000), name, sizeof name, err)) != SK_OK)
         return rc;
-    if ((rc = create_backup(e, name, err)) != SK_OK)
+    int created = 0;
+    double secs = 0;
+    if ((rc = create_backup(e, c, name, &created, &secs, err)) != SK_OK)
         return rc;
+    e->created_by_us = created;
+    e->create_s = secs;
+    snprintf(e->backup, sizeof e->backup, "%s", name);
     uint64_t size = 0;
     int f = find_backup(e, c, name, &size, mod, sizeof mod, err);
     if (f < 0)
@@ -817,7 +825,94 @@ typedef struct pb_sink {
     char *summary;
     int fd;
     pb_client target;
+    char safety[128];           /* the safety copy taken before the restore, "" when none */
 } pb_sink;
+
+/* Records in the server's own (non-system) collections: what a restore would replace. `where`
+ * gets "N in 'name'" of the first collection with records. -1 when it cannot be told (err set). */
+static long long server_records(pb_engine *e, pb_client *c, char *where, size_t wsz, sk_err *err)
+{
+    pb_resp *r = malloc(sizeof *r);
+    if (!r) {
+        sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        return -1;
+    }
+    long long total = -1;
+    json_t *j = NULL;
+    where[0] = '\0';
+    if (pb_request(c, "GET", "/api/collections?perPage=500&fields=name,system", NULL, 1, 60, r) != 0 ||
+        r->status != 200) {
+        reply_fail(err, SK_ERR_SOURCE, r, "listing PocketBase's collections failed", NULL);
+        goto out;
+    }
+    json_t *items = NULL;
+    if (r->truncated || !(j = json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL)) ||
+        !json_is_array(items = json_object_get(j, "items")) ||
+        json_integer_value(json_object_get(j, "totalPages")) > 1) {
+        sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase's collection list is unreadable or too long");
+        goto out;
+    }
+    total = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v) {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (!name || json_is_true(json_object_get(v, "system")))
+            continue;
+        char esc[600], path[700];
+        pb_escape(name, esc, sizeof esc);
+        snprintf(path, sizeof path, "/api/collections/%s/records?perPage=1&fields=id", esc);
+        json_t *rj = NULL;
+        if (pb_request(c, "GET", path, NULL, 1, 60, r) != 0 || r->status != 200 ||
+            !(rj = json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL)) ||
+            !json_is_integer(json_object_get(rj, "totalItems"))) {
+            json_decref(rj);
+            char what[800];
+            snprintf(what, sizeof what, "counting the records of PocketBase's collection '%s' failed", name);
+            reply_fail(err, SK_ERR_SOURCE, r, what, NULL);
+            total = -1;
+            goto out;
+        }
+        long long n = (long long)json_integer_value(json_object_get(rj, "totalItems"));
+        json_decref(rj);
+        if (n > 0 && !where[0])
+            snprintf(where, wsz, "%lld in '%s'", n, name);
+        total += n;
+    }
+out:
+    json_decref(j);
+    (void)e;
+    free(r);
+    return total;
+}
+
+/* Save the target's current state as a new server-side backup before the restore replaces it.
+ * PocketBase keeps pb_data/backups across a restore, so the copy is there to undo it. */
+static sk_rc take_safety_copy(pb_sink *s, sk_err *err)
+{
+    pb_engine *e = s->e;
+    char name[128], stamp[32];
+    time_t tt = (time_t)(now_ms(e) / 1000);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
+    snprintf(name, sizeof name, "snapkeep_before_restore_%s_%04x.zip", stamp, (unsigned)(getpid() ^ rand()) & 0xffff);
+    int created = 0;
+    double secs = 0;
+    sk_rc rc = create_backup(e, &s->target, name, &created, &secs, err);
+    if (rc == SK_OK && !created)
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "a backup named %s already exists on the server", name);
+    if (rc != SK_OK) {
+        sk_err_prefix(err, "refusing to restore (the server was not touched): could not save PocketBase's current "
+                           "state first (set SNAPKEEP_POCKETBASE_RESTORE_SAFETY_COPY=false to restore without it): ");
+        return rc;
+    }
+    snprintf(s->safety, sizeof s->safety, "%s", name);
+    sk_log_msg(lg(e), SK_LOG_INFO,
+               "saved PocketBase's current state as %s on the server (in %.1f s) before replacing it: to undo the "
+               "restore, restore %s in PocketBase's admin UI (Settings > Backups)", name, secs, name);
+    return SK_OK;
+}
 
 static sk_rc sink_write(sk_writer *w, const void *buf, size_t len, sk_err *err)
 {
@@ -888,6 +983,7 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
     pb_client *c = &s->target;
     char name[128], esc[300], path[400], sz[32];
     sk_rc rc = SK_OK;
+    int started = 0;            /* PocketBase accepted the restore request */
     long long now = (long long)(now_ms(e) / 1000);
     char stamp[32];
     time_t tt = (time_t)now;
@@ -899,6 +995,8 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
     if (!r)
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     sk_fmt_bytes(size, sz, sizeof sz);
+    if (e->safety_copy && (rc = take_safety_copy(s, err)) != SK_OK)
+        goto out;
     double t0 = sk_monotonic();
     for (int attempt = 0; attempt < 2; attempt++) {
         pb_upload(c, "/api/backups/upload", "file", name, size, read_at, s, e->stall_s, r);
@@ -949,6 +1047,7 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
         delete_server_copy(e, c, name, "the restore did not start");
         goto out;
     }
+    started = 1;
     sk_log_msg(lg(e), SK_LOG_INFO, "PocketBase accepted the restore of %s; waiting for it to restart (up to %ld s)", name,
                e->restore_wait_s);
     if ((rc = wait_restart(e, c, name, err)) != SK_OK)
@@ -979,7 +1078,12 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
                    "data holds the superusers as they were at backup time. The uploaded copy %s stays in "
                    "pb_data/backups; delete it in the admin UI", lerr.msg, name);
     }
+    if (s->safety[0])
+        sk_log_msg(lg(e), SK_LOG_INFO, "the state before the restore stays on the server as %s (restore it in "
+                   "PocketBase's admin UI to undo this restore; delete it there when no longer needed)", s->safety);
 out:
+    if (rc != SK_OK && !started && s->safety[0]) /* nothing was replaced: the copy is of no use */
+        delete_server_copy(e, c, s->safety, "the restore did not start");
     free(r);
     return rc;
 }
@@ -1079,9 +1183,29 @@ static sk_rc pb_restore_open(void *state, const sk_restore_opts *opts, sk_writer
     /* fail fast on credentials and reachability, before the download; nothing changes yet */
     if (login(e, &s->target, 60, err) != SK_OK)
         goto fail;
+    /* like a file or a database: data that is there is replaced only with --force */
+    char where[400];
+    long long recs = server_records(e, &s->target, where, sizeof where, err);
+    if (recs != 0 && !opts->force) {
+        if (recs < 0)
+            sk_err_prefix(err, "cannot tell whether PocketBase at %s holds data, so the restore needs --force: ",
+                          s->target.shown);
+        else
+            sk_fail(err, SK_ERR_USAGE, 0,
+                    "PocketBase at %s holds data (%lld records, %s): a restore replaces ALL of it. Pass --force to "
+                    "replace it%s", s->target.shown, recs, where,
+                    e->safety_copy ? " (its current state is saved as a backup on the server first)" : "");
+        err->rc = SK_ERR_USAGE;
+        goto fail;
+    }
+    if (recs < 0) {
+        sk_log_msg(lg(e), SK_LOG_WARN, "cannot tell whether PocketBase at %s holds data (%s); restoring anyway "
+                   "(--force)", s->target.shown, err->msg);
+        sk_err_clear(err);
+    }
     sk_log_msg(lg(e), SK_LOG_INFO,
-               "logged in to PocketBase at %s; once the backup passed every check, ALL its data will be replaced",
-               s->target.shown);
+               "logged in to PocketBase at %s; once the backup passed every check, ALL its data will be replaced%s",
+               s->target.shown, e->safety_copy ? " (after saving its current state on the server)" : "");
     *sink = &s->base;
     return SK_OK;
 fail:

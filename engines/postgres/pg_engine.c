@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pg_script.h"
+#include "../../agent/redact.h"
 
 const sk_setting_def sk_pg_settings[] = {
     { "DATABASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1,
@@ -50,6 +51,34 @@ typedef struct pg_engine {
     const sk_runtime *rt;
 } pg_engine;
 
+/* Whether a failed connection attempt may succeed later without any change by the user: the server
+ * is down or restarting, or out of connection slots. Authentication failures, unknown databases or
+ * roles, bad parameters are final. libpq gives no SQLSTATE for a failed connection, so this reads
+ * its message (the server's part is English unless lc_messages says otherwise: then no retry). */
+static int transient_connect_error(const char *msg)
+{
+    static const char *const signs[] = {
+        "Connection refused",                        /* server down, port closed */
+        "No such file or directory",                 /* its Unix socket is gone while it is down */
+        "the database system is starting up",        /* 57P03 */
+        "the database system is shutting down",      /* 57P03 */
+        "the database system is in recovery mode",   /* 57P03 */
+        "the database system is not yet accepting connections", /* 57P03 */
+        "the database system is not accepting connections",     /* 57P03 */
+        "too many clients already",                  /* 53300 */
+        "remaining connection slots are reserved",   /* 53300 */
+        "too many connections for",                  /* 53300: a role's or database's CONNECTION LIMIT */
+        "server closed the connection unexpectedly", /* the server died during start-up */
+        "Connection reset by peer",
+        "Temporary failure in name resolution",      /* a container restarting under compose */
+        "timeout expired",                           /* connect_timeout */
+    };
+    for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
+        if (strstr(msg, signs[i]))
+            return 1;
+    return 0;
+}
+
 PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *what, sk_err *err)
 {
     const char *keys[4], *vals[4];
@@ -64,6 +93,25 @@ PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *wh
     vals[n++] = "snapkeep";
     keys[n] = NULL;
     vals[n] = NULL;
+    if (conninfo && *conninfo) {
+        /* libpq's parse errors quote fragments of the string, the password included
+         * ("invalid percent-encoded token: \"Pa%ss...\""): keep the reason, mask the quotes */
+        char *perr = NULL;
+        PQconninfoOption *parsed = PQconninfoParse(conninfo, &perr);
+        if (!parsed) {
+            char msg[600];
+            sk_redact_quoted(perr ? perr : "out of memory", msg, sizeof msg);
+            size_t l = strlen(msg);
+            while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+                msg[--l] = '\0';
+            PQfreemem(perr);
+            int target = strstr(what, "restore") != NULL;
+            return sk_fail(err, target ? SK_ERR_USAGE : SK_ERR_CONFIG, 0,
+                           "the %s's connection string is malformed: %s (check %s; percent-encode special "
+                           "characters of a URL's password)", what, msg, target ? "--to" : "DATABASE_URL"), NULL;
+        }
+        PQconninfoFree(parsed);
+    }
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c) {
         sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory connecting to the %s", what);
@@ -78,7 +126,7 @@ PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *wh
             msg[--l] = '\0';
         sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the %s: %s (check DATABASE_URL or PGHOST/PGPORT/PGUSER/"
                                        "PGDATABASE/PGPASSWORD)", what, msg);
-        err->retryable = 1;
+        err->retryable = transient_connect_error(msg);
         PQfinish(c);
         return NULL;
     }
@@ -252,9 +300,10 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
         char *perr = NULL;
         PQconninfoOption *o = PQconninfoParse(url, &perr);
         if (!o) {
-            /* libpq's parse message quotes no value, but be safe: print only its first line */
+            /* libpq's parse message may quote a fragment of the password ("invalid
+             * percent-encoded token: \"Pa%ss...\""): mask quoted parts, keep the first line */
             char m[300];
-            snprintf(m, sizeof m, "%s", perr ? perr : "out of memory");
+            sk_redact_quoted(perr ? perr : "out of memory", m, sizeof m);
             m[strcspn(m, "\n")] = '\0';
             PQfreemem(perr);
             pg_close(e);
@@ -339,6 +388,9 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     sk_pg_dump_stats st;
     double t0 = sk_monotonic();
     sk_rc rc = sk_pg_dump_conn(c, &e->opts, out, e->rt, &st, err);
+    /* a connection lost mid-dump (the server shut down or restarted) is worth another attempt */
+    if (rc == SK_ERR_SOURCE && PQstatus(c) == CONNECTION_BAD)
+        err->retryable = 1;
     PQfinish(c);
     if (rc)
         return rc;
@@ -347,6 +399,10 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
              "{\"objects\":%ld,\"tables\":%ld,\"rows\":%llu,\"order_warnings\":%ld,\"isolation\":\"%s\"}",
              st.objects, st.tables, (unsigned long long)st.rows, st.order_warnings,
              e->opts.serializable_deferrable ? "serializable-deferrable" : "repeatable-read");
+    if (st.tables == 0 && e->opts.content != SK_PG_SCHEMA_ONLY && e->rt && e->rt->log)
+        sk_log_msg(e->rt->log, SK_LOG_WARN, "the database has no user tables (or all are excluded): the backup is "
+                   "stored, but it holds no data. Check that DATABASE_URL (or SNAPKEEP_PG_DATABASE) names the "
+                   "application's database");
     if (e->rt && e->rt->log)
         sk_log_msg(e->rt->log, SK_LOG_INFO, "postgres dump: %ld objects, %ld tables, %llu rows in %.1f s%s",
                    st.objects, st.tables, (unsigned long long)st.rows, sk_monotonic() - t0,
@@ -354,13 +410,18 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     return SK_OK;
 }
 
-sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err)
+/* A connection to the maintenance database 'postgres' of the server `target` names, with the
+ * target's other parameters; the target's database name goes to `name`. */
+static PGconn *maintenance_connect(const char *target, const char *password, char *name, size_t namesz,
+                                   const char *why, sk_err *err)
 {
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(target ? target : "", &perr);
     PQfreemem(perr);
-    if (!opts)
-        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target is not a valid connection string or URI");
+    if (!opts) {
+        sk_fail(err, SK_ERR_USAGE, 0, "the restore target is not a valid connection string or URI");
+        return NULL;
+    }
     const char *keys[64], *vals[64];
     int n = 0;
     const char *db = NULL;
@@ -376,42 +437,84 @@ sk_rc sk_pg_create_database(const char *target, const char *password, char *name
     }
     if (!db) {
         PQconninfoFree(opts);
-        return sk_fail(err, SK_ERR_USAGE, 0, "the restore target names no database to create (add /dbname to the URL)");
+        sk_fail(err, SK_ERR_USAGE, 0, "the restore target names no database to %s (add /dbname to the URL)", why);
+        return NULL;
     }
     snprintf(name, namesz, "%s", db);
     if (password && *password) {
         keys[n] = "password";
         vals[n++] = password;
     }
-    keys[n] = "dbname"; /* the maintenance database of the same server */
+    keys[n] = "dbname";
     vals[n++] = "postgres";
     keys[n] = NULL;
     vals[n] = NULL;
     PGconn *c = PQconnectdbParams(keys, vals, 0);
-    sk_rc rc = SK_OK;
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        rc = sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the maintenance database 'postgres' to create '%s': %s",
-                     db, c ? PQerrorMessage(c) : "out of memory");
-    } else {
-        char *q = PQescapeIdentifier(c, db, strlen(db));
-        char sql[600];
-        snprintf(sql, sizeof sql, "CREATE DATABASE %s", q ? q : "\"\"");
-        PQfreemem(q);
-        PGresult *r = PQexec(c, sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = sk_fail(err, SK_ERR_SOURCE, 0, "CREATE DATABASE for the restore target '%s' failed: %s", db,
-                         PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-                                                                       : PQerrorMessage(c));
-        PQclear(r);
-    }
-    PQfinish(c);
     PQconninfoFree(opts);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        sk_fail(err, SK_ERR_SOURCE, 0, "cannot connect to the maintenance database 'postgres' to %s '%s': %s", why,
+                name, c ? PQerrorMessage(c) : "out of memory");
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Run "<verb> DATABASE <name>" on the maintenance connection. */
+static sk_rc database_ddl(PGconn *c, const char *verb, const char *name, sk_err *err)
+{
+    char *q = PQescapeIdentifier(c, name, strlen(name));
+    char sql[600];
+    snprintf(sql, sizeof sql, "%s DATABASE %s", verb, q ? q : "\"\"");
+    PQfreemem(q);
+    PGresult *r = PQexec(c, sql);
+    sk_rc rc = SK_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = sk_fail(err, SK_ERR_SOURCE, 0, "%s DATABASE for the restore target '%s' failed: %s", verb, name,
+                     PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                                   : PQerrorMessage(c));
+    PQclear(r);
     return rc;
 }
 
-/* Connect to the restore target; a database that does not exist yet is created first. */
-static PGconn *connect_target(pg_engine *e, const char *target, sk_err *err)
+sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err)
 {
+    PGconn *c = maintenance_connect(target, password, name, namesz, "create", err);
+    if (!c)
+        return err->rc;
+    sk_rc rc = database_ddl(c, "CREATE", name, err);
+    PQfinish(c);
+    return rc;
+}
+
+sk_rc sk_pg_drop_database(const char *target, const char *password, sk_err *err)
+{
+    char name[256];
+    PGconn *c = maintenance_connect(target, password, name, sizeof name, "drop", err);
+    if (!c)
+        return err->rc;
+    sk_rc rc = database_ddl(c, "DROP", name, err);
+    PQfinish(c);
+    return rc;
+}
+
+/* Undo connect_target()'s CREATE DATABASE after a failure; failures are logged. */
+static void drop_created(pg_engine *e, const char *target)
+{
+    sk_err derr;
+    sk_err_clear(&derr);
+    sk_log *log = e->rt ? e->rt->log : NULL;
+    if (sk_pg_drop_database(target, e->password, &derr) == SK_OK)
+        sk_log_msg(log, SK_LOG_INFO, "restore: dropped the database snapkeep created for this restore");
+    else
+        sk_log_msg(log, SK_LOG_WARN, "restore: could not drop the database snapkeep created for this restore (%s); "
+                   "drop it by hand", derr.msg);
+}
+
+/* Connect to the restore target; a database that does not exist yet is created first (*created). */
+static PGconn *connect_target(pg_engine *e, const char *target, int *created, sk_err *err)
+{
+    *created = 0;
     PGconn *c = sk_pg_connect(target, e->password, "restore target", err);
     if (c || !strstr(err->msg, "database \"") || !strstr(err->msg, "\" does not exist"))
         return c;
@@ -419,9 +522,14 @@ static PGconn *connect_target(pg_engine *e, const char *target, sk_err *err)
     char name[256];
     if (sk_pg_create_database(target, e->password, name, sizeof name, err))
         return NULL;
+    *created = 1;
     if (e->rt && e->rt->log)
         sk_log_msg(e->rt->log, SK_LOG_INFO, "restore: created database '%s'", name);
-    return sk_pg_connect(target, e->password, "restore target", err);
+    if (!(c = sk_pg_connect(target, e->password, "restore target", err))) {
+        drop_created(e, target);
+        *created = 0;
+    }
+    return c;
 }
 
 static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer **sink, sk_err *err)
@@ -436,7 +544,8 @@ static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer
         *sink = sk_pg_restore_sink_new(opts->target, e->password, e->rt ? e->rt->log : NULL, err);
         return *sink ? SK_OK : err->rc;
     }
-    PGconn *c = connect_target(e, opts->target, err);
+    int created;
+    PGconn *c = connect_target(e, opts->target, &created, err);
     if (!c)
         return err->rc;
     PGresult *r = PQexec(c, "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
@@ -445,13 +554,28 @@ static sk_rc pg_restore_open(void *state, const sk_restore_opts *opts, sk_writer
     long rels = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
     PQclear(r);
     PQfinish(c);
-    if (rels < 0)
+    if (rels < 0) {
+        if (created)
+            drop_created(e, opts->target);
         return sk_fail(err, SK_ERR_SOURCE, 0, "cannot inspect the restore target database");
+    }
     if (rels > 0 && !opts->force)
         return sk_fail(err, SK_ERR_USAGE, 0, "the target database is not empty (%ld relations): pass --force to "
                                              "drop and recreate the objects the backup contains", rels);
     *sink = sk_pg_restore_sink_new(opts->target, e->password, e->rt ? e->rt->log : NULL, err);
-    return *sink ? SK_OK : err->rc;
+    if (!*sink) {
+        if (created)
+            drop_created(e, opts->target);
+        return err->rc;
+    }
+    /* a refused or failed restore must not leave behind the empty database made for it */
+    if (created && sk_pg_restore_sink_drop_on_abort(*sink, opts->target, e->password, err) != SK_OK) {
+        sk_writer_abort(*sink);
+        sk_writer_free_chain(*sink);
+        *sink = NULL;
+        return err->rc;
+    }
+    return SK_OK;
 }
 
 /* ---- verify: the script parses completely and carries the end marker ---- */

@@ -116,7 +116,14 @@ PGconn *sk_pg_connect(const char *conninfo, const char *password, const char *wh
  * with the target's other parameters); its name goes to `name`. */
 sk_rc sk_pg_create_database(const char *target, const char *password, char *name, size_t namesz, sk_err *err);
 
+/* DROP DATABASE of the database named in `target` (through 'postgres' on the same server). */
+sk_rc sk_pg_drop_database(const char *target, const char *password, sk_err *err);
+
 /* A sink executing a script into the database at `conninfo` in one transaction (see above). */
 sk_writer *sk_pg_restore_sink_new(const char *conninfo, const char *password, sk_log *log, sk_err *err);
+
+/* Make the sink's abort() also drop its target database (one this restore created), once its own
+ * connection is closed; a sink that committed never drops it. */
+sk_rc sk_pg_restore_sink_drop_on_abort(sk_writer *sink, const char *target, const char *password, sk_err *err);
 
 #endif

@@ -16,6 +16,9 @@ typedef struct rsink {
     int in_copy;
     long copy_line;       /* line of the COPY statement being fed */
     char copy_head[160];  /* its beginning, for messages */
+    char *drop_target;    /* secret (may hold a password): the database to drop on abort, or NULL */
+    char *drop_password;  /* secret */
+    int committed;
 } rsink;
 
 static void quiet_notices(void *ud, const char *msg)
@@ -184,11 +187,36 @@ static sk_rc exec_simple(rsink *s, const char *sql, sk_err *err)
     return rc;
 }
 
+static void drop_target(rsink *s)
+{
+    if (!s->drop_target || s->committed)
+        return;
+    sk_err derr;
+    sk_err_clear(&derr);
+    if (sk_pg_drop_database(s->drop_target, s->drop_password, &derr) == SK_OK)
+        sk_log_msg(s->log, SK_LOG_INFO, "restore: dropped the database snapkeep created for this restore");
+    else
+        sk_log_msg(s->log, SK_LOG_WARN, "restore: could not drop the database snapkeep created for this restore "
+                   "(%s); drop it by hand", derr.msg);
+    s->committed = 1; /* once */
+}
+
+static void wipe(char **p)
+{
+    if (*p) {
+        memset(*p, 0, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
 static void sink_abort(sk_writer *w)
 {
     rsink *s = (rsink *)w;
-    if (!s->conn)
+    if (!s->conn) {
+        drop_target(s);
         return;
+    }
     if (s->in_copy) {
         PQputCopyEnd(s->conn, "restore aborted");
         PGresult *r;
@@ -203,6 +231,7 @@ static void sink_abort(sk_writer *w)
     }
     PQfinish(s->conn);
     s->conn = NULL;
+    drop_target(s);
 }
 
 static sk_rc sink_finish(sk_writer *w, sk_err *err)
@@ -218,6 +247,7 @@ static sk_rc sink_finish(sk_writer *w, sk_err *err)
     if ((rc = exec_simple(s, "COMMIT", err)))
         return rc;
     s->in_tx = 0;
+    s->committed = 1;
     if (s->log)
         sk_log_msg(s->log, SK_LOG_INFO, "restore committed: %ld statements", sk_pg_script_statements(s->script));
     PQfinish(s->conn);
@@ -230,6 +260,8 @@ static void sink_destroy(sk_writer *w)
     rsink *s = (rsink *)w;
     sink_abort(w);
     sk_pg_script_free(s->script);
+    wipe(&s->drop_target);
+    wipe(&s->drop_password);
     free(s);
 }
 
@@ -257,4 +289,12 @@ sk_writer *sk_pg_restore_sink_new(const char *conninfo, const char *password, sk
 fail:
     sink_destroy(&s->base);
     return NULL;
+}
+
+sk_rc sk_pg_restore_sink_drop_on_abort(sk_writer *sink, const char *target, const char *password, sk_err *err)
+{
+    rsink *s = (rsink *)sink;
+    if (!(s->drop_target = strdup(target)) || (password && !(s->drop_password = strdup(password))))
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    return SK_OK;
 }

@@ -3,8 +3,9 @@
  *
  * dump: opens the source read-only, pins one read snapshot (BEGIN + a read of sqlite_schema), copies
  * it with the online backup API in a single sqlite3_backup_step(-1) into a fresh spool file, ends the
- * read transaction, runs PRAGMA quick_check on the copy, and only then streams the copy into the
- * writer chain. In WAL mode readers never block writers, so the application keeps committing; the
+ * read transaction, runs PRAGMA integrity_check on the copy (the check restore requires), and only
+ * then streams the copy into the writer chain. A 0-byte source fails; one without tables is stored
+ * with a warning. In WAL mode readers never block writers, so the application keeps committing; the
  * read transaction lasts only for the local copy, never for compression or upload. SQLITE_BUSY and
  * SQLITE_LOCKED are retried with backoff until SNAPKEEP_SQLITE_BUSY_TIMEOUT.
  *

@@ -36,14 +36,16 @@ check "another service's backups are untouched" test "$(count b app)" -eq 5
 check "another database's backups in the same directory are untouched" test "$(count a app2)" -eq 5
 env SNAPKEEP_SERVICE=a SNAPKEEP_RETENTION_DAYS=1 SNAPKEEP_KEEP_MIN=3 "$SK_BIN" prune >/dev/null 2>&1
 check "keep-min holds: 1-day retention still keeps the newest 3" test "$(count a app)" -eq 3
-# orphans: a data object with no manifest, an hour old, goes; a fresh one (maybe in progress) stays
+# orphans: a data object with no manifest and snapkeep's pending marker, an hour old, goes; a fresh
+# one (maybe in progress) stays (keys_state.sh: unmarked objects are never deleted)
 old=$T/dest/snapshots/a/default/sqlite_app_20200101-000000.sqlite3.zst
 young=$T/dest/snapshots/a/default/sqlite_app_20200102-000000.sqlite3.zst
-echo x >"$old"; echo y >"$young"; touch -d '2 hours ago' "$old"
+echo x >"$old"; echo y >"$young"; touch "$old.snapkeep-pending" "$young.snapkeep-pending"
+touch -d '2 hours ago' "$old" "$old.snapkeep-pending"
 env SNAPKEEP_SERVICE=a SNAPKEEP_RETENTION_DAYS=1 SNAPKEEP_KEEP_MIN=3 "$SK_BIN" prune >"$T/out" 2>&1
 check "an old orphan (data without manifest) is cleaned" test ! -e "$old"
 check "a young orphan is left alone (it may be a backup in progress)" test -e "$young"
-rm -f "$young"
+rm -f "$young" "$young.snapkeep-pending"
 
 # ---- health thresholds ----------------------------------------------------------------------
 H=(SNAPKEEP_SERVICE=h)
@@ -71,14 +73,17 @@ python3 "$tools/webhook_receiver.py" "$T/hooks" >"$T/port" & hookpid=$!
 python3 "$tools/webhook_receiver.py" "$T/hooks500" 500 >"$T/port500" & hook500=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && [ -s "$T/port500" ] && break; sleep 0.05; done
 url="http://127.0.0.1:$(cat "$T/port")/hook?token=s3cr3t-hook-token"
+secret s3cr3t-hook-token conf-s3cr3t
+secret_watch "$T/hooks" "$T/hooks500" # the bodies sent: errors must be redacted there too
 W=(SNAPKEEP_SERVICE=w "SNAPKEEP_WEBHOOK_URL=$url")
-env "${W[@]}" "$SK_BIN" backup-now 2>"$T/err"; rc=$?
+env "${W[@]}" "$SK_BIN" backup-now 2>"$T/err"; rc=$?; cat "$T/err" >>"$T/all-stderr"
 check "backup with a webhook: exit 0" test $rc -eq 0
 check "the receiver got start and success bodies" python3 -c '
 import json,sys; b=[json.loads(l) for l in open(sys.argv[1])]
 ev=[x["event"] for x in b]; assert ev==["start","success"], ev
 s=b[1]; assert s["key"].endswith(".sqlite3.zst") and s["size"]>0 and s["duration_s"]>=0 and "w/default" in s["job"], s' "$T/hooks"
 env "${W[@]}" SNAPKEEP_SQLITE_PATH=$T/missing.db SNAPKEEP_DB_NAME=app "$SK_BIN" backup-now 2>>"$T/err"; rc=$?
+cat "$T/err" >>"$T/all-stderr"
 check "a failed backup still exits 4 with a webhook" test $rc -eq 4
 check "the receiver got a failure body with the error and exit code" python3 -c '
 import json,sys; b=[json.loads(l) for l in open(sys.argv[1])][-1]
@@ -99,7 +104,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 R=(SNAPKEEP_SERVICE=r SNAPKEEP_SQLITE_PATH=$T/big.db SNAPKEEP_COMPRESSION_LEVEL=19 SNAPKEEP_COMPRESSION_THREADS=0
    "SNAPKEEP_SCHEDULE=* * * * *" SNAPKEEP_RUN_AT_START=true SNAPKEEP_STOP_GRACE=0 SNAPKEEP_HTTP_LISTEN=127.0.0.1:$port)
 env "${R[@]}" "$SK_BIN" run 2>"$T/run.log" & agent=$!
-running() { grep -q '"running": true' "$T/state/r_default_sqlite_big.status.json" 2>/dev/null; }
+running() { cat "$T"/state/r_default_sqlite_big-*.status.json 2>/dev/null | grep -q '"running": true'; }
 for _ in $(seq 200); do running && break; sleep 0.05; done
 check "run: the run-at-start backup is under way" running
 env "${R[@]}" "$SK_BIN" backup-now 2>"$T/now.log"; rc=$?
@@ -114,7 +119,7 @@ curl -s -o "$T/healthz" -w '%{http_code}' "http://127.0.0.1:$port/healthz" >"$T/
 check "/healthz answers 200 and ok" bash -c "[ \$(cat '$T/code') = 200 ] && grep -q '^ok' '$T/healthz'"
 curl -s "http://127.0.0.1:$port/metrics" >"$T/metrics"
 check "/metrics has Prometheus lines for the job" \
-  bash -c "grep -q '^snapkeep_successes_total{job=\"r_default_sqlite_big\"} [2-9]$' '$T/metrics' && grep -q '^# TYPE snapkeep_last_success_timestamp_seconds gauge' '$T/metrics' && grep -q '^snapkeep_healthy{job=\"r_default_sqlite_big\"} 1$' '$T/metrics'"
+  bash -c "grep -q '^snapkeep_successes_total{job=\"r_default_sqlite_big-[0-9a-f]*\"} [2-9]$' '$T/metrics' && grep -q '^# TYPE snapkeep_last_success_timestamp_seconds gauge' '$T/metrics' && grep -q '^snapkeep_healthy{job=\"r_default_sqlite_big-[0-9a-f]*\"} 1$' '$T/metrics'"
 # the next scheduled backup starts at the next minute boundary
 for _ in $(seq 1400); do running && break; sleep 0.05; done
 check "run: the per-minute schedule started another backup" running

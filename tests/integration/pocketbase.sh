@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 FAKE=$here/servers/pocketbase_fake.py
 EMAIL=admin@example.com
 PW='Sup3r-secret-pw-4711'
+secret "$PW"
 printf '%s\n' "$PW" >"$T/pw"
 pids=()
 cleanup() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -97,14 +98,16 @@ files = sorted(os.path.join(r, f) for r, _, fs in os.walk(os.path.join(sys.argv[
 os.remove(files[0]); open(files[1], "r+b").write(b"XXXX")
 EOF
 check "the live data now differs" test "$(pb_digest "$T/main")" != "$before"
-sk restore latest --to "$url_main"
-check "restore latest --to URL exits 0" rc_is 0
+sk restore latest --to "$url_main" --force
+check "restore latest --to URL --force exits 0" rc_is 0
 check "restore verified, uploaded, restored, waited for the restart and checked health" bash -c "
   grep -q 'zip ok: ' '$T/err' && grep -q 'uploaded snapkeep_restore_[0-9_a-f]*\.zip to .* KiB' '$T/err' &&
   grep -q 'PocketBase is back after' '$T/err' && grep -q 'healthy after the restore' '$T/err'"
 check "rows and storage files are back, byte for byte" test "$(pb_digest "$T/main")" = "$before"
 check "the server really restarted (restore by PocketBase, not by us)" grep -q 'restart: exec' "$T/main.log"
-check "the uploaded copy was removed from the server afterwards" test "$(zips_on_server "$T/main")" -eq 0
+check "the uploaded copy was removed from the server afterwards (the safety copy stays)" bash -c "
+  [ \$(ls '$T/main/backups' | grep -c '\.zip\$') -eq 1 ] && ls '$T/main/backups' | grep -q '^snapkeep_before_restore_.*\.zip\$'"
+rm -f "$T"/main/backups/snapkeep_before_restore_*
 check "no scratch files are left in the spool dir" test -z "$(ls -A "$T/spool")"
 
 # dump: the raw zip, and the server copy is gone afterwards too
@@ -154,6 +157,7 @@ check "... one more backup stored" test "$(ndata)" -eq $((n0 + 1))
 
 # ---- wrong password -----------------------------------------------------------------------
 WRONG='Wr0ng-pass-9931'
+secret "$WRONG"
 unset POCKETBASE_ADMIN_PASSWORD_FILE
 POCKETBASE_ADMIN_PASSWORD=$WRONG sk backup-now
 export POCKETBASE_ADMIN_PASSWORD_FILE=$T/pw
@@ -214,7 +218,7 @@ for k in "$k_nodb" "$k_baddb" "$k_badcrc" "$k_junk"; do
   sk verify "$k"
   check "verify refuses $b (exit 6)" rc_is 6
   lines=$(wc -l <"$T/main.log")
-  sk restore "$k" --to "$url_main"
+  sk restore "$k" --to "$url_main" --force
   check "restore refuses $b (exit 6)" rc_is 6
   check "... saying the server was not touched" err_has "refusing to restore (the server was not touched)"
   check "... and nothing was uploaded or restored" bash -c "! tail -n +$((lines + 1)) '$T/main.log' | grep -q -e 'backups/upload' -e '/restore' -e 'restart'"
@@ -258,17 +262,18 @@ check "... logged in through the admins route after the superusers route 404" ba
 check "... and deleted its server-side copy" test "$(zips_on_server "$T/legacy")" -eq 0
 lbefore=$(pb_digest "$T/legacy")
 python3 -c "import sqlite3; c=sqlite3.connect('$T/legacy/data.db'); c.execute('delete from posts'); c.commit()"
-POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk restore latest --to "$url_legacy"
+POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk restore latest --to "$url_legacy" --force
 check "... restore into the v0.22 server exits 0" rc_is 0
 check "... and the rows are back" test "$(pb_digest "$T/legacy")" = "$lbefore"
 
 # a PocketBase before v0.18 has no upload route: the restore stops there, nothing changed
 start_fake old --version 0.17 --seed-rows 3 --seed-files 1
 odigest=$(pb_digest "$T/old")
-POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk restore latest --to "$url_old"
+POCKETBASE_URL=$url_legacy SNAPKEEP_SERVICE=legacy sk restore latest --to "$url_old" --force
 check "restore into a v0.17 server (no upload route): exit 4" rc_is 4
 check "... saying why" err_has "HTTP 40[45].*no upload route (before v0.18)"
 check "... and its data is unchanged" test "$(pb_digest "$T/old")" = "$odigest"
+check "... and the safety copy of a restore that never started is deleted again" test "$(zips_on_server "$T/old")" -eq 0
 
 # ---- a create whose 204 is lost (PocketBase's write timeout on a slow zip) ------------------
 start_fake slow --create-delay 3 --write-timeout 1 --seed-rows 5 --seed-files 1

@@ -20,8 +20,10 @@ createdb src && psql -X -q -v ON_ERROR_STOP=1 -d src -f "$root/tests/fixtures/po
 check "fixture loaded" test "$(psql -X -At -d src -c 'SELECT count(*) FROM app.customers')" = 3000
 
 # the URL comes from a file (Docker secret style); it carries a marker that must never be printed
-url="postgresql://$PGUSER@127.0.0.1:$PGPORT/src?application_name=marker-$RANDOM"
+marker=marker-$RANDOM$RANDOM
+url="postgresql://$PGUSER@127.0.0.1:$PGPORT/src?application_name=$marker"
 printf '%s' "$url" >"$T/url"
+secret "$marker" "$(cat "$T/pg/password")"
 export SNAPKEEP_ENGINE=postgres DATABASE_URL_FILE=$T/url SNAPKEEP_DEST_DIR=$T/dest \
        SNAPKEEP_SERVICE=backend SNAPKEEP_ENVIRONMENT=production SNAPKEEP_PG_EXCLUDE_TABLE_DATA=app.audit
 sk backup-now

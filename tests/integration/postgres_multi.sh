@@ -14,6 +14,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d shop -c "CREATE TABLE orders(id serial PRIMARY 
   INSERT INTO orders(total) SELECT g * 1.5 FROM generate_series(1, 500) g;" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d blog -c "CREATE TABLE posts(id int PRIMARY KEY, title text);
   INSERT INTO posts SELECT g, 'post ' || g FROM generate_series(1, 300) g;" >/dev/null
+secret 'rep-s3cret-pw' "$(cat "$T/pg/password")"
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE ROLE reporter LOGIN CONNECTION LIMIT 7 PASSWORD 'rep-s3cret-pw';
   COMMENT ON ROLE reporter IS 'read-only reports';" >/dev/null
 export SNAPKEEP_ENGINE=postgres DATABASE_URL="postgresql://$PGUSER@127.0.0.1:$PGPORT/postgres" \

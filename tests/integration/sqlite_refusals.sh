@@ -101,7 +101,7 @@ pages=$(sqlite3 "$T/bad.db" "PRAGMA page_count")
 head -c 4096 /dev/urandom | dd of="$T/bad.db" bs=4096 seek=$((pages / 2)) conv=notrunc status=none
 SNAPKEEP_SQLITE_PATH=$T/bad.db SNAPKEEP_DEST_DIR=$T/baddest sk backup-now
 check "damaged source: backup-now exits 6" rc_is 6
-check "damaged source: the error names quick_check" err_has "quick_check"
+check "damaged source: the error names integrity_check" err_has "integrity_check"
 check "damaged source: nothing stored" test -z "$(find "$T/baddest" -type f 2>/dev/null)"
 
 # a missing source

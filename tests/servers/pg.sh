@@ -3,6 +3,7 @@
 #
 #   tests/servers/pg.sh start DIR   initdb + start on 127.0.0.1:<free port>; prints nothing else
 #   tests/servers/pg.sh stop DIR    stop the server (fast shutdown); DIR is left for the caller
+#   tests/servers/pg.sh resume DIR  start a stopped server of DIR again, on the same port
 #   tests/servers/pg.sh env DIR     print the environment file's path
 #   tests/servers/pg.sh install     install the server binaries of PG_MAJOR only (cached)
 #   tests/servers/pg.sh bindir      print the server binaries' directory of PG_MAJOR (installing it)
@@ -96,6 +97,12 @@ ensure_installed() {
 
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
+pg_start() { # DIR PORT
+    as_pg "$PGBIN/pg_ctl" -D "$1/data" -l "$1/sock/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $2 -c unix_socket_directories=$1/sock -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=50" \
+        start >/dev/null
+}
+
 start() {
     local dir=$1
     ensure_installed
@@ -123,9 +130,7 @@ start() {
     while :; do
         port=$((20000 + RANDOM % 30000))
         if port_free "$port"; then
-            if as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/sock/server.log" -w -t 60 \
-                -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir/sock -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=50" \
-                start >/dev/null; then
+            if pg_start "$dir" "$port"; then
                 break
             fi
         fi
@@ -157,8 +162,11 @@ stop() {
 case "${1:-}" in
 start) [ $# -eq 2 ] || die "usage: pg.sh start DIR"; start "$2" ;;
 stop) [ $# -eq 2 ] || die "usage: pg.sh stop DIR"; stop "$2" ;;
+resume) [ $# -eq 2 ] && [ -f "$2/port" ] || die "usage: pg.sh resume DIR (of a server started before)"
+    [ -f "$2/bindir" ] && PGBIN=$(cat "$2/bindir")  # the major that started it
+    pg_start "$(cd "$2" && pwd)" "$(cat "$2/port")" ;;
 env) [ $# -eq 2 ] || die "usage: pg.sh env DIR"; echo "$2/env" ;;
 install) ensure_installed ;;
 bindir) ensure_installed; echo "$PGBIN" ;;
-*) die "usage: pg.sh start|stop|env DIR, or pg.sh install|bindir (PG_MAJOR=13..18)" ;;
+*) die "usage: pg.sh start|stop|resume|env DIR, or pg.sh install|bindir (PG_MAJOR=13..18)" ;;
 esac

@@ -1344,6 +1344,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.h_auth_refresh(seg[2])
             if n == 4 and seg[1] == "collections" and seg[3] == "records" and get and seg[2]:
                 return self.h_records_list(seg[2])
+            if seg == ["api", "collections"] and get:
+                return self.h_collections_list()
             if legacy and seg == ["api", "admins", "auth-with-password"] and m == "POST":
                 return self.h_admin_auth_with_password()
             if legacy and seg == ["api", "admins", "auth-refresh"] and m == "POST":
@@ -1616,6 +1618,32 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             db.close()
         self.send_json(200, {"token": token})
+
+    def h_collections_list(self):
+        """Minimal superuser-only collections list (GET /api/collections): the paged envelope of the
+        records list, items with id, name, type, system, created and updated."""
+        app = self.app
+        self.require_superuser()
+        try:
+            page = max(1, int(self.query.get("page", ["1"])[0] or 1))
+            per = min(1000 if not app.fl.legacy else 500, max(1, int(self.query.get("perPage", ["30"])[0] or 30)))
+        except ValueError:
+            raise ApiError(400, "Something went wrong while processing your request.")
+        db = app.db()
+        try:
+            total = db.execute("SELECT count(*) FROM _collections").fetchone()[0]
+            rows = db.execute("SELECT id, name, type, system, created, updated FROM _collections ORDER BY rowid"
+                              " LIMIT ? OFFSET ?", (per, (page - 1) * per)).fetchall()
+        finally:
+            db.close()
+        items = [{"created": r["created"], "id": r["id"], "name": r["name"], "system": bool(r["system"]),
+                  "type": r["type"], "updated": r["updated"]} for r in rows]
+        pages = (total + per - 1) // per
+        if app.fl.legacy:
+            res = {"page": page, "perPage": per, "totalItems": total, "totalPages": pages, "items": items}
+        else:
+            res = {"items": items, "page": page, "perPage": per, "totalItems": total, "totalPages": pages}
+        self.send_json(200, res)
 
     def h_records_list(self, cname):
         """Minimal superuser-only records list, so tests can check data over HTTP."""
@@ -2055,8 +2083,12 @@ def iter_multipart(f, ctype, want_file=None):
 
 
 def pick_fields(obj, fields):
-    """?fields=a,b (top-level and dotted paths), applied to each item of an array."""
+    """?fields=a,b (top-level and dotted paths), applied to each item of an array. For a paged list
+    (the page/perPage/totalItems/totalPages/items envelope) PocketBase's picker trims the items and
+    keeps the envelope."""
     wanted = [x.strip() for x in fields.split(",") if x.strip()]
+    if isinstance(obj, dict) and {"page", "perPage", "totalItems", "totalPages", "items"} <= set(obj):
+        return dict(obj, items=pick_fields(obj["items"], fields))
 
     def pick(o, paths):
         if isinstance(o, list):

@@ -623,6 +623,19 @@ class ModernApi(unittest.TestCase):
         st, _, b = self.s.req("GET", "/api/collections/nope/records", token=self.tok)
         self.assertEqual((st, b), (404, err(404, "Missing collection context.")))
 
+    def test_collections_list(self):
+        st, _, b = self.s.req("GET", "/api/collections?perPage=500", token=self.tok)
+        j = json.loads(b)
+        names = {c["name"]: c["system"] for c in j["items"]}
+        self.assertEqual((st, j["totalItems"]), (200, len(j["items"])))
+        self.assertEqual((names["posts"], names["users"], names["_superusers"]), (False, False, True))
+        st, _, b = self.s.req("GET", "/api/collections")
+        self.assertEqual(st, 401)
+        # ?fields trims the items of a paged list, not its envelope
+        st, _, b = self.s.req("GET", "/api/collections/posts/records?perPage=1&fields=id", token=self.tok)
+        j = json.loads(b)
+        self.assertEqual((st, j["totalItems"], list(j["items"][0])), (200, self.s.count(), ["id"]))
+
     def test_request_log_has_no_tokens(self):
         self.s.download(self.tok, "nope.zip")
         end = time.time() + 3  # the line is written just after the reply

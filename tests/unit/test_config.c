@@ -21,6 +21,12 @@ static const sk_setting_def table[] = {
     { "SNAPKEEP_PREFIX", SK_SET_PREFIX, "snapshots", 0, 0, NULL, 0, "prefix" },
     { "TEST_PASSWORD", SK_SET_STRING, NULL, 0, 0, NULL, 1, "a secret" },
     { "TEST_TOKEN", SK_SET_INT, NULL, 0, 100, NULL, 1, "a numeric secret" },
+    { "SNAPKEEP_LISTEN", SK_SET_LISTEN, NULL, 0, 0, NULL, 0, "listen" },
+    { "SNAPKEEP_HOOK", SK_SET_URL, NULL, 0, 0, NULL, 1, "a secret URL" },
+    { "TEST_ALIAS_PW", SK_SET_ALIAS, "TEST_PASSWORD", 0, 0, NULL, 1, "alias of a secret" },
+    { "TEST_ALIAS_LEVEL", SK_SET_ALIAS, "SNAPKEEP_LEVEL", 0, 0, NULL, 0, "alias of an int" },
+    { "S3_REGION", SK_SET_STRING, NULL, 0, 0, NULL, 0, "region" },
+    { "SNAPKEEP_IGNORE_VARS", SK_SET_STRING, NULL, 0, 0, NULL, 0, "ignore" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 static const sk_setting_def *const tables[] = { table, NULL };
@@ -100,10 +106,82 @@ static void test_unknown_variables(void **state)
     /* X_FILE of a declared X is known; other variables are none of our business */
     char *e3[] = { "SNAPKEEP_NAME_FILE=/nonexistent/x", NULL };
     expect_error(e3, "SNAPKEEP_NAME_FILE", "/nonexistent/x");
-    char *ok[] = { "OTHER_THING=1", "S3_WHATEVER=2", NULL };
+    char *ok[] = { "OTHER_THING=1", "AWS_PROFILE=x", "S3=1", NULL };
     sk_err err;
     sk_config *c = load(ok, &err);
     assert_non_null(c);
+    sk_config_free(c);
+    /* S3_, R2_ and POCKETBASE_ are snapkeep's prefixes too */
+    char *e4[] = { "S3_REGON=eu-west-1", NULL };
+    expect_error(e4, "unknown variable S3_REGON", "did you mean S3_REGION");
+    char *e4f[] = { "S3_REGON_FILE=/x", NULL };
+    expect_error(e4f, "unknown variable S3_REGON_FILE", "did you mean S3_REGION_FILE");
+    char *e5[] = { "POCKETBASE_THEME=dark", NULL };
+    expect_error(e5, "unknown variable POCKETBASE_THEME", NULL);
+    char *e6[] = { "R2_BUCKET=b", NULL };
+    expect_error(e6, "unknown variable R2_BUCKET", NULL);
+    /* ... unless SNAPKEEP_IGNORE_VARS names them */
+    char *ign[] = { "POCKETBASE_THEME=dark", "S3_REGON=x", "SNAPKEEP_IGNORE_VARS=S3_REGON,POCKETBASE_THEME", NULL };
+    c = load(ign, &err);
+    assert_non_null(c);
+    sk_config_free(c);
+}
+
+static void test_kinds_and_aliases(void **state)
+{
+    (void)state;
+    sk_err err;
+    /* enums are stored in their declared spelling, so exact comparisons apply them */
+    char *e1[] = { "SNAPKEEP_FORMAT=JSON", NULL };
+    sk_config *c = load(e1, &err);
+    assert_non_null(c);
+    assert_string_equal(sk_config_str(c, "SNAPKEEP_FORMAT"), "json");
+    sk_config_free(c);
+    /* listen addresses: the port is 1..65535, never wrapped */
+    static const char *const good_listen[] = { "0.0.0.0:9090", ":9090", "[::1]:65535", "localhost:1", NULL };
+    static const char *const bad_listen[] = { "0.0.0.0:99999", ":0", ":65536", "host", "::1:80", "h:80x", "h: 80",
+                                              "[::1]:", "a b:80", NULL };
+    for (size_t i = 0; good_listen[i]; i++) {
+        sk_err_clear(&err);
+        assert_int_equal(sk_setting_check(&table[7], good_listen[i], &err), SK_OK);
+    }
+    for (size_t i = 0; bad_listen[i]; i++) {
+        sk_err_clear(&err);
+        assert_int_equal(sk_setting_check(&table[7], bad_listen[i], &err), SK_ERR_CONFIG);
+        assert_non_null(strstr(err.msg, "SNAPKEEP_LISTEN"));
+    }
+    /* URLs: absolute http(s) with a host; a secret URL is never quoted in the message */
+    static const char *const good_url[] = { "https://hooks.example/x?y=1", "http://127.0.0.1:8080/", NULL };
+    static const char *const bad_url[] = { "hooks.example/x", "ftp://h/x", "https://", "https://h/a b", "https:///x",
+                                           NULL };
+    for (size_t i = 0; good_url[i]; i++) {
+        sk_err_clear(&err);
+        assert_int_equal(sk_setting_check(&table[8], good_url[i], &err), SK_OK);
+    }
+    for (size_t i = 0; bad_url[i]; i++) {
+        sk_err_clear(&err);
+        assert_int_equal(sk_setting_check(&table[8], bad_url[i], &err), SK_ERR_CONFIG);
+        assert_non_null(strstr(err.msg, "SNAPKEEP_HOOK (value hidden: secret) is not a URL"));
+    }
+    /* an alias fills its target, is shown as its origin, and may not contradict it */
+    char *a1[] = { "TEST_ALIAS_PW=alias-secret-1", NULL };
+    c = load(a1, &err);
+    assert_non_null(c);
+    assert_string_equal(sk_config_str(c, "TEST_PASSWORD"), "alias-secret-1");
+    assert_string_equal(sk_config_origin(c, "TEST_PASSWORD"), "TEST_ALIAS_PW");
+    sk_config_free(c);
+    char *a2[] = { "TEST_ALIAS_PW=alias-secret-1", "TEST_PASSWORD=alias-secret-1", NULL };
+    c = load(a2, &err);
+    assert_non_null(c);
+    sk_config_free(c);
+    char *a3[] = { "TEST_ALIAS_PW=alias-secret-1", "TEST_PASSWORD=other-secret-2", NULL };
+    expect_error(a3, "TEST_PASSWORD and TEST_ALIAS_PW are both set", "hidden");
+    char *a4[] = { "TEST_ALIAS_LEVEL=99", NULL };
+    expect_error(a4, "(from TEST_ALIAS_LEVEL) SNAPKEEP_LEVEL='99'", NULL);
+    char *a5[] = { "TEST_ALIAS_LEVEL=5", NULL }; /* a default is not "set": the alias wins */
+    c = load(a5, &err);
+    assert_non_null(c);
+    assert_int_equal(sk_config_int(c, "SNAPKEEP_LEVEL", 0), 5);
     sk_config_free(c);
 }
 
@@ -171,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_values),
         cmocka_unit_test(test_bad_values_name_the_variable),
         cmocka_unit_test(test_unknown_variables),
+        cmocka_unit_test(test_kinds_and_aliases),
         cmocka_unit_test(test_file_variables),
         cmocka_unit_test(test_secret_values_never_in_messages),
         cmocka_unit_test(test_log_redaction),

@@ -10,6 +10,7 @@
 
 #include "../../agent/manifest.h"
 #include "../../agent/naming.h"
+#include "../../agent/state.h"
 
 static void test_keys(void **state)
 {
@@ -29,14 +30,45 @@ static void test_keys(void **state)
     assert_false(sk_key_match("x/pgsql_app_db_20260323-000000.sql.zst", "pgsql", "app_db_2", "sql", NULL));
     assert_false(sk_key_match(key, "sqlite", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.md5", "pgsql", "app_db", "sql", NULL));
+    /* encrypted data keys (age) belong to the job too; their sidecars and near-misses do not */
+    assert_true(sk_key_match("x/pgsql_app_db_20260323-000000.sql.zst.age", "pgsql", "app_db", "sql", &ts));
+    assert_true(sk_key_encrypted("x/pgsql_app_db_20260323-000000.sql.zst.age"));
+    assert_false(sk_key_encrypted("x/pgsql_app_db_20260323-000000.sql.zst"));
+    assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.age.md5", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.age", "pgsql", "app_db", "sql", NULL));
+    assert_false(sk_key_match("pgsql_app_db_20260323-000000.sql.zst.age.age", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_2026032x-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_false(sk_key_match("pgsql_app_db_20261323-000000.sql.zst", "pgsql", "app_db", "sql", NULL));
     assert_int_equal(sk_key_dir("", "s", "e", dir, sizeof dir), 0);
     assert_string_equal(dir, "s/e/");
     assert_string_equal(sk_key_base(key), "pgsql_app_db_20260323-000000.sql.zst");
+    /* a key in a directory below the job's is another job's */
+    assert_true(sk_key_in_dir("p/s/e/sqlite_app_20260323-000000.sqlite3.zst", "p/s/e/"));
+    assert_false(sk_key_in_dir("p/s/e/x/default/sqlite_app_20260323-000000.sqlite3.zst", "p/s/e/"));
+    assert_false(sk_key_in_dir("p/s/ex/sqlite_app_20260323-000000.sqlite3.zst", "p/s/e/"));
     char iso[32];
     sk_iso8601(1774224000 + 3661, iso, sizeof iso);
     assert_string_equal(iso, "2026-03-23T01:01:01Z");
+}
+
+/* Job ids: readable, distinct where the readable parts coincide, and stable. */
+static void test_job_ids(void **state)
+{
+    (void)state;
+    char a[SK_JOB_ID_SIZE], b[SK_JOB_ID_SIZE], c[SK_JOB_ID_SIZE], d[SK_JOB_ID_SIZE];
+    sk_job_id("a_b", "c", "sqlite", "app", "local:/d\nsnapshots/a_b/c/\nsqlite\napp\nsqlite3", a);
+    sk_job_id("a", "b_c", "sqlite", "app", "local:/d\nsnapshots/a/b_c/\nsqlite\napp\nsqlite3", b);
+    sk_job_id("a", "b_c", "sqlite", "app", "local:/e\nsnapshots/a/b_c/\nsqlite\napp\nsqlite3", c);
+    sk_job_id("a", "b_c", "sqlite", "app", "local:/e\nsnapshots/a/b_c/\nsqlite\napp\nsqlite3", d);
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(b, c);
+    assert_string_equal(c, d);
+    assert_memory_equal(a, "a_b_c_sqlite_app-", 17);
+    assert_int_equal(strlen(a), strlen("a_b_c_sqlite_app-") + 16);
+    /* odd bytes of an engine-derived name never reach the file name */
+    sk_job_id("s", "e", "sqlite", "x/../y z", "k", a);
+    assert_null(strchr(a, '/'));
+    assert_null(strchr(a, ' '));
 }
 
 static void test_md5_lines(void **state)
@@ -115,6 +147,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_job_ids),
         cmocka_unit_test(test_md5_lines),
         cmocka_unit_test(test_manifest_roundtrip),
     };

@@ -176,10 +176,21 @@ static void test_check_writer(void **state)
     /* downstream fails on garbage AND the checksum does not match: the report names the checksum */
     sk_err_clear(&err);
     sk_writer *u = sk_unzstd_writer_new(sk_null_writer_new(&err), &err);
-    c = sk_check_writer_new(u, SK_HASH_MD5, md5_abc, 3, "download", &err);
+    c = sk_check_writer_new(u, SK_HASH_MD5, md5_abc, 8, "download", &err);
     assert_int_equal(sk_writer_write(c, "garbage!", 8, &err), SK_OK); /* drained, not failed */
     assert_int_equal(sk_writer_finish(c, &err), SK_ERR_INTEGRITY);
     assert_non_null(strstr(err.msg, "MD5 mismatch"));
+    sk_writer_free_chain(c);
+
+    /* more bytes than expected: refused in write(), at once, before anything is forwarded */
+    sk_err_clear(&err);
+    mem = sk_mem_writer_new(100, &err);
+    c = sk_check_writer_new(mem, SK_HASH_MD5, md5_abc, 3, "test object", &err);
+    assert_int_equal(sk_writer_write(c, "ab", 2, &err), SK_OK);
+    assert_int_equal(sk_writer_write(c, "cd", 2, &err), SK_ERR_INTEGRITY);
+    assert_non_null(strstr(err.msg, "more than the 3 bytes"));
+    assert_int_equal(mem->bytes, 2);
+    assert_false(mem->finished);
     sk_writer_free_chain(c);
 }
 
