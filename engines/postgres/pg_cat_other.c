@@ -375,7 +375,7 @@ sk_rc pgc_read_large_objects(cat *c)
 
 /* ---- publications ---- */
 
-enum { PB_OID, PB_NAME, PB_QNAME, PB_OWNER, PB_ALLTABLES, PB_PUBLISH, PB_VIAROOT, PB_COMMENT };
+enum { PB_OID, PB_NAME, PB_QNAME, PB_OWNER, PB_ALLTABLES, PB_PUBLISH, PB_VIAROOT, PB_COMMENT, PB_GENCOLS };
 enum { PR_PUB, PR_REL, PR_WHERE, PR_COLUMNS };
 enum { PN_PUB, PN_NSP, PN_QNAME, PN_NAME };
 
@@ -392,6 +392,8 @@ sk_rc pgc_read_publications(cat *c)
                          "'truncate' END)" },
         [PB_VIAROOT] = { "p.pubviaroot" },
         [PB_COMMENT] = { COMMENT_SQL("p.oid", "pg_publication") },
+        /* 18: whether stored generated columns are published ('s') or not ('n') */
+        [PB_GENCOLS] = { "p.pubgencols", PG18, "'n'::\"char\"" },
     };
     /* row filters and column lists came with 15 */
     static const pgc_col rcols[] = {
@@ -425,9 +427,10 @@ sk_rc pgc_read_publications(cat *c)
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "CREATE PUBLICATION %s%s WITH (publish = '%s', publish_via_partition_root = %s);\n", q,
+        pg_buf_addf(&b, "CREATE PUBLICATION %s%s WITH (publish = '%s', publish_via_partition_root = %s%s);\n", q,
                     pgc_bval(r, i, PB_ALLTABLES) ? " FOR ALL TABLES" : "", pgc_val(r, i, PB_PUBLISH),
-                    pgc_bval(r, i, PB_VIAROOT) ? "true" : "false");
+                    pgc_bval(r, i, PB_VIAROOT) ? "true" : "false",
+                    pgc_sval(r, i, PB_GENCOLS)[0] == 's' ? ", publish_generated_columns = stored" : "");
         pg_buf_addf(&b, "ALTER PUBLICATION %s OWNER TO %s;\n", q, pgc_val(r, i, PB_OWNER));
         long deps[256];
         int nd = 0;

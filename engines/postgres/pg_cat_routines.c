@@ -61,9 +61,10 @@ sk_rc pgc_read_functions(cat *c)
         pg_buf_init(&nm);
         pg_buf_addf(&nm, "%s%s", pgc_val(r, i, FN_NAME), paren ? paren : "");
         long idx;
-        rc = pg_buf_ok(&nm) ? pgc_add(c, &(pgc_new){ K_FUNCTION, PG_PROC_OID, pgc_uval(r, i, FN_OID), schema, nm.s, kw,
-                                                    owner }, &b, &d, &idx)
-                            : pgc_oom(c->err);
+        rc = pgc_add(c, &(pgc_new){ K_FUNCTION, PG_PROC_OID, pgc_uval(r, i, FN_OID), schema, nm.s, kw, owner }, &b, &d,
+                     &idx);
+        if (!rc && !pg_buf_ok(&nm))
+            rc = pgc_oom(c->err);
         pg_buf_free(&nm);
         if (!rc)
             c->m->objs[idx].movable = 1;

@@ -33,7 +33,7 @@ static void pick_tag(const char *s, char *tag, size_t tagsz)
     }
 }
 
-enum { M_ROLE, M_MEMBER, M_ADMIN, M_GRANTOR, M_INHERIT, M_SET, M_ROLEID, M_GRANTORID, M_GRANTORSUPER };
+enum { M_ROLE, M_MEMBER, M_ADMIN, M_GRANTOR, M_INHERIT, M_SET, M_ROLEID, M_GRANTORSUPER };
 
 /* 16's memberships, each with its three options. A grant by a role other than a superuser needs
  * that role to hold ADMIN on the granted role first, so a grant is written once its grantor's
@@ -101,7 +101,7 @@ sk_rc sk_pg_dump_globals(PGconn *conn, sk_writer *out, sk_err *err)
     int v16 = PQserverVersion(conn) >= 160000;
     members = PQexec(conn, v16 ? "SELECT quote_ident(r.rolname), quote_ident(m.rolname), am.admin_option, CASE WHEN "
                                  "am.grantor <> 10 THEN quote_ident(g.rolname) END, am.inherit_option, am.set_option, "
-                                 "am.roleid, am.grantor, g.rolsuper "
+                                 "am.roleid, g.rolsuper "
                                  "FROM pg_catalog.pg_auth_members am JOIN pg_catalog.pg_authid r ON r.oid = am.roleid "
                                  "JOIN pg_catalog.pg_authid m ON m.oid = am.member LEFT JOIN pg_catalog.pg_authid g ON "
                                  "g.oid = am.grantor WHERE r.rolname !~ '^pg_' OR m.rolname !~ '^pg_' ORDER BY 1, 2, 4"

@@ -54,7 +54,7 @@ states() {
 }
 # A catalog fingerprint that does not go through the dumper: per constraint (tables and domains)
 # its definition and flags, per column its type, nullability, default, identity and generation,
-# per relation its ACL, per subscription its options. Columns a major lacks read as NULL.
+# per relation its ACL, per collation and publication its catalog row, per subscription its options. Columns a major lacks read as NULL.
 fingerprint() {
     local v; v=$(psql -X -At -d "$1" -c 'SHOW server_version_num')
     local enforced="true" sub16="NULL, NULL, NULL" sub17="NULL"
@@ -76,6 +76,12 @@ fingerprint() {
     SELECT 'rel', c.oid::regclass::text, c.relkind, c.relacl, c.relpersistence FROM pg_class c JOIN pg_namespace n
     ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND n.nspname !~ '^pg_toast' ORDER BY 2;
+    SELECT 'coll', co.collname, to_jsonb(co) - 'oid' - 'collnamespace' - 'collowner' - 'collversion'
+    FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 2;
+    SELECT 'defacl', pg_get_userbyid(d.defaclrole), d.defaclnamespace::regnamespace, d.defaclobjtype, d.defaclacl
+    FROM pg_default_acl d ORDER BY 2, 3, 4;
+    SELECT 'pub', p.pubname, to_jsonb(p) - 'oid' - 'pubowner' FROM pg_publication p ORDER BY 2;
     SELECT 'sub', s.subname, s.subenabled, s.subslotname, s.subpublications, $sub16, $sub17
     FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() ORDER BY 2;"
 }
@@ -185,6 +191,7 @@ for m in ${SK_PG_MAJORS:-13 14 15 16 17 18}; do
         continue
     fi
     running="$running $d"
+    secret "$(cat "$d/password")"
     # shellcheck disable=SC1091
     . "$d/env"
     ver=$(psql -X -At -c 'SHOW server_version_num')
