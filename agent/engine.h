@@ -26,6 +26,10 @@ typedef struct sk_dump_info {
                                   names longer than SK_NAME_MAX, so this never cuts one it keeps */
     char server_version[64];   /* "3.40.1", "PostgreSQL 15.18", "PocketBase 0.39.11" */
     char facts_json[1024];     /* a JSON object of engine facts for the manifest ("{}" when none) */
+    const char *table_rows_json; /* set by dump() when the engine counts rows: a JSON object
+                                  {"table": rows, ...} of the user tables in the dump (the guards,
+                                  guard.h); NULL when it does not count. Owned by the engine: valid
+                                  until its next dump() or close(). */
 } sk_dump_info;
 
 typedef struct sk_restore_opts {

@@ -77,6 +77,8 @@ char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_
             { "snapkeep_successes_total", "counter", "Successful backups" },
             { "snapkeep_failures_total", "counter", "Failed backups" },
             { "snapkeep_healthy", "gauge", "1 when the last success is fresher than the fail threshold" },
+            { "snapkeep_last_backup_suspect", "gauge", "1 when the guards flagged the last stored backup" },
+            { "snapkeep_suspect_total", "counter", "Backups the guards flagged suspect" },
         };
         sk_status *st = calloc(n ? n : 1, sizeof *st);
         for (size_t i = 0; st && i < n; i++) {
@@ -93,6 +95,8 @@ char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_
                          : m == 3 ? (double)st[i].last_size
                          : m == 4 ? (double)st[i].successes
                          : m == 5 ? (double)st[i].failures
+                         : m == 7 ? (double)st[i].last_suspect
+                         : m == 8 ? (double)st[i].suspects
                                   : (double)(sk_health_eval(&st[i], now, jobs[i].warn_s, jobs[i].fail_s, why,
                                                             sizeof why) != SK_HEALTH_FAIL);
                 add(&t, "%s{job=\"%s\"} %.17g\n", metrics[m][0], jobs[i].job_id, v);

@@ -12,6 +12,7 @@
 #include "crypt.h"
 #include "filter_hash.h"
 #include "filter_zstd.h"
+#include "guard.h"
 #include "naming.h"
 #include "registry.h"
 #include "version.h"
@@ -503,6 +504,58 @@ static sk_rc put_pending(sk_job *job, const char *key, const char *purpose, sk_e
     return SK_OK;
 }
 
+/* ---- guards (guard.h) ------------------------------------------------------------------- */
+
+#define GUARD_LOOKBACK 10 /* manifests read at most to find the previous good backup */
+
+/* Record the engine's row counts in `m` and the guards' verdict, comparing with the newest earlier
+ * backup that is neither legacy nor suspect. Earlier backups that cannot be read weaken the
+ * comparison (logged) but never fail the backup. */
+static void guard_backup(sk_job *job, sk_manifest *m)
+{
+    m->table_rows_json = job->info.table_rows_json;
+    m->rows = sk_guard_total_rows(m->table_rows_json);
+    if (!sk_config_bool(job->cfg, "SNAPKEEP_GUARD"))
+        return;
+    sk_guard_facts cur = { m->plain_size, m->table_rows_json }, prev = { 0, NULL };
+    char *prev_rows = NULL, prev_key[1024] = "";
+    sk_backup_list l;
+    sk_err e;
+    sk_err_clear(&e);
+    if (sk_job_list(job, 0, &l, &e) != SK_OK) {
+        sk_log_msg(job_log(job), SK_LOG_WARN, "guards: cannot list earlier backups (%s); only the empty check runs",
+                   e.msg);
+    } else {
+        for (size_t i = 0, tried = 0; i < l.n && tried < GUARD_LOOKBACK && !prev_key[0]; i++) {
+            if (l.v[i].legacy || !strcmp(l.v[i].key, m->key))
+                continue;
+            tried++;
+            char mkey[1100], *text = NULL;
+            size_t len;
+            sk_manifest pm;
+            snprintf(mkey, sizeof mkey, "%s%s", l.v[i].key, SK_MANIFEST_SUFFIX);
+            if (get_small(job, mkey, &text, &len, &e) != SK_OK || sk_manifest_parse(text, len, mkey, &pm, &e) != SK_OK) {
+                sk_log_msg(job_log(job), SK_LOG_WARN, "guards: skipping '%s': %s", l.v[i].key, e.msg);
+                sk_err_clear(&e);
+            } else if (!pm.suspect) {
+                prev.plain_size = pm.plain_size;
+                prev.tables = prev_rows = sk_manifest_table_rows(text, len);
+                memcpy(prev_key, l.v[i].key, sizeof prev_key);
+            }
+            free(text);
+        }
+        sk_backup_list_free(&l);
+    }
+    int pct = (int)sk_config_int(job->cfg, "SNAPKEEP_GUARD_MAX_DROP", 50);
+    m->suspect = sk_guard_check(&cur, prev_key[0] ? &prev : NULL, pct, m->suspect_reasons, sizeof m->suspect_reasons);
+    free(prev_rows);
+    if (m->suspect)
+        sk_log_msg(job_log(job), SK_LOG_WARN, "backup %s is SUSPECT (compared with %s): %s", m->key,
+                   prev_key[0] ? prev_key : "no earlier good backup", m->suspect_reasons);
+}
+
+/* ---- backup ---------------------------------------------------------------------------------- */
+
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
 {
     sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL, *age = NULL;
@@ -515,6 +568,7 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     memset(res, 0, sizeof *res);
     double t0 = sk_monotonic();
 
+    job->info.table_rows_json = NULL; /* the counts of this dump only (guards) */
     sk_job_sweep(job);
     if (choose_key(job, key, &ts, err) != SK_OK)
         return err->rc;
@@ -590,6 +644,7 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
             used += (size_t)snprintf(m.age_recipients + used, sizeof m.age_recipients - used, "%s%s", i ? " " : "",
                                      sk_age_keys_recipient(job->age, i));
     }
+    guard_backup(job, &m);
 
     double tm = sk_monotonic();
     int n = sk_md5_line(m.stored_md5, sk_key_base(key), line, sizeof line);
@@ -623,6 +678,8 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     res->plain_size = m.plain_size;
     res->stored_size = m.stored_size;
     res->seconds = sk_monotonic() - t0;
+    res->suspect = m.suspect;
+    memcpy(res->suspect_reasons, m.suspect_reasons, sizeof res->suspect_reasons);
     return SK_OK;
 
 fail:
@@ -870,6 +927,22 @@ static sk_rc delete_group(sk_job *job, const group *g, sk_err *err)
 
 #define ORPHAN_AGE 3600
 
+/* Whether the manifest of `key` marks it suspect; an unreadable manifest counts as not suspect
+ * (retention then keeps what it kept before the guards existed). */
+static int manifest_suspect(sk_job *job, const char *key)
+{
+    char mkey[1100], *text = NULL;
+    size_t len;
+    sk_manifest m;
+    sk_err e;
+    sk_err_clear(&e);
+    snprintf(mkey, sizeof mkey, "%s%s", key, SK_MANIFEST_SUFFIX);
+    int suspect = get_small(job, mkey, &text, &len, &e) == SK_OK && sk_manifest_parse(text, len, mkey, &m, &e) == SK_OK &&
+                  m.suspect;
+    free(text);
+    return suspect;
+}
+
 static int group_cmp(const void *a, const void *b)
 {
     const group *x = *(const group *const *)a, *y = *(const group *const *)b;
@@ -923,8 +996,12 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
             listed[nl++] = &g.v[i];
     if (nl > 1)
         qsort(listed, nl, sizeof *listed, group_cmp); /* newest first, as list() orders them */
-    for (size_t i = 0; i < nl; i++)
+    for (size_t i = 0; i < nl; i++) {
         items[i].ts = listed[i]->ts;
+        /* guards: a suspect backup does not count towards keep_min (its manifest says so) */
+        if (p->keep_min > 0 && listed[i]->obj[OBJ_MANIFEST])
+            items[i].suspect = manifest_suspect(job, listed[i]->key);
+    }
     /* legacy backups are backups of this job like the others: the configured policy, nothing else */
     sk_retention_decide(items, nl, p, now);
     for (size_t i = 0; i < nl; i++) {
@@ -984,6 +1061,48 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
 out:
     free(items);
     free(listed);
+    groups_free(&g);
+    return rc;
+}
+
+/* ---- get / delete of one backup ---------------------------------------------------------- */
+
+sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err)
+{
+    sk_manifest m;
+    sk_backup_entry e;
+    sk_age_keys *ids = NULL;
+    if (resolve(job, name, &e, err) != SK_OK || load_checks(job, &e, &m, err) != SK_OK ||
+        encryption_keys(job, &e, &m, &ids, err) != SK_OK) {
+        sk_writer_abort(sink);
+        sk_writer_free_chain(sink);
+        return err->rc;
+    }
+    memcpy(key_out, e.key, sizeof e.key);
+    sk_rc rc = download_checked(job, e.key, &m, ids, sink, err); /* decrypted too: the plain artifact */
+    sk_age_keys_free(ids);
+    return rc;
+}
+
+sk_rc sk_job_delete(sk_job *job, const char *name, char key_out[1024], sk_err *err)
+{
+    sk_backup_entry e;
+    groupset g;
+    if (strcmp(name, "latest") == 0)
+        return sk_fail(err, SK_ERR_USAGE, 0, "delete takes the key of one backup (see `snapkeep list`), not 'latest'");
+    if (resolve(job, name, &e, err) != SK_OK)
+        return err->rc;
+    memcpy(key_out, e.key, sizeof e.key);
+    if (list_groups(job, &g, err) != SK_OK)
+        return err->rc;
+    sk_rc rc = sk_fail(err, SK_ERR_NOTFOUND, 0, "'%s' went away while it was being deleted", e.key);
+    for (size_t i = 0; i < g.n; i++)
+        if (g.v[i].listed && strcmp(g.v[i].key, e.key) == 0) {
+            sk_err_clear(err);
+            /* the same crash-safe path as retention: marker, manifest, .md5, data, marker */
+            rc = delete_group(job, &g.v[i], err);
+            break;
+        }
     groups_free(&g);
     return rc;
 }

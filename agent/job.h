@@ -48,8 +48,12 @@ typedef struct sk_backup_result {
     char key[1024];
     uint64_t plain_size, stored_size;
     double seconds;
+    int suspect;                 /* stored, but the guards flagged it (guard.h; see the manifest) */
+    char suspect_reasons[1024];
 } sk_backup_result;
 
+/* A backup is stored even when the guards flag it (res->suspect): it is marked in its manifest,
+ * and the caller decides whether that fails the run (SNAPKEEP_GUARD_FAIL). */
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err);
 
 /* The engine's raw dump into `out` (no compression, no destination). */
@@ -86,6 +90,16 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
 
 /* Download, check and run the engine's checks on `name`; summary needs 512 bytes. */
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err);
+
+/* `snapkeep get`: download `name` (a key, a base name or "latest") through the same checks as
+ * restore (MD5, unzstd, SHA-256) into `sink`, the engine's plain artifact. The job consumes `sink`:
+ * it is finished only when every check passed, aborted otherwise, and freed either way. */
+sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err);
+
+/* `snapkeep delete`: delete one listed backup (a key or a base name, never "latest") the way
+ * retention does (pending marker, manifest, .md5, data, marker: it stops being listed first, and
+ * an interrupted deletion is finished by the next prune). SK_ERR_NOTFOUND when it is not listed. */
+sk_rc sk_job_delete(sk_job *job, const char *name, char key_out[1024], sk_err *err);
 
 /* Retention: delete this job's listed backups (legacy ones included) that `p` does not keep
  * (pending marker, manifest, .md5, data, marker: a half-deleted backup is never listed), and

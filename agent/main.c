@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -35,36 +36,15 @@
 
 extern char **environ;
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: snapkeep <command> [options]\n"
     "\n"
     "snapkeep takes consistent, zstd-compressed, checksummed backups of a database and stores them\n"
     "in a destination, each with an md5sum-format .md5 sidecar and a JSON manifest.\n"
     "\n"
-    "commands:\n"
-    "  backup-now                      one backup of the job now; progress on stderr. Waits for a\n"
-    "                                  running backup of the same job (scheduled or manual) to end.\n"
-    "                                  Also run as `backup-now` (the binary answers to that name).\n"
-    "  run                             the agent: back up on SNAPKEEP_SCHEDULE until SIGTERM\n"
-    "  dump [-o FILE|-]                the engine's raw dump (no compression, nothing stored);\n"
-    "                                  default: standard output\n"
-    "  list [--json]                   complete backups of the job, newest first, with size, time\n"
-    "                                  and checksum state (ok, missing, mismatch, unreadable);\n"
-    "                                  legacy backups (data + .md5, no manifest) are marked\n"
-    "  restore <key|latest> --to TARGET [--force]\n"
-    "                                  download, check MD5, SHA-256 and the engine's integrity check,\n"
-    "                                  then put the database in place (sqlite: TARGET is a file path;\n"
-    "                                  an existing file is replaced only with --force)\n"
-    "  verify <key|latest>             download and check a backup without restoring it\n"
-    "  prune [--dry-run]               apply the retention settings now (also done after each backup)\n"
-    "  health                          exit 0 while the last success is fresh (warns after\n"
-    "                                  SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h\n"
-    "  status [--json]                 last attempt, success, failure and its reason, per job\n"
-    "  schedule '<cron>' [--from ISO-TIME] [--count N]\n"
-    "                                  print the next fire times of a cron line in TZ\n"
-    "  config check                    validate the configuration and print it, secrets masked\n"
-    "  version                         print the version\n"
-    "  help                            this text\n"
+    "commands:\n";
+
+static const char usage_tail[] =
     "\n"
     "options: --job NAME selects a job when SNAPKEEP_CONFIG lists several.\n"
     "\n"
@@ -80,23 +60,8 @@ static const char exit_text[] =
     "  2 usage error   3 configuration error   4 source (database) error\n"
     "  5 destination error   6 integrity error (checksum, size, corrupt data, integrity_check)\n"
     "  7 backup not found   8 busy (another backup of the job ran past SNAPKEEP_LOCK_WAIT)\n"
+    "  9 suspect: the backup was stored, but the guards flagged it and SNAPKEEP_GUARD_FAIL is on\n"
     "  130 interrupted by SIGINT/SIGTERM (nothing partial left)\n";
-
-static void print_help(FILE *out)
-{
-    fputs(usage_text, out);
-    fputs("\nvariables:\n", out);
-    const sk_setting_def *const *tables = sk_all_settings();
-    for (size_t t = 0; tables[t]; t++)
-        for (const sk_setting_def *d = tables[t]; d->name; d++) {
-            fprintf(out, "  %-30s %s", d->name, d->help);
-            if (d->def && d->kind != SK_SET_ALIAS)
-                fprintf(out, " [default: %s]", d->def);
-            fputc('\n', out);
-        }
-    fputc('\n', out);
-    fputs(exit_text, out);
-}
 
 static int64_t clock_ms(void *ud)
 {
@@ -108,17 +73,32 @@ static int64_t clock_ms(void *ud)
 
 /* ---- command line ----------------------------------------------------------------------- */
 
+/* Options, as bits: the command table says which each command takes and which it requires. */
+enum {
+    OPT_OUTPUT = 1u << 0, OPT_TO = 1u << 1, OPT_JSON = 1u << 2, OPT_FORCE = 1u << 3, OPT_DRY_RUN = 1u << 4,
+    OPT_FROM = 1u << 5, OPT_COUNT = 1u << 6, OPT_YES = 1u << 7,
+};
+
 typedef struct cli {
     const char *command;
-    const char *output;   /* dump -o */
+    const char *output;   /* dump/get -o */
     const char *target;   /* restore --to */
     const char *job;      /* --job */
     const char *from;     /* schedule --from */
     long count;           /* schedule --count */
-    int json, force, dry_run;
+    int json, force, dry_run, yes;
+    unsigned seen;        /* OPT_* given */
     char **pos;           /* positional words after the command */
     int npos;
 } cli;
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} opt_names[] = {
+    { OPT_OUTPUT, "-o/--output" }, { OPT_TO, "--to" },         { OPT_JSON, "--json" },   { OPT_FORCE, "--force" },
+    { OPT_DRY_RUN, "--dry-run" },  { OPT_FROM, "--from" },     { OPT_COUNT, "--count" }, { OPT_YES, "--yes" },
+};
 
 static int parse_args(int argc, char **argv, cli *c, sk_log *log)
 {
@@ -128,23 +108,25 @@ static int parse_args(int argc, char **argv, cli *c, sk_log *log)
         { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
         { "job", required_argument, NULL, 'J' },    { "dry-run", no_argument, NULL, 'n' },
         { "from", required_argument, NULL, 'F' },   { "count", required_argument, NULL, 'c' },
-        { NULL, 0, NULL, 0 },
+        { "yes", no_argument, NULL, 'y' },          { NULL, 0, NULL, 0 },
     };
     int ch;
     opterr = 0;
     c->count = 10;
-    while ((ch = getopt_long(argc, argv, "o:t:jfhVJ:nF:c:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "o:t:jfhVJ:nF:c:y", opts, NULL)) != -1) {
         switch (ch) {
-        case 'o': c->output = optarg; break;
-        case 't': c->target = optarg; break;
-        case 'j': c->json = 1; break;
-        case 'f': c->force = 1; break;
+        case 'o': c->output = optarg; c->seen |= OPT_OUTPUT; break;
+        case 't': c->target = optarg; c->seen |= OPT_TO; break;
+        case 'j': c->json = 1; c->seen |= OPT_JSON; break;
+        case 'f': c->force = 1; c->seen |= OPT_FORCE; break;
         case 'J': c->job = optarg; break;
-        case 'n': c->dry_run = 1; break;
-        case 'F': c->from = optarg; break;
+        case 'n': c->dry_run = 1; c->seen |= OPT_DRY_RUN; break;
+        case 'F': c->from = optarg; c->seen |= OPT_FROM; break;
+        case 'y': c->yes = 1; c->seen |= OPT_YES; break;
         case 'c': {
             char *end;
             c->count = strtol(optarg, &end, 10);
+            c->seen |= OPT_COUNT;
             if (*end || c->count < 1 || c->count > 1000) {
                 sk_log_msg(log, SK_LOG_ERROR, "--count takes a number 1..1000");
                 return -1;
@@ -163,18 +145,6 @@ static int parse_args(int argc, char **argv, cli *c, sk_log *log)
     return 0;
 }
 
-/* Positional arguments each command takes: exactly `n`, described by `what`. */
-static int want_args(const cli *c, int n, const char *what, sk_log *log)
-{
-    if (c->npos == n)
-        return 0;
-    if (c->npos > n)
-        sk_log_msg(log, SK_LOG_ERROR, "%s: unexpected argument '%s' (see snapkeep --help)", c->command, c->pos[n]);
-    else
-        sk_log_msg(log, SK_LOG_ERROR, "%s needs %s (see snapkeep --help)", c->command, what);
-    return -1;
-}
-
 /* ---- commands --------------------------------------------------------------------------- */
 
 static int fail(sk_log *log, const char *what, const sk_err *err)
@@ -190,8 +160,9 @@ static void print_list_text(const sk_backup_list *l)
         char size[32], when[32];
         sk_fmt_bytes(l->v[i].size, size, sizeof size);
         sk_iso8601(l->v[i].ts, when, sizeof when);
-        printf("%-72s %12s  %-20s  %s%s\n", l->v[i].key, size, when, l->v[i].checksum,
-               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "");
+        printf("%-72s %12s  %-20s  %s%s%s%s\n", l->v[i].key, size, when, l->v[i].checksum,
+               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "",
+               l->v[i].m.suspect ? "  SUSPECT: " : "", l->v[i].m.suspect ? l->v[i].m.suspect_reasons : "");
     }
 }
 
@@ -218,6 +189,11 @@ static void print_list_json(const sk_backup_list *l)
             json_object_set_new(o, "plain_sha256", json_string(e->m.plain_sha256));
             json_object_set_new(o, "md5", json_string(e->m.stored_md5));
             json_object_set_new(o, "server_version", json_string(e->m.server_version));
+            if (e->m.rows >= 0)
+                json_object_set_new(o, "rows", json_integer((json_int_t)e->m.rows));
+            json_object_set_new(o, "suspect", json_boolean(e->m.suspect));
+            if (e->m.suspect)
+                json_object_set_new(o, "suspect_reasons", json_string(e->m.suspect_reasons));
         }
         if (o)
             json_array_append_new(arr, o);
@@ -233,8 +209,6 @@ static int cmd_schedule(const cli *c, sk_log *log)
 {
     sk_err err;
     sk_err_clear(&err);
-    if (want_args(c, 1, "a cron expression in quotes, e.g. '0 0,6,12,18 * * *'", log))
-        return SK_ERR_USAGE;
     int code = 0;
     sk_tz *tz = sk_tz_load(getenv("TZ"), "TZ", &err);
     sk_schedule *s = tz ? sk_schedule_parse(c->pos[0], "schedule", &err) : NULL;
@@ -316,6 +290,10 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
            (unsigned long long)st->successes,
            (unsigned long long)st->failures, st->last_duration, (unsigned long long)st->last_size,
            st->last_failure ? "\n  last error: " : "", st->last_failure ? st->last_error : "");
+    if (st->last_suspect)
+        printf("  last backup SUSPECT (stored, flagged by the guards): %s\n", st->last_suspect_reasons);
+    if (st->suspects)
+        printf("  suspect backups: %llu\n", (unsigned long long)st->suspects);
 }
 
 static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int health)
@@ -464,10 +442,342 @@ static int backup_one(sk_agent_job *a, sk_runtime *rt, sk_log *log)
         char plain[32], stored[32];
         sk_fmt_bytes(res.plain_size, plain, sizeof plain);
         sk_fmt_bytes(res.stored_size, stored, sizeof stored);
-        sk_log_msg(log, SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s", res.key, plain, stored, res.seconds);
+        sk_log_msg(log, res.suspect ? SK_LOG_WARN : SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s%s%s", res.key,
+                   plain, stored, res.seconds, res.suspect ? "; SUSPECT: " : "", res.suspect ? res.suspect_reasons : "");
     }
     sk_notifier_free(notifier, 15);
     return code;
+}
+
+/* ---- the command table ------------------------------------------------------------------ */
+
+/* What a handler gets: the parsed command line, and, as its scope says, every job or the one job
+ * --job picks. */
+typedef struct ctx {
+    const cli *c;
+    sk_log *log;
+    sk_runtime *rt;
+    sk_jobs *jobs;
+    sk_agent_job *a;
+} ctx;
+
+enum scope {
+    SCOPE_NONE, /* no configuration is loaded */
+    SCOPE_ALL,  /* every job is loaded; the handler goes through them */
+    SCOPE_ONE,  /* one job: --job NAME, or the only one */
+};
+
+typedef struct command {
+    const char *name;
+    const char *synopsis;   /* after the name, in usage */
+    const char *help;       /* lines after the first are indented under it */
+    int nargs;              /* positional arguments: exactly this many */
+    const char *args_what;  /* what they are, for the error when they are missing */
+    const char *word;       /* when set, the one positional argument must be this word */
+    unsigned opts;          /* OPT_* accepted (besides --job) */
+    unsigned required;      /* OPT_* that must be given */
+    const char *required_why; /* the error when one is missing */
+    enum scope scope;
+    int (*run)(const ctx *x);
+} command;
+
+static int run_help(const ctx *x);
+
+static int run_version(const ctx *x)
+{
+    (void)x;
+    printf("snapkeep %s\n", SK_VERSION);
+    return 0;
+}
+
+static int run_schedule(const ctx *x) { return cmd_schedule(x->c, x->log); }
+static int run_config(const ctx *x) { return cmd_config_check(x->jobs, x->rt); }
+static int run_health(const ctx *x) { return cmd_health_status(x->jobs, x->c, x->rt, 1); }
+static int run_status(const ctx *x) { return cmd_health_status(x->jobs, x->c, x->rt, 0); }
+static int run_run(const ctx *x) { return cmd_run(x->jobs, x->rt); }
+
+static int run_backup_now(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    if (!x->c->job && x->jobs->n > 1) {
+        /* `docker compose exec <svc> backup-now` with several jobs (or databases): all of them, in
+         * turn; the exit code is the first failure's */
+        int code = 0;
+        for (size_t i = 0; i < x->jobs->n; i++) {
+            int rc = backup_one(&x->jobs->v[i], x->rt, x->log);
+            if (rc && !code)
+                code = rc;
+        }
+        return code;
+    }
+    sk_agent_job *a = sk_jobs_pick(x->jobs, x->c->job, &err);
+    if (!a)
+        return fail(x->log, "backup-now", &err);
+    return backup_one(a, x->rt, x->log);
+}
+
+static int run_dump(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    const cli *c = x->c;
+    int fd = 1, code = 0;
+    int to_file = c->output && strcmp(c->output, "-") != 0;
+    if (to_file && (fd = open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+        sk_fail(&err, SK_ERR_USAGE, errno, "-o '%s': %s (snapkeep does not overwrite files)", c->output,
+                strerror(errno));
+        return fail(x->log, "dump", &err);
+    }
+    sk_writer *w = sk_fd_writer_new(fd, to_file ? c->output : "standard output", &err);
+    if (!w || sk_job_dump(x->a->job, w, &err) != SK_OK) {
+        code = fail(x->log, "dump", &err);
+        if (to_file)
+            unlink(c->output); /* a partial dump must not look like a dump */
+    } else {
+        sk_log_msg(x->log, SK_LOG_INFO, "dump done: %llu bytes", (unsigned long long)w->bytes);
+    }
+    sk_writer_free_chain(w);
+    if (to_file)
+        close(fd);
+    return code;
+}
+
+static int run_list(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    sk_backup_list l;
+    if (sk_job_list(x->a->job, 1, &l, &err) != SK_OK)
+        return fail(x->log, "list", &err);
+    if (x->c->json)
+        print_list_json(&l);
+    else
+        print_list_text(&l);
+    sk_backup_list_free(&l);
+    return 0;
+}
+
+static int run_restore(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    sk_restore_opts ro = { x->c->target, x->c->force };
+    /* a URL target may carry a password: mask it (and its decoded forms) in every message */
+    sk_log_add_credentials(x->log, x->c->target);
+    char key[1024];
+    if (sk_job_restore(x->a->job, x->c->pos[0], &ro, key, &err) != SK_OK)
+        return fail(x->log, "restore", &err);
+    sk_log_msg(x->log, SK_LOG_INFO, "restore done: %s -> %s", key, x->c->target);
+    return 0;
+}
+
+static int run_verify(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    char key[1024], summary[512];
+    if (sk_job_verify(x->a->job, x->c->pos[0], key, summary, &err) != SK_OK)
+        return fail(x->log, "verify", &err);
+    sk_log_msg(x->log, SK_LOG_INFO, "verify ok: %s: %s", key, summary);
+    printf("ok %s: %s\n", key, summary);
+    return 0;
+}
+
+static int run_prune(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    size_t deleted = 0;
+    sk_agent_job *a = x->a;
+    if (sk_runner_init(&a->runner, a->job, NULL, &err) != SK_OK ||
+        sk_runner_prune(&a->runner, a->job, x->rt, x->c->dry_run, print_prune, (void *)x->c, &deleted, &err) != SK_OK)
+        return fail(x->log, "prune", &err);
+    sk_log_msg(x->log, SK_LOG_INFO, "prune done: %zu object(s) %s", deleted,
+               x->c->dry_run ? "would go (dry run)" : "deleted");
+    return 0;
+}
+
+/* get: the checked, decompressed artifact into a temp file beside FILE, then linked to FILE, which
+ * link() never replaces; any failure leaves neither FILE nor the temp file. */
+static int run_get(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    const char *out = x->c->output;
+    char tmp[4200], key[1024];
+    if (!strcmp(out, "-")) {
+        sk_fail(&err, SK_ERR_USAGE, 0, "-o: get writes a file, not standard output (use `snapkeep dump` for a pipe)");
+        return fail(x->log, "get", &err);
+    }
+    int exists = access(out, F_OK) == 0, e = errno;
+    if (exists || e != ENOENT) {
+        sk_fail(&err, SK_ERR_USAGE, exists ? 0 : e, "-o '%s': %s (snapkeep does not overwrite files; give a new file name)",
+                out, exists ? "the file exists" : strerror(e));
+        return fail(x->log, "get", &err);
+    }
+    const char *slash = strrchr(out, '/');
+    int dl = slash ? (int)(slash - out + 1) : 0;
+    int n = snprintf(tmp, sizeof tmp, "%.*s.snapkeep-get-XXXXXX", dl, out);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        sk_fail(&err, SK_ERR_USAGE, 0, "-o '%.60s...': the path is too long", out);
+        return fail(x->log, "get", &err);
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sk_fail(&err, SK_ERR_USAGE, errno, "-o '%s': cannot create a file in its directory: %s", out, strerror(errno));
+        return fail(x->log, "get", &err);
+    }
+    fchmod(fd, 0640);
+    int code = 0;
+    sk_writer *w = sk_fd_writer_new(fd, out, &err);
+    if (!w || sk_job_get(x->a->job, x->c->pos[0], w, key, &err) != SK_OK) {
+        code = fail(x->log, "get", &err);
+    } else if (link(tmp, out) != 0) {
+        sk_fail(&err, errno == EEXIST ? SK_ERR_USAGE : SK_ERR_DEST, errno, "-o '%s': %s%s", out, strerror(errno),
+                errno == EEXIST ? " (it appeared during the download; snapkeep does not overwrite files)" : "");
+        code = fail(x->log, "get", &err);
+    } else {
+        struct stat st;
+        if (fstat(fd, &st) == 0)
+            sk_log_msg(x->log, SK_LOG_INFO, "get done: %s -> %s (%llu bytes, MD5 and SHA-256 checked)", key, out,
+                       (unsigned long long)st.st_size);
+    }
+    unlink(tmp);
+    close(fd);
+    return code;
+}
+
+static int run_delete(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    char key[1024];
+    if (!x->c->yes) {
+        sk_log_msg(x->log, SK_LOG_ERROR, "delete removes the backup '%s' for good (data, .md5 and manifest): run it "
+                   "again with --yes to confirm", x->c->pos[0]);
+        return SK_ERR_USAGE;
+    }
+    sk_agent_job *a = x->a;
+    if (sk_runner_init(&a->runner, a->job, NULL, &err) != SK_OK ||
+        sk_runner_delete(&a->runner, a->job, x->rt, x->c->pos[0], key, &err) != SK_OK)
+        return fail(x->log, "delete", &err);
+    sk_log_msg(x->log, SK_LOG_INFO, "deleted %s (manifest, .md5 and data)", key);
+    printf("deleted %s\n", key);
+    return 0;
+}
+
+static const command commands[] = {
+    { "backup-now", "", "one backup of the job now; progress on stderr. Waits for a\n"
+      "running backup of the same job (scheduled or manual) to end.\n"
+      "Also run as `backup-now` (the binary answers to that name).",
+      0, "", NULL, 0, 0, NULL, SCOPE_ALL, run_backup_now },
+    { "run", "", "the agent: back up on SNAPKEEP_SCHEDULE until SIGTERM", 0, "", NULL, 0, 0, NULL, SCOPE_ALL, run_run },
+    { "dump", "[-o FILE|-]", "the engine's raw dump (no compression, nothing stored);\ndefault: standard output",
+      0, "", NULL, OPT_OUTPUT, 0, NULL, SCOPE_ONE, run_dump },
+    { "list", "[--json]", "complete backups of the job, newest first, with size, time\n"
+      "and checksum state (ok, missing, mismatch, unreadable);\n"
+      "legacy backups (data + .md5, no manifest) are marked",
+      0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ONE, run_list },
+    { "restore", "<key|latest> --to TARGET [--force]",
+      "download, check MD5, SHA-256 and the engine's integrity check,\n"
+      "then put the database in place (sqlite: TARGET is a file path;\n"
+      "an existing file is replaced only with --force)",
+      1, "one backup: a key from `snapkeep list`, or latest", NULL, OPT_TO | OPT_FORCE, OPT_TO,
+      "restore needs --to <target> (sqlite: the database file to write)", SCOPE_ONE, run_restore },
+    { "verify", "<key|latest>", "download and check a backup without restoring it",
+      1, "one backup: a key from `snapkeep list`, or latest", NULL, 0, 0, NULL, SCOPE_ONE, run_verify },
+    { "get", "<key|latest> -o FILE", "download and check a backup (MD5, SHA-256) and write the engine's\n"
+      "plain artifact to FILE (.sql, .db, .zip); never overwrites FILE",
+      1, "one backup: a key from `snapkeep list`, or latest", NULL, OPT_OUTPUT, OPT_OUTPUT,
+      "get needs -o FILE (a new file: snapkeep does not overwrite files)", SCOPE_ONE, run_get },
+    { "delete", "<key> --yes", "delete one backup: manifest first (it is no longer listed),\n"
+      "then .md5 and data; refused without --yes",
+      1, "one backup: a key from `snapkeep list`", NULL, OPT_YES, 0, NULL, SCOPE_ONE, run_delete },
+    { "prune", "[--dry-run]", "apply the retention settings now (also done after each backup)",
+      0, "", NULL, OPT_DRY_RUN, 0, NULL, SCOPE_ONE, run_prune },
+    { "health", "", "exit 0 while the last success is fresh (warns after\n"
+      "SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h",
+      0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ALL, run_health },
+    { "status", "[--json]", "last attempt, success, failure and its reason, per job",
+      0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ALL, run_status },
+    { "schedule", "'<cron>' [--from ISO-TIME] [--count N]", "print the next fire times of a cron line in TZ",
+      1, "a cron expression in quotes, e.g. '0 0,6,12,18 * * *'", NULL, OPT_FROM | OPT_COUNT, 0, NULL, SCOPE_NONE,
+      run_schedule },
+    { "config", "check", "validate the configuration and print it, secrets masked",
+      1, "'check'", "check", 0, 0, NULL, SCOPE_ALL, run_config },
+    { "version", "", "print the version", 0, "", NULL, 0, 0, NULL, SCOPE_NONE, run_version },
+    { "help", "", "this text", 0, "", NULL, 0, 0, NULL, SCOPE_NONE, run_help },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *out)
+{
+    fputs(usage_head, out);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const command *k = &commands[i];
+        char head[128];
+        snprintf(head, sizeof head, "%s%s%s", k->name, k->synopsis[0] ? " " : "", k->synopsis);
+        /* a long synopsis gets the help on the next line, the rest of the help under it */
+        fprintf(out, "  %-31s", head);
+        if (strlen(head) > 31)
+            fprintf(out, "\n  %-31s", "");
+        for (const char *p = k->help; *p;) {
+            size_t n = strcspn(p, "\n");
+            fprintf(out, " %.*s\n", (int)n, p);
+            p += n;
+            if (*p == '\n' && *++p)
+                fprintf(out, "  %-31s", "");
+        }
+    }
+    fputs(usage_tail, out);
+    fputs("\nvariables:\n", out);
+    const sk_setting_def *const *tables = sk_all_settings();
+    for (size_t t = 0; tables[t]; t++)
+        for (const sk_setting_def *d = tables[t]; d->name; d++) {
+            fprintf(out, "  %-30s %s", d->name, d->help);
+            if (d->def && d->kind != SK_SET_ALIAS)
+                fprintf(out, " [default: %s]", d->def);
+            fputc('\n', out);
+        }
+    fputc('\n', out);
+    fputs(exit_text, out);
+}
+
+static int run_help(const ctx *x)
+{
+    (void)x;
+    print_help(stdout);
+    return 0;
+}
+
+/* The command line against the table: arguments, options, required options. SK_ERR_USAGE with a
+ * message naming what is wrong. */
+static int validate(const command *k, const cli *c, sk_log *log)
+{
+    if (c->npos > k->nargs) {
+        sk_log_msg(log, SK_LOG_ERROR, "%s: unexpected argument '%s' (see snapkeep --help)", k->name, c->pos[k->nargs]);
+        return SK_ERR_USAGE;
+    }
+    if (c->npos < k->nargs) {
+        sk_log_msg(log, SK_LOG_ERROR, "%s needs %s (see snapkeep --help)", k->name, k->args_what);
+        return SK_ERR_USAGE;
+    }
+    if (k->word && strcmp(c->pos[0], k->word) != 0) {
+        sk_log_msg(log, SK_LOG_ERROR, "usage: snapkeep %s %s", k->name, k->synopsis);
+        return SK_ERR_USAGE;
+    }
+    for (size_t i = 0; i < sizeof opt_names / sizeof opt_names[0]; i++)
+        if ((c->seen & opt_names[i].bit) && !(k->opts & opt_names[i].bit)) {
+            sk_log_msg(log, SK_LOG_ERROR, "%s does not take %s (see snapkeep --help)", k->name, opt_names[i].name);
+            return SK_ERR_USAGE;
+        }
+    if ((c->seen & k->required) != k->required) {
+        sk_log_msg(log, SK_LOG_ERROR, "%s", k->required_why);
+        return SK_ERR_USAGE;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -504,44 +814,18 @@ int main(int argc, char **argv)
         code = SK_ERR_USAGE;
         goto out;
     }
-    const char *cmd = c.command;
-    if (!strcmp(cmd, "help")) {
-        print_help(stdout);
-        goto out;
-    }
-    if (!strcmp(cmd, "version")) {
-        printf("snapkeep %s\n", SK_VERSION);
-        goto out;
-    }
-    if (!strcmp(cmd, "schedule")) {
-        code = cmd_schedule(&c, log);
-        goto out;
-    }
-    static const char *const known[] = { "backup-now", "run", "dump", "list", "restore", "verify", "prune",
-                                         "health", "status", "config", NULL };
-    int k;
-    for (k = 0; known[k] && strcmp(known[k], cmd); k++)
-        ;
-    if (!known[k]) {
-        sk_log_msg(log, SK_LOG_ERROR, "unknown command '%s' (see snapkeep --help)", cmd);
+    const command *k = NULL;
+    for (size_t i = 0; i < NCOMMANDS && !k; i++)
+        if (!strcmp(commands[i].name, c.command))
+            k = &commands[i];
+    if (!k) {
+        sk_log_msg(log, SK_LOG_ERROR, "unknown command '%s' (see snapkeep --help)", c.command);
         code = SK_ERR_USAGE;
         goto out;
     }
-    int args_ok = !strcmp(cmd, "restore") || !strcmp(cmd, "verify") ? !want_args(&c, 1, "one backup: a key from "
-                                                                                  "`snapkeep list`, or latest", log)
-                  : !strcmp(cmd, "config") ? !want_args(&c, 1, "'check'", log)
-                                           : !want_args(&c, 0, "", log);
-    if (!args_ok || (!strcmp(cmd, "config") && strcmp(c.pos[0], "check"))) {
-        if (args_ok)
-            sk_log_msg(log, SK_LOG_ERROR, "usage: snapkeep config check");
-        code = SK_ERR_USAGE;
+    /* --help and --version stand for their commands whatever else the line holds */
+    if (k->run != run_help && k->run != run_version && (code = validate(k, &c, log)) != 0)
         goto out;
-    }
-    if (!strcmp(cmd, "restore") && !c.target) {
-        sk_log_msg(log, SK_LOG_ERROR, "restore needs --to <target> (sqlite: the database file to write)");
-        code = SK_ERR_USAGE;
-        goto out;
-    }
 
     sk_signals_install();
     sk_runtime rt = {
@@ -549,104 +833,27 @@ int main(int argc, char **argv)
         .cancelled = sk_signals_cancelled,
         .now_ms = clock_ms,
     };
-    if (sk_jobs_load(&j, &rt, environ, &err) != SK_OK) {
-        code = fail(log, "configuration", &err);
-        goto out;
-    }
-    const sk_config *cfg0 = sk_job_config(j.v[0].job);
-    sk_log_set_json(log, strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_FORMAT"), "json") == 0);
-    static const char *levels[] = { "debug", "info", "warn", "error" };
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_LEVEL"), levels[i]))
-            sk_log_set_level(log, (sk_level)i);
-
-    if (!strcmp(cmd, "config")) {
-        code = cmd_config_check(&j, &rt);
-        goto out;
-    }
-    if (!strcmp(cmd, "health") || !strcmp(cmd, "status")) {
-        code = cmd_health_status(&j, &c, &rt, !strcmp(cmd, "health"));
-        goto out;
-    }
-    if (!strcmp(cmd, "run")) {
-        code = cmd_run(&j, &rt);
-        goto out;
-    }
-
-    if (!strcmp(cmd, "backup-now") && !c.job && j.n > 1) {
-        /* `docker compose exec <svc> backup-now` with several jobs (or databases): all of them, in
-         * turn; the exit code is the first failure's */
-        for (size_t i = 0; i < j.n; i++) {
-            int rc = backup_one(&j.v[i], &rt, log);
-            if (rc && !code)
-                code = rc;
-        }
-        goto out;
-    }
-    sk_agent_job *a = sk_jobs_pick(&j, c.job, &err);
-    if (!a) {
-        code = fail(log, cmd, &err);
-        goto out;
-    }
-    sk_log_set_job(log, sk_job_name(a->job));
-    if (!strcmp(cmd, "backup-now")) {
-        code = backup_one(a, &rt, log);
-    } else if (!strcmp(cmd, "dump")) {
-        int fd = 1;
-        int to_file = c.output && strcmp(c.output, "-") != 0;
-        if (to_file && (fd = open(c.output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
-            sk_fail(&err, SK_ERR_USAGE, errno, "-o '%s': %s (snapkeep does not overwrite files)", c.output,
-                    strerror(errno));
-            code = fail(log, "dump", &err);
+    ctx x = { &c, log, &rt, &j, NULL };
+    if (k->scope != SCOPE_NONE) {
+        if (sk_jobs_load(&j, &rt, environ, &err) != SK_OK) {
+            code = fail(log, "configuration", &err);
             goto out;
         }
-        sk_writer *w = sk_fd_writer_new(fd, to_file ? c.output : "standard output", &err);
-        if (!w || sk_job_dump(a->job, w, &err) != SK_OK) {
-            code = fail(log, "dump", &err);
-            if (to_file)
-                unlink(c.output); /* a partial dump must not look like a dump */
-        } else {
-            sk_log_msg(log, SK_LOG_INFO, "dump done: %llu bytes", (unsigned long long)w->bytes);
-        }
-        sk_writer_free_chain(w);
-        if (to_file)
-            close(fd);
-    } else if (!strcmp(cmd, "list")) {
-        sk_backup_list l;
-        if (sk_job_list(a->job, 1, &l, &err) != SK_OK) {
-            code = fail(log, "list", &err);
-        } else {
-            if (c.json)
-                print_list_json(&l);
-            else
-                print_list_text(&l);
-            sk_backup_list_free(&l);
-        }
-    } else if (!strcmp(cmd, "restore")) {
-        sk_restore_opts ro = { c.target, c.force };
-        /* a URL target may carry a password: mask it (and its decoded forms) in every message */
-        sk_log_add_credentials(log, c.target);
-        char key[1024];
-        if (sk_job_restore(a->job, c.pos[0], &ro, key, &err) != SK_OK)
-            code = fail(log, "restore", &err);
-        else
-            sk_log_msg(log, SK_LOG_INFO, "restore done: %s -> %s", key, c.target);
-    } else if (!strcmp(cmd, "verify")) {
-        char key[1024], summary[512];
-        if (sk_job_verify(a->job, c.pos[0], key, summary, &err) != SK_OK) {
-            code = fail(log, "verify", &err);
-        } else {
-            sk_log_msg(log, SK_LOG_INFO, "verify ok: %s: %s", key, summary);
-            printf("ok %s: %s\n", key, summary);
-        }
-    } else if (!strcmp(cmd, "prune")) {
-        size_t deleted = 0;
-        if (sk_runner_init(&a->runner, a->job, NULL, &err) != SK_OK ||
-            sk_runner_prune(&a->runner, a->job, &rt, c.dry_run, print_prune, &c, &deleted, &err) != SK_OK)
-            code = fail(log, "prune", &err);
-        else
-            sk_log_msg(log, SK_LOG_INFO, "prune done: %zu object(s) %s", deleted, c.dry_run ? "would go (dry run)" : "deleted");
+        const sk_config *cfg0 = sk_job_config(j.v[0].job);
+        sk_log_set_json(log, strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_FORMAT"), "json") == 0);
+        static const char *levels[] = { "debug", "info", "warn", "error" };
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(sk_config_str(cfg0, "SNAPKEEP_LOG_LEVEL"), levels[i]))
+                sk_log_set_level(log, (sk_level)i);
     }
+    if (k->scope == SCOPE_ONE) {
+        if (!(x.a = sk_jobs_pick(&j, c.job, &err))) {
+            code = fail(log, k->name, &err);
+            goto out;
+        }
+        sk_log_set_job(log, sk_job_name(x.a->job));
+    }
+    code = k->run(&x);
 out:
     if (code == 0 && fflush(stdout) != 0) {
         sk_log_msg(log, SK_LOG_ERROR, "cannot write to standard output: %s", strerror(errno));

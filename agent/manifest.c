@@ -46,6 +46,16 @@ char *sk_manifest_to_json(const sk_manifest *m, sk_err *err)
         sk_fail(err, SK_ERR_INTERNAL, 0, "manifest: cannot build JSON");
         return NULL;
     }
+    json_t *rows = m->table_rows_json ? json_loads(m->table_rows_json, 0, &jerr) : NULL;
+    if (rows && json_is_object(rows)) {
+        json_object_set_new(root, "rows", json_integer((json_int_t)m->rows));
+        json_object_set_new(root, "table_rows", rows);
+    } else {
+        json_decref(rows);
+    }
+    json_object_set_new(root, "suspect", json_boolean(m->suspect));
+    if (m->suspect)
+        json_object_set_new(root, "suspect_reasons", json_string(m->suspect_reasons));
     if (m->encrypted) {
         json_t *rcpts = json_array();
         for (const char *p = m->age_recipients; rcpts && *p;) {
@@ -141,6 +151,12 @@ sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manif
         if (strcmp(m->compression, "zstd") != 0)
             bad = "stored.compression (only zstd is known)";
     }
+    if (!bad) {
+        json_t *rows = json_object_get(root, "rows");
+        m->rows = json_is_integer(rows) ? (int64_t)json_integer_value(rows) : -1;
+        m->suspect = json_is_true(json_object_get(root, "suspect"));
+        copy_str(root, "suspect_reasons", m->suspect_reasons, sizeof m->suspect_reasons, 0);
+    }
     json_t *enc = json_object_get(root, "encryption");
     if (!bad && enc) {
         json_t *rcpts = json_object_get(enc, "recipients");
@@ -173,6 +189,15 @@ sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manif
     if (bad)
         return sk_fail(err, SK_ERR_INTEGRITY, 0, "%s: missing or invalid field '%s'", what, bad);
     return SK_OK;
+}
+
+char *sk_manifest_table_rows(const char *json, size_t len)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    json_t *t = root ? json_object_get(root, "table_rows") : NULL;
+    char *text = json_is_object(t) ? json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    return text;
 }
 
 int sk_md5_line(const char *md5hex, const char *base, char *out, size_t outsz)

@@ -34,6 +34,11 @@ typedef struct sk_manifest {
     char stored_md5[65];
     char compression[16];      /* "zstd" */
     int compression_level;
+    /* guards (guard.h); all optional in the JSON, so older manifests parse */
+    const char *table_rows_json; /* writing only (borrowed): {"table": rows}, NULL when not counted */
+    int64_t rows;              /* total rows counted; -1 when not counted */
+    int suspect;               /* the guards flagged this backup */
+    char suspect_reasons[1024];
     /* encryption (absent from manifests of unencrypted backups) */
     int encrypted;             /* the stored object is an age v1 file */
     int age_passphrase;        /* encrypted with a passphrase (scrypt) */
@@ -44,6 +49,10 @@ typedef struct sk_manifest {
 char *sk_manifest_to_json(const sk_manifest *m, sk_err *err);
 /* Parse; SK_ERR_INTEGRITY naming `what` when it is not a valid manifest. */
 sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manifest *m, sk_err *err);
+
+/* The "table_rows" object of a manifest's JSON as compact JSON text (malloc'd), or NULL when it
+ * has none. */
+char *sk_manifest_table_rows(const char *json, size_t len);
 
 /* "<md5>  <base name>\n" as md5sum writes it. */
 int sk_md5_line(const char *md5hex, const char *base, char *out, size_t outsz);

@@ -182,7 +182,7 @@ void sk_notify(sk_notifier *n, const char *event, const char *body)
         return;
     const char *specific = !strcmp(event, "start") ? n->url_start
                            : !strcmp(event, "success") ? n->url_success
-                                                       : n->url_failure;
+                                                       : n->url_failure; /* failure, suspect: alerts */
     if (specific)
         enqueue(n, event, specific, body);
     if (n->url_all && (!specific || strcmp(specific, n->url_all) != 0))

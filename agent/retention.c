@@ -39,10 +39,11 @@ static void keep_gfs(sk_retention_item *items, size_t n, int count, int kind, co
 
 void sk_retention_decide(sk_retention_item *items, size_t n, const sk_retention_policy *p, int64_t now)
 {
+    int64_t good = 0; /* good backups seen so far, newest first */
     for (size_t i = 0; i < n; i++) {
         items[i].keep = 0;
         items[i].reason = "older than the retention period";
-        if ((int64_t)i < p->keep_min) {
+        if (!items[i].suspect && good++ < p->keep_min) {
             items[i].keep = 1;
             items[i].reason = "among the newest SNAPKEEP_KEEP_MIN";
         } else if (p->days == 0) {

@@ -2,7 +2,8 @@
  * retention.h: which backups to keep. Pure decisions, no I/O (the job applies them).
  *
  * A backup is kept when ANY rule keeps it:
- *   - it is one of the newest keep_min backups (always, whatever its age);
+ *   - it is one of the newest keep_min good backups (always, whatever its age); a suspect backup
+ *     (guard.h) never counts towards keep_min, so it cannot push an older good one out;
  *   - days == 0 (no age limit), or it is younger than `days` days;
  *   - grandfather-father-son: it is the newest backup of one of the `daily` most recent UTC days
  *     that have a backup, of one of the `weekly` most recent ISO weeks, or of one of the `monthly`
@@ -23,6 +24,7 @@ typedef struct sk_retention_policy {
 
 typedef struct sk_retention_item {
     int64_t ts;           /* backup time (UTC seconds), from the key */
+    int suspect;          /* flagged by the guards: not counted towards keep_min */
     int keep;             /* out */
     const char *reason;   /* out: the first rule that keeps it, or why it goes */
 } sk_retention_item;

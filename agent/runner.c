@@ -54,7 +54,7 @@ static void log_decision(void *ud, const char *key, int keep, const char *reason
 }
 
 static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, const char *key, uint64_t size,
-                   double secs, const sk_err *err)
+                   double secs, const sk_err *err, const char *reasons)
 {
     if (!r->notifier)
         return;
@@ -69,8 +69,13 @@ static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, co
         return;
     if (key && *key)
         json_object_set_new(o, "key", json_string(key));
-    if (!strcmp(event, "success"))
+    if (!strcmp(event, "success") || !strcmp(event, "suspect"))
         json_object_set_new(o, "size", json_integer((json_int_t)size));
+    if (reasons) {
+        char clean[1024];
+        sk_log_redact(log, reasons, clean, sizeof clean);
+        json_object_set_new(o, "reasons", json_string(clean));
+    }
     if (strcmp(event, "start") != 0)
         json_object_set_new(o, "duration_s", json_real(secs));
     if (err) {
@@ -143,10 +148,21 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     st.running = 1;
     st.pid = (long)getpid();
     sk_status_write(r->state_dir, r->job_id, &st, &serr);
-    notify(r, job, rt->log, "start", NULL, 0, 0, NULL);
+    notify(r, job, rt->log, "start", NULL, 0, 0, NULL, NULL);
 
     double t0 = sk_monotonic();
     sk_rc rc = backup_retrying(r, job, rt, res, err);
+    /* guards: a suspect backup is stored; it is reported, and with SNAPKEEP_GUARD_FAIL the run fails */
+    int suspect = rc == SK_OK && res->suspect;
+    if (rc == SK_OK) {
+        st.last_suspect = suspect;
+        copy_marked(st.last_suspect_reasons, sizeof st.last_suspect_reasons, suspect ? res->suspect_reasons : "");
+        if (suspect)
+            st.suspects++;
+    }
+    if (suspect && sk_config_bool(sk_job_config(job), "SNAPKEEP_GUARD_FAIL"))
+        rc = sk_fail(err, SK_ERR_SUSPECT, 0, "backup %s was stored but is suspect (SNAPKEEP_GUARD_FAIL): %s", res->key,
+                     res->suspect_reasons);
     st.running = 0;
     st.pid = 0;
     st.last_duration = sk_monotonic() - t0;
@@ -180,8 +196,10 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
         else if (deleted)
             sk_log_msg(rt->log, SK_LOG_INFO, "retention: %zu object(s) deleted", deleted);
     }
+    if (suspect)
+        notify(r, job, rt->log, "suspect", res->key, res->stored_size, st.last_duration, NULL, res->suspect_reasons);
     notify(r, job, rt->log, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
-           st.last_duration, rc == SK_OK ? NULL : err);
+           st.last_duration, rc == SK_OK ? NULL : err, NULL);
     sk_unlock(lock);
     return rc;
 }
@@ -218,4 +236,15 @@ void sk_runner_seed_status(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_s
     st->last_size = e.size;
     snprintf(st->last_key, sizeof st->last_key, "%s", e.key);
     st->from_destination = 1;
+}
+
+sk_rc sk_runner_delete(sk_runner *r, sk_job *job, const sk_runtime *rt, const char *name, char key_out[1024],
+                       sk_err *err)
+{
+    int lock = sk_lock(r->state_dir, r->job_id, r->lock_wait, rt, err);
+    if (lock < 0)
+        return err->rc;
+    sk_rc rc = sk_job_delete(job, name, key_out, err);
+    sk_unlock(lock);
+    return rc;
 }

@@ -33,6 +33,9 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
 /* Retention on demand (`snapkeep prune`), under the job lock. */
 sk_rc sk_runner_prune(sk_runner *r, sk_job *job, const sk_runtime *rt, int dry_run, sk_prune_fn fn, void *ud,
                       size_t *deleted, sk_err *err);
+/* `snapkeep delete`: one backup (sk_job_delete), under the job lock. */
+sk_rc sk_runner_delete(sk_runner *r, sk_job *job, const sk_runtime *rt, const char *name, char key_out[1024],
+                       sk_err *err);
 
 /* With no success in `st` (a new state directory, e.g. a new container), take last_success, its
  * key and size from the destination's newest committed backup (sk_job_newest) and set

@@ -182,6 +182,10 @@ sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, s
     st->last_size = (uint64_t)json_integer_value(json_object_get(root, "last_size"));
     st->successes = (uint64_t)json_integer_value(json_object_get(root, "successes_total"));
     st->failures = (uint64_t)json_integer_value(json_object_get(root, "failures_total"));
+    st->last_suspect = json_is_true(json_object_get(root, "last_suspect"));
+    const char *sr = json_string_value(json_object_get(root, "last_suspect_reasons"));
+    snprintf(st->last_suspect_reasons, sizeof st->last_suspect_reasons, "%s", sr ? sr : "");
+    st->suspects = (uint64_t)json_integer_value(json_object_get(root, "suspects_total"));
     st->running = json_is_true(json_object_get(root, "running"));
     st->pid = (long)json_integer_value(json_object_get(root, "pid"));
     json_decref(root);
@@ -207,6 +211,9 @@ sk_rc sk_status_write(const char *state_dir, const char *job_id, const sk_status
                              (json_int_t)st->failures, "running", st->running, "pid", (json_int_t)st->pid);
     if (!root)
         return sk_fail(err, SK_ERR_INTERNAL, 0, "cannot build the status JSON");
+    json_object_set_new(root, "last_suspect", json_boolean(st->last_suspect));
+    json_object_set_new(root, "last_suspect_reasons", json_string(st->last_suspect_reasons));
+    json_object_set_new(root, "suspects_total", json_integer((json_int_t)st->suspects));
     int rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (rc != 0 || rename(tmp, path) != 0) {

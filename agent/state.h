@@ -54,6 +54,9 @@ typedef struct sk_status {
     uint64_t last_size;        /* stored bytes of the last success */
     char last_key[1024];       /* key of the last success */
     uint64_t successes, failures;
+    int last_suspect;          /* the guards flagged the last stored backup (guard.h) */
+    char last_suspect_reasons[512];
+    uint64_t suspects;         /* backups flagged suspect, in total */
     int running;               /* a backup is in progress (pid below) */
     long pid;
     int interrupted;           /* not stored: the file said running, but no process holds the lock */

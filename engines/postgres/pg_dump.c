@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "pg_buf.h"
 #include "pg_model.h"
 
@@ -290,8 +292,11 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     out o = { w, malloc(OUT_BUF), 0, err, SK_OK };
     sk_rc rc = SK_OK;
     int in_tx = 0;
-    if (!o.buf)
+    json_t *counts = NULL;
+    if (!o.buf || (opts && opts->count_tables && !(counts = json_object()))) {
+        free(o.buf);
         return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    }
 
     st.server_version_num = PQserverVersion(conn);
     const char *sv = PQparameterStatus(conn, "server_version");
@@ -382,8 +387,15 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         }
         entry_header(&o, ob);
         if (ob->kind == K_TABLE_DATA) {
+            uint64_t before = st.rows;
             rc = dump_copy(conn, &o, ob, rt, &st.rows, err);
             st.tables++;
+            /* rows per table for the guards, counted from the COPY stream itself; a name JSON cannot
+             * hold (not UTF-8) turns the counts off rather than fail the dump */
+            if (!rc && counts && json_object_set_new(counts, ob->qname, json_integer((json_int_t)(st.rows - before)))) {
+                json_decref(counts);
+                counts = NULL;
+            }
         } else if (ob->kind == K_LO_DATA) {
             rc = dump_lo(conn, &o, ob, err);
         } else if (ob->kind == K_SEQ_SET) {
@@ -414,7 +426,12 @@ out:
     free(o.buf);
     free(order);
     pg_model_free(&m);
+    if (!rc && counts)
+        st.table_rows_json = json_dumps(counts, JSON_COMPACT | JSON_PRESERVE_ORDER); /* NULL: not counted */
+    json_decref(counts);
     if (stats)
         *stats = st;
+    else
+        free(st.table_rows_json);
     return rc;
 }

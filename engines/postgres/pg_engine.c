@@ -49,6 +49,7 @@ typedef struct pg_engine {
     char **patterns[5];
     sk_pg_dump_opts opts;
     const sk_runtime *rt;
+    char *rows_json;  /* rows per table of the last dump (info->table_rows_json points here) */
 } pg_engine;
 
 /* Whether a failed connection attempt may succeed later without any change by the user: the server
@@ -275,6 +276,7 @@ static void pg_close(void *state)
     pg_engine *e = state;
     if (!e)
         return;
+    free(e->rows_json);
     if (e->conninfo) {
         memset(e->conninfo, 0, strlen(e->conninfo));
         free(e->conninfo);
@@ -372,6 +374,9 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
 static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
     pg_engine *e = state;
+    free(e->rows_json);
+    e->rows_json = NULL;
+    info->table_rows_json = NULL;
     PGconn *c = sk_pg_connect(e->conninfo, e->password, "postgres source", err);
     if (!c)
         return err->rc;
@@ -387,6 +392,7 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     }
     sk_pg_dump_stats st;
     double t0 = sk_monotonic();
+    e->opts.count_tables = 1; /* the guards compare per-table row counts (guard.h) */
     sk_rc rc = sk_pg_dump_conn(c, &e->opts, out, e->rt, &st, err);
     /* a connection lost mid-dump (the server shut down or restarted) is worth another attempt */
     if (rc == SK_ERR_SOURCE && PQstatus(c) == CONNECTION_BAD)
@@ -394,6 +400,7 @@ static sk_rc pg_dump_entry(void *state, sk_writer *out, sk_dump_info *info, sk_e
     PQfinish(c);
     if (rc)
         return rc;
+    info->table_rows_json = e->rows_json = st.table_rows_json;
     snprintf(info->server_version, sizeof info->server_version, "%s", st.server_version);
     snprintf(info->facts_json, sizeof info->facts_json,
              "{\"objects\":%ld,\"tables\":%ld,\"rows\":%llu,\"order_warnings\":%ld,\"isolation\":\"%s\"}",

@@ -79,6 +79,7 @@ typedef struct sk_pg_dump_opts {
     const char *const *include_schemas;  /* when set, only these schemas (no extensions, casts, ...) */
     const char *const *include_tables;   /* when set, only these tables and the sequences they own */
     int content;                         /* SK_PG_ALL, SK_PG_SCHEMA_ONLY, SK_PG_DATA_ONLY */
+    int count_tables;                    /* fill stats->table_rows_json (the caller frees it) */
 } sk_pg_dump_opts;
 
 enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
@@ -95,6 +96,7 @@ typedef struct sk_pg_dump_stats {
     long order_warnings; /* dependency edges that could not be honoured (loops) */
     int server_version_num;
     char server_version[64];
+    char *table_rows_json; /* with opts->count_tables: {"schema.table": rows copied}, malloc'd; else NULL */
 } sk_pg_dump_stats;
 
 /* Dump the database `conn` is connected to into `out` (not finished). `conn` must be idle; it is

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 const sk_setting_def sk_sqlite_settings[] = {
@@ -26,6 +27,7 @@ typedef struct sqlite_engine {
     char spool[PATH_MAX];
     int busy_timeout_s;
     const sk_runtime *rt;
+    char *rows_json;  /* rows per table of the last dump (info->table_rows_json points here) */
 } sqlite_engine;
 
 /* The default <db> of the key: the file name without its extension, made key-safe. */
@@ -71,7 +73,13 @@ static sk_rc sqlite_open(const sk_config *cfg, const sk_runtime *rt, void **stat
     return SK_OK;
 }
 
-static void sqlite_close(void *state) { free(state); }
+static void sqlite_close(void *state)
+{
+    sqlite_engine *e = state;
+    if (e)
+        free(e->rows_json);
+    free(e);
+}
 
 static void sleep_ms(long ms)
 {
@@ -127,6 +135,31 @@ static int run_check(sqlite3 *db, const char *pragma, int *ok, char *report, siz
     if (rows != 1)
         *ok = 0;
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Rows per user table of the snapshot, for the guards: a JSON object, or NULL when a table cannot
+ * be counted (a virtual table whose module is not loaded): then the guards skip the row checks. */
+static char *count_rows(sqlite3 *db)
+{
+    sqlite3_stmt *names = NULL;
+    json_t *o = json_object();
+    char *text = NULL;
+    int ok = o && sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE "
+                                         "'sqlite\\_%' ESCAPE '\\' ORDER BY name", -1, &names, NULL) == SQLITE_OK;
+    while (ok && sqlite3_step(names) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(names, 0);
+        char *q = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", name);
+        sqlite3_stmt *c = NULL;
+        ok = q && sqlite3_prepare_v2(db, q, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_ROW &&
+             json_object_set_new(o, name, json_integer(sqlite3_column_int64(c, 0))) == 0;
+        sqlite3_finalize(c);
+        sqlite3_free(q);
+    }
+    sqlite3_finalize(names);
+    if (ok)
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
 }
 
 /* Take the snapshot into `spool` (an existing empty file). */
@@ -258,6 +291,7 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
         sk_log_msg(e->rt ? e->rt->log : NULL, SK_LOG_WARN,
                    "'%s' is an SQLite database with no tables: the backup is stored, but it holds no data. Check "
                    "that SNAPKEEP_SQLITE_PATH is the application's database", e->path);
+    info->table_rows_json = e->rows_json = count_rows(dst);
 out:
     if (bk)
         sqlite3_backup_finish(bk);
@@ -316,6 +350,9 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
 {
     sqlite_engine *e = state;
     char spool[PATH_MAX];
+    free(e->rows_json);
+    e->rows_json = NULL;
+    info->table_rows_json = NULL;
     int n = snprintf(spool, sizeof spool, "%s/snapkeep-snapshot-XXXXXX", e->spool);
     if (n < 0 || (size_t)n >= sizeof spool)
         return sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_SPOOL_DIR is too long");

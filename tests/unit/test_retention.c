@@ -85,11 +85,30 @@ static void test_gfs(void **state)
     assert_false(keep[49]);  /* 11-08 12:00 */
 }
 
+/* Suspect backups (guard.h) never count towards keep-min: the older good ones stay. */
+static void test_suspect_not_counted(void **state)
+{
+    (void)state;
+    sk_retention_item items[5];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < 5; i++)
+        items[i].ts = NOW - (i + 2) * DAY; /* all older than the 1-day period */
+    items[0].suspect = items[1].suspect = items[2].suspect = 1;
+    sk_retention_decide(items, 5, &(sk_retention_policy){ .days = 1, .keep_min = 2 }, NOW);
+    assert_false(items[0].keep); /* suspect and old: age rules apply, keep-min does not */
+    assert_false(items[1].keep);
+    assert_false(items[2].keep);
+    assert_true(items[3].keep); /* the two newest good ones */
+    assert_true(items[4].keep);
+    assert_string_equal(items[3].reason, "among the newest SNAPKEEP_KEEP_MIN");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_age_and_keep_min),
         cmocka_unit_test(test_gfs),
+        cmocka_unit_test(test_suspect_not_counted),
     };
     return cmocka_run_group_tests_name("retention", tests, NULL, NULL);
 }
