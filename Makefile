@@ -6,11 +6,11 @@
 # Missing Debian packages are installed first (scripts/deps.sh).
 
 CC       ?= cc
-PKGS     := libxml-2.0 libpq
+PKGS     := libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -g
-LIBS     := -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lxml2 -lpthread -lm
+LIBS     := -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq -lexpat -lpthread -lm
 
 # Debt being paid: -Wno-format-truncation hides truncated names and keys. These files are built
 # with the warning on (a truncation there is either checked or made visible); add files as they are fixed.
@@ -27,8 +27,15 @@ ASN := build/asan
 REL_CFLAGS := $(CFLAGS_BASE) -O2
 ASN_CFLAGS := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test demo bench clean deps deps-test
+.PHONY: all test demo bench clean deps deps-test print-libs print-cflags
 all: bin/snapkeep bin/backup-now
+
+# the one list of link libraries, for scripts that link build/*/libsnapkeep.a themselves:
+#   cc ... build/release/libsnapkeep.a $(make -s print-libs)
+print-libs:
+	@echo $(LIBS)
+print-cflags:
+	@echo $(PKG_CFLAGS)
 
 deps:
 	@scripts/deps.sh build
@@ -85,4 +92,4 @@ bench: all deps-test
 clean:
 	rm -rf build bin demo
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(REL) $(ASN) -name '*.d' -type f 2>/dev/null)

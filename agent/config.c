@@ -31,6 +31,8 @@ const sk_setting_def sk_core_settings[] = {
       "zstd level 1..22 (default 3; 1 for pocketbase, whose zip is already compressed)" },
     { "SNAPKEEP_COMPRESSION_THREADS", SK_SET_INT, "auto", 0, 64, "auto", 0,
       "zstd worker threads: 0 compresses in the main thread, auto = number of CPUs (at most 8)" },
+    { "SNAPKEEP_PROGRESS_INTERVAL", SK_SET_INT, "10", 0, 86400, NULL, 0,
+      "seconds between progress lines of a backup or restore (bytes, rate, table, percent); 0: none" },
     { "SNAPKEEP_SPOOL_DIR", SK_SET_PATH, "/tmp", 0, 0, NULL, 0,
       "scratch directory for SQLite snapshot copies and verify staging" },
     { "SNAPKEEP_LOG_FORMAT", SK_SET_ENUM, "text", 0, 0, "text|json", 0, "log lines on stderr: text or json" },

@@ -14,6 +14,7 @@
 #include "filter_zstd.h"
 #include "guard.h"
 #include "naming.h"
+#include "progress.h"
 #include "registry.h"
 #include "version.h"
 
@@ -32,6 +33,7 @@ struct sk_job {
     char keyspace[4096];
     sk_zstd_opts zstd;
     const char *pause_at;
+    double progress_s;    /* SNAPKEEP_PROGRESS_INTERVAL */
     sk_age_keys *age;     /* recipients backups are encrypted to; NULL: not encrypted */
 };
 
@@ -86,6 +88,7 @@ sk_rc sk_job_open(const sk_config *cfg, const sk_runtime *rt, sk_job **out, sk_e
         job->zstd.level = job->engine->default_level;
     job->zstd.workers = (int)sk_config_int(cfg, "SNAPKEEP_COMPRESSION_THREADS", default_workers());
     job->pause_at = sk_config_str(cfg, "SNAPKEEP_DEBUG_PAUSE_AT");
+    job->progress_s = (double)sk_config_int(cfg, "SNAPKEEP_PROGRESS_INTERVAL", 10);
     if (sk_crypt_recipients(cfg, &job->age, err) != SK_OK)
         goto fail;
     if (job->engine->open(cfg, rt, &job->engine_state, &job->info, err) != SK_OK)
@@ -558,7 +561,7 @@ static void guard_backup(sk_job *job, sk_manifest *m)
 
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
 {
-    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL, *age = NULL;
+    sk_writer *head = NULL, *sink = NULL, *md5 = NULL, *zst = NULL, *sha = NULL, *age = NULL, *w = NULL;
     sk_manifest m;
     char key[1024], skey[1100], mkey[1100], pkey[1100], line[1200];
     char *json = NULL;
@@ -599,6 +602,9 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     if (!(sha = sk_hash_writer_new(head, SK_HASH_SHA256, err)))
         goto fail;
     head = sha;
+    if (!(w = sk_progress_writer_new(head, job_log(job), job->progress_s, "read", md5, "stored", err)))
+        goto fail;
+    head = w;
 
     double td = sk_monotonic();
     if (job->engine->dump(job->engine_state, head, &job->info, err) != SK_OK) {
@@ -818,6 +824,7 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
             goto fail;
         head = w;
     }
+    const sk_writer *plain = head; /* counts the restored plaintext (the sink itself for legacy backups) */
     if (!(w = sk_unzstd_writer_new(head, err)))
         goto fail;
     head = w;
@@ -831,6 +838,10 @@ static sk_rc download_checked(sk_job *job, const char *key, const sk_manifest *m
     if (!(w = sk_check_writer_new(head, SK_HASH_MD5, m->stored_md5, m->stored_size, what, err)))
         goto fail;
     head = w;
+    if (!(w = sk_progress_writer_new(head, job_log(job), job->progress_s, "downloaded", plain, "restored", err)))
+        goto fail;
+    head = w;
+    sk_progress_total(head, m->stored_size);
     double t0 = sk_monotonic();
     if (job->dest->get(job->dest_state, key, head, err) != SK_OK)
         goto fail;

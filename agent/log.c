@@ -167,7 +167,7 @@ static void text_str(FILE *out, const char *s)
 }
 
 static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t *bytes, const double *secs,
-                 const char *msg)
+                 const char *msg, const sk_log_progress_fields *pf)
 {
     char clean[4096];
     char ts[32];
@@ -194,6 +194,25 @@ static void emit(sk_log *log, sk_level level, const char *stage, const uint64_t 
             fprintf(log->out, ",\"duration_s\":%.3f", *secs);
             if (bytes)
                 fprintf(log->out, ",\"rate_bps\":%.0f", *secs > 0 ? (double)*bytes / *secs : 0.0);
+        }
+        if (pf) {
+            char item[512];
+            fprintf(log->out, ",\"%s_bytes\":%llu", pf->own_label, (unsigned long long)pf->own);
+            if (pf->peer_label)
+                fprintf(log->out, ",\"%s_bytes\":%llu", pf->peer_label, (unsigned long long)pf->peer);
+            if (pf->total)
+                fprintf(log->out, ",\"total_bytes\":%llu", (unsigned long long)pf->total);
+            if (pf->percent >= 0)
+                fprintf(log->out, ",\"percent\":%.1f", pf->percent);
+            if (pf->phase) {
+                fputs(",\"phase\":", log->out);
+                json_str(log->out, pf->phase);
+            }
+            if (pf->item) {
+                sk_log_redact(log, pf->item, item, sizeof item);
+                fputs(",\"item\":", log->out);
+                json_str(log->out, item);
+            }
         }
         fputs(",\"msg\":", log->out);
         json_str(log->out, clean);
@@ -229,7 +248,7 @@ void sk_log_msg(sk_log *log, sk_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    emit(log, level, NULL, NULL, NULL, msg);
+    emit(log, level, NULL, NULL, NULL, msg, NULL);
 }
 
 void sk_log_stage(sk_log *log, const char *stage, uint64_t bytes, double seconds, const char *fmt, ...)
@@ -241,5 +260,41 @@ void sk_log_stage(sk_log *log, const char *stage, uint64_t bytes, double seconds
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    emit(log, SK_LOG_INFO, stage, &bytes, &seconds, msg);
+    emit(log, SK_LOG_INFO, stage, &bytes, &seconds, msg, NULL);
+}
+
+void sk_log_progress(sk_log *log, const sk_log_progress_fields *f)
+{
+    if (!log || SK_LOG_INFO < log->min)
+        return;
+    char msg[1024], b[32];
+    size_t n = 0;
+    msg[0] = '\0';
+#define ADD(...)                                                                                              \
+    do {                                                                                                      \
+        if (n < sizeof msg) {                                                                                 \
+            int k_ = snprintf(msg + n, sizeof msg - n, __VA_ARGS__);                                          \
+            n += k_ > 0 ? (size_t)k_ : 0;                                                                     \
+        }                                                                                                     \
+    } while (0)
+    ADD("%s", f->own_label);
+    if (f->peer_label) {
+        sk_fmt_bytes(f->peer, b, sizeof b);
+        ADD(", %s %s", f->peer_label, b);
+    }
+    if (f->percent >= 0) {
+        ADD(", %.1f%%", f->percent);
+        if (f->total && !f->phase) {
+            sk_fmt_bytes(f->total, b, sizeof b);
+            ADD(" of %s", b);
+        }
+    }
+    if (f->phase)
+        ADD(", %s", f->phase);
+    if (f->item)
+        ADD(", %s", f->item);
+#undef ADD
+    uint64_t own = f->own;
+    double secs = f->seconds;
+    emit(log, SK_LOG_INFO, "progress", &own, &secs, msg, f);
 }

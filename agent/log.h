@@ -39,6 +39,16 @@ void sk_log_msg(sk_log *log, sk_level level, const char *fmt, ...) __attribute__
 void sk_log_stage(sk_log *log, const char *stage, uint64_t bytes, double seconds, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* One progress line (progress.h), stage "progress". Text: "[progress] <own> ... : <peer_label> <peer>,
+ * <percent>% of <total>, <phase>, <item>"; JSON adds "stored_bytes" (named "<peer_label>_bytes"),
+ * "total_bytes", "percent", "phase", "item" when known. percent < 0: unknown. */
+typedef struct sk_log_progress_fields {
+    const char *own_label, *peer_label, *item, *phase;
+    uint64_t own, peer, total;
+    double seconds, percent;
+} sk_log_progress_fields;
+void sk_log_progress(sk_log *log, const sk_log_progress_fields *f);
+
 /* Redact `s` into `out` (always NUL-terminated): for text that leaves the process other than
  * through a log line (status files, webhook bodies). */
 void sk_log_redact(const sk_log *log, const char *s, char *out, size_t outsz);

@@ -15,7 +15,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <libxml/parser.h>
 
 #include "agent.h"
 #include "config.h"
@@ -794,7 +793,6 @@ int main(int argc, char **argv)
     if (!log)
         return SK_ERR_INTERNAL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    xmlInitParser(); /* before upload threads may parse S3 replies concurrently */
 
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
@@ -861,7 +859,6 @@ out:
     }
     sk_jobs_free(&j);
     curl_global_cleanup();
-    xmlCleanupParser();
     sk_log_free(log);
     return code;
 }

@@ -1,47 +1,45 @@
 #!/usr/bin/env bash
-# SQLite: snapkeep backup-now (snapshot + zstd -3 + MD5 + local store) against what a user would do
-# by hand: sqlite3 SRC ".backup X" && zstd -3 -T0 X. Wall time and peak RSS, median of RUNS runs,
-# on a database of SIZE_MIB MiB (default 1100, i.e. over 1 GiB).
+# bench/sqlite.sh: `snapkeep backup-now` (the whole CLI, configured by environment, to a local
+# directory) against what a user would run by hand, `sqlite3 DB '.backup X' && zstd -3 -T0 X`,
+# alternating A B A B (bench/lib.sh), on a WAL database of about 1 GB × BENCH_SCALE of realistic
+# order rows (tests/tools/sqlite_load.c make-realistic: fixed seed, two indexes), while a writer
+# commits SQLITE_WRITE_RATE (default 200) transfers a second during snapkeep's runs; the worst commit
+# latency the writer saw during each run is reported. The writer is stopped (SIGSTOP) during the
+# reference's runs: the sqlite3 shell's .backup copies 100 pages a step and restarts whenever another
+# process commits, so under this load it never finishes (seen on this bench). That favours the
+# reference: it runs on a quiet database and without the writer's CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size=${SIZE_MIB:-1100} runs=${RUNS:-3}
-work=${BENCH_DIR:-/tmp/snapkeep-bench}
-mkdir -p "$work"
-make -s build/asan/tools/sqlite_load >/dev/null 2>&1 || true
-src=$work/bench-$size.db
-if [ ! -f "$src" ]; then
-  echo "creating a ${size} MiB SQLite database at $src (kept for the next run)..."
-  cc -std=c11 -D_GNU_SOURCE -O2 -o "$work/sqlite_load" tests/tools/sqlite_load.c -lsqlite3 -lpthread
-  "$work/sqlite_load" make "$src.tmp" "$size" && mv "$src.tmp" "$src"
-fi
-bytes=$(stat -c %s "$src")
-measure() { # label, command...: appends "wall rss" for each run
-  local label=$1; shift
-  for i in $(seq "$runs"); do
-    rm -rf "$work/out" && mkdir -p "$work/out"
-    sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-    cat "$src" >/dev/null   # same warm cache for both contenders
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
-    echo "$label $(cat "$work/time")"
-  done
+. bench/lib.sh
+command -v sqlite3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null
+make -s all >/dev/null
+bench_init sqlite
+writer_pid=
+trap '[ -z "$writer_pid" ] || kill "$writer_pid" 2>/dev/null; [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$BW"' EXIT
+cc -std=c11 -D_GNU_SOURCE -O2 -o "$BW/sqlite_load" tests/tools/sqlite_load.c -lsqlite3 -lpthread
+src=$BW/app.db
+"$BW/sqlite_load" make-realistic "$src" "$(scaled 1000)"
+echo "# database: $(du -m "$src" | cut -f1) MiB (WAL mode), writer at ${SQLITE_WRITE_RATE:-200} commits/s"
+
+"$BW/sqlite_load" writer "$src" "${SQLITE_WRITE_RATE:-200}" "$BW/writer-max" >"$BW/writer.out" 2>&1 &
+writer_pid=$!
+for _ in $(seq 100); do [ -s "$BW/writer-max" ] && break; sleep 0.05; done   # its signal handlers are set
+[ -s "$BW/writer-max" ] || { echo "the writer did not start: $(cat "$BW/writer.out")" >&2; exit 1; }
+bench_prep() {
+    rm -rf "$BW/dest" "$BW/x.db" "$BW/x.db.zst"
+    mkdir -p "$BW/dest"
+    if [ "$1" = B ]; then kill -STOP "$writer_pid"; return; fi
+    kill -USR1 "$writer_pid"; sleep 0.1   # resets the writer's worst latency
 }
-{
-  measure snapkeep env -i PATH="$PATH" SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH="$src" \
-    SNAPKEEP_DEST_DIR="$work/out" SNAPKEEP_SPOOL_DIR="$work" bin/snapkeep backup-now
-  measure baseline bash -c "sqlite3 '$src' '.backup $work/out/x.db' && zstd -q -3 -T0 '$work/out/x.db'"
-} >"$work/results"
-sk_size=$(find "$work/out" -name '*.zst' -size +0 2>/dev/null | head -1)
-python3 - "$work/results" "$bytes" "$runs" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1])]
-med = lambda who, i: statistics.median(float(r[i]) for r in rows if r[0] == who)
-s_t, b_t = med("snapkeep", 1), med("baseline", 1)
-s_m, b_m = med("snapkeep", 2) / 1024, med("baseline", 2) / 1024
-size = int(sys.argv[2]) / 2**20
-print(f"\nSQLite backup of a {size:.0f} MiB database, median of {sys.argv[3]} runs (2 cores):")
-print(f"| tool | wall time (s) | peak RSS (MiB) |")
-print(f"|---|---|---|")
-print(f"| snapkeep backup-now (zstd -3, MD5, local dir) | {s_t:.2f} | {s_m:.1f} |")
-print(f"| sqlite3 .backup && zstd -3 -T0 | {b_t:.2f} | {b_m:.1f} |")
-print(f"| ratio snapkeep / baseline | {s_t / b_t:.2f} | {s_m / b_m:.2f} |")
-PY
+bench_post() {
+    if [ "$1" = B ]; then kill -CONT "$writer_pid"; return; fi
+    rm -f "$BW/writer-max"
+    kill -USR1 "$writer_pid"
+    for _ in $(seq 50); do [ -s "$BW/writer-max" ] && break; sleep 0.02; done
+    cp "$BW/writer-max" "$BENCH_EXTRA"
+}
+bench_pair "SQLite backup to a local directory, writers committing" \
+    "snapkeep backup-now" "env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH=$src SNAPKEEP_DEST_DIR=$BW/dest SNAPKEEP_SPOOL_DIR=$BW bin/snapkeep backup-now" \
+    "sqlite3 .backup && zstd -3 -T0 (no writer)" "sqlite3 '$src' '.backup $BW/x.db' && zstd -q -3 -T0 '$BW/x.db'"
+kill "$writer_pid"; wait "$writer_pid" || true; writer_pid=
+echo "   writer: $(cat "$BW/writer.out")"

@@ -5,7 +5,7 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(gcc make pkg-config libc6-dev libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev
-            libconfig-dev libjansson-dev libzip-dev libpq-dev libxml2-dev)
+            libconfig-dev libjansson-dev libzip-dev libpq-dev libexpat1-dev)
 test_pkgs=(libcmocka-dev zlib1g-dev age zstd sqlite3 coreutils python3 procps time faketime curl docker-compose
            npm bzip2)  # npm: the PostgreSQL servers of other majors (tests/servers/pg.sh)
 pkgs=("${build_pkgs[@]}")

@@ -7,9 +7,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/crypto.h>
+
+#include "s3_xml.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define ERROR_BODY_MAX (64u << 10)
@@ -149,32 +149,17 @@ void sk_http_parse_error(const char *body, size_t len, char *code, size_t codesz
         code[0] = '\0';
     if (messagesz)
         message[0] = '\0';
-    if (!body || !len || len > (size_t)0x7fffffff)
+    sk_s3_error_doc doc;
+    sk_err e;
+    sk_err_clear(&e);
+    /* not every failure has an XML body (a proxy's HTML page, a bodiless 403): then nothing */
+    if (sk_s3_xml_error(body, len, &doc, &e) != SK_OK)
         return;
-    xmlDocPtr doc = xmlReadMemory(body, (int)len, "s3-error.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc)
-        return;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root && xmlStrcmp(root->name, (const xmlChar *)"Error") == 0) {
-        for (xmlNodePtr n = root->children; n; n = n->next) {
-            if (n->type != XML_ELEMENT_NODE)
-                continue;
-            int is_code = xmlStrcmp(n->name, (const xmlChar *)"Code") == 0;
-            int is_msg = xmlStrcmp(n->name, (const xmlChar *)"Message") == 0;
-            if (!is_code && !is_msg)
-                continue;
-            xmlChar *text = xmlNodeGetContent(n);
-            if (text) {
-                if (is_code)
-                    copy_bounded(code, codesz, (const char *)text);
-                else
-                    copy_bounded(message, messagesz, (const char *)text);
-                xmlFree(text);
-            }
-        }
+    if (doc.is_error) {
+        copy_bounded(code, codesz, doc.code ? doc.code : "");
+        copy_bounded(message, messagesz, doc.message ? doc.message : "");
     }
-    xmlFreeDoc(doc);
+    sk_s3_error_doc_free(&doc);
 }
 
 sk_rc sk_http_check(const sk_http_response *resp, const char *what, sk_err *err)

@@ -11,7 +11,7 @@
  * is sent is what was signed.
  *
  * An sk_http owns one curl handle (its connections are kept alive between requests) and is not
- * thread-safe: use one per thread. The process must call curl_global_init() and xmlInitParser()
+ * thread-safe: use one per thread. The process must call curl_global_init()
  * once before starting threads.
  *
  * The secret key is copied into the handle, wiped on sk_http_free(), and never appears in a
@@ -102,7 +102,7 @@ void sk_http_response_free(sk_http_response *resp);
  * region errors -> SK_ERR_CONFIG (check the keys and S3_REGION); other 4xx -> SK_ERR_DEST. */
 sk_rc sk_http_check(const sk_http_response *resp, const char *what, sk_err *err);
 
-/* Extract <Code> and <Message> from an S3 XML error document (libxml2, no network access).
+/* Extract <Code> and <Message> from an S3 XML error document (s3_xml.h).
  * Leaves both "" when the body is not one. */
 void sk_http_parse_error(const char *body, size_t len, char *code, size_t codesz, char *message,
                          size_t messagesz);

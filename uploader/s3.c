@@ -7,12 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "http.h"
+#include "s3_xml.h"
 
 #define MIB (1024u * 1024u)
 #define MAX_PARTS 10000
@@ -150,29 +149,6 @@ static sk_rc s3_call(const s3_dest *d, sk_http *h, const sk_http_request *req, s
     }
 }
 
-/* Text of the first element named `name` below `node` (depth first), or NULL. Caller xmlFree()s. */
-static xmlChar *xml_find(xmlNodePtr node, const char *name)
-{
-    for (xmlNodePtr n = node; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (xmlStrcmp(n->name, (const xmlChar *)name) == 0)
-            return xmlNodeGetContent(n);
-        xmlChar *t = xml_find(n->children, name);
-        if (t)
-            return t;
-    }
-    return NULL;
-}
-
-static xmlDocPtr xml_parse(const char *body, size_t len)
-{
-    if (!body || len == 0 || len > (size_t)0x7fffffff)
-        return NULL;
-    return xmlReadMemory(body, (int)len, "s3.xml", NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE);
-}
-
 /* A growing text buffer for request bodies; `oom` is sticky. */
 typedef struct xbuf {
     char *p;
@@ -216,22 +192,6 @@ static void xb_text(xbuf *b, const char *s)
         default: xb_raw(b, s, 1); break;
         }
     }
-}
-
-/* "2026-11-21T15:30:00.000Z" -> seconds since the epoch (0 when unparsable). */
-static int64_t parse_iso8601(const char *s)
-{
-    struct tm tm = { 0 };
-    int y, mo, da, h, mi, se;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &da, &h, &mi, &se) != 6)
-        return 0;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = da;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    return (int64_t)timegm(&tm);
 }
 
 /* ---- open / close ------------------------------------------------------------------------- */
@@ -491,14 +451,9 @@ static sk_rc create_upload(s3_put *p, sk_err *err)
     sk_http_response resp;
     sk_rc rc = s3_call(p->d, p->d->http, &req, &resp, what, err);
     if (rc == SK_OK) {
-        xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
-        xmlChar *id = doc ? xml_find(xmlDocGetRootElement(doc), "UploadId") : NULL;
-        if (!id || !*id)
-            rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: no UploadId in the answer", what);
-        else if (!(p->upload_id = strdup((const char *)id)))
-            rc = sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-        xmlFree(id);
-        xmlFreeDoc(doc);
+        rc = sk_s3_xml_initiate(resp.body, resp.body_len, &p->upload_id, err);
+        if (rc != SK_OK)
+            sk_err_prefix(err, "%s: ", what);
     }
     sk_http_response_free(&resp);
     return rc;
@@ -667,12 +622,12 @@ static sk_rc key_exists(s3_dest *d, const char *key, int *found, sk_err *err)
     sk_http_response resp;
     rc = s3_call(d, d->http, &req, &resp, what, err);
     if (rc == SK_OK) {
-        xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
-        xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-        xmlChar *k = root ? xml_find(root->children, "Key") : NULL;
-        *found = k && strcmp((const char *)k, full) == 0;
-        xmlFree(k);
-        xmlFreeDoc(doc);
+        sk_s3_list_page pg;
+        sk_err le;
+        sk_err_clear(&le);
+        *found = sk_s3_xml_list(resp.body, resp.body_len, &pg, &le) == SK_OK && pg.n > 0 &&
+                 strcmp(pg.entries[0].key, full) == 0;
+        sk_s3_list_page_free(&pg);
         if (!*found) /* listing allowed but HEAD refused: report the HEAD's answer */
             rc = sk_fail(err, e.rc, e.detail, "%s", e.msg);
     }
@@ -757,15 +712,22 @@ static sk_rc complete_upload(s3_put *p, sk_err *err)
         /* NoSuchUpload after a retry: an earlier attempt may have completed and lost its answer. */
         maybe_done = rc != SK_OK && resp.status == 404 && strcmp(resp.code, "NoSuchUpload") == 0;
         if (rc == SK_OK) {
-            /* S3 may answer 200 and put an <Error> in the body: that is a (retryable) failure. */
-            xmlDocPtr x = xml_parse(resp.body, resp.body_len);
-            xmlNodePtr root = x ? xmlDocGetRootElement(x) : NULL;
-            if (root && xmlStrcmp(root->name, (const xmlChar *)"Error") == 0) {
-                char code[128], msg[512];
-                sk_http_parse_error(resp.body, resp.body_len, code, sizeof code, msg, sizeof msg);
+            /* S3 may answer 200 and put an <Error> in the body: that is a (retryable) failure; so is
+             * a reply cut short, since a retry that finds NoSuchUpload checks the object below. */
+            sk_s3_error_doc doc;
+            sk_err pe;
+            sk_err_clear(&pe);
+            int bad = sk_s3_xml_complete(resp.body, resp.body_len, &doc, &pe) != SK_OK;
+            if (bad || doc.is_error) {
+                char problem[1200];
+                if (bad)
+                    snprintf(problem, sizeof problem, "%s", pe.msg);
+                else
+                    snprintf(problem, sizeof problem, "%s: %s", doc.code ? doc.code : "(no Code)",
+                             doc.message ? doc.message : "");
+                sk_s3_error_doc_free(&doc);
                 if (attempt < p->d->max_attempts) {
-                    sk_log_msg(dlog(p->d), SK_LOG_WARN, "%s: %s %s; retrying", what, code, msg);
-                    xmlFreeDoc(x);
+                    sk_log_msg(dlog(p->d), SK_LOG_WARN, "%s: %s; retrying", what, problem);
                     sk_http_response_free(&resp);
                     if (sleep_ms(p->d, backoff_ms(attempt))) {
                         rc = sk_fail(err, SK_ERR_CANCELLED, 0, "%s: cancelled", what);
@@ -773,9 +735,9 @@ static sk_rc complete_upload(s3_put *p, sk_err *err)
                     }
                     continue;
                 }
-                rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: %s: %s", what, code, msg);
+                rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: %s", what, problem);
             }
-            xmlFreeDoc(x);
+            sk_s3_error_doc_free(&doc);
         }
         sk_http_response_free(&resp);
         break;
@@ -1038,43 +1000,25 @@ static sk_rc s3_list(void *state, const char *prefix, sk_list_fn fn, void *ud, s
             sk_http_response_free(&resp);
             goto out;
         }
-        xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
-        xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-        if (!root || xmlStrcmp(root->name, (const xmlChar *)"ListBucketResult") != 0) {
-            rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: the answer is not a ListBucketResult", what);
-            xmlFreeDoc(doc);
+        sk_s3_list_page pg;
+        rc = sk_s3_xml_list(resp.body, resp.body_len, &pg, err);
+        if (rc != SK_OK) {
+            sk_err_prefix(err, "%s: ", what);
             sk_http_response_free(&resp);
             goto out;
         }
-        int truncated = 0;
         free(token);
-        token = NULL;
-        for (xmlNodePtr n = root->children; n && rc == SK_OK; n = n->next) {
-            if (n->type != XML_ELEMENT_NODE)
-                continue;
-            if (xmlStrcmp(n->name, (const xmlChar *)"IsTruncated") == 0) {
-                xmlChar *t = xmlNodeGetContent(n);
-                truncated = t && xmlStrcmp(t, (const xmlChar *)"true") == 0;
-                xmlFree(t);
-            } else if (xmlStrcmp(n->name, (const xmlChar *)"NextContinuationToken") == 0) {
-                xmlChar *t = xmlNodeGetContent(n);
-                token = t ? strdup((const char *)t) : NULL;
-                xmlFree(t);
-            } else if (xmlStrcmp(n->name, (const xmlChar *)"Contents") == 0) {
-                xmlChar *k = xml_find(n->children, "Key"), *sz = xml_find(n->children, "Size"),
-                        *lm = xml_find(n->children, "LastModified");
-                if (k && strlen((const char *)k) >= plen && strncmp((const char *)k, d->prefix, plen) == 0) {
-                    char *end = NULL;
-                    unsigned long long size = sz ? strtoull((const char *)sz, &end, 10) : 0;
-                    sk_object obj = { (const char *)k + plen, (uint64_t)size, parse_iso8601((const char *)lm) };
-                    rc = fn(ud, &obj, err);
-                }
-                xmlFree(k);
-                xmlFree(sz);
-                xmlFree(lm);
+        token = pg.next_token;
+        pg.next_token = NULL;
+        int truncated = pg.truncated;
+        for (size_t i = 0; i < pg.n && rc == SK_OK; i++) {
+            const sk_s3_list_entry *en = &pg.entries[i];
+            if (strlen(en->key) >= plen && strncmp(en->key, d->prefix, plen) == 0) {
+                sk_object obj = { en->key + plen, en->size, en->mtime };
+                rc = fn(ud, &obj, err);
             }
         }
-        xmlFreeDoc(doc);
+        sk_s3_list_page_free(&pg);
         sk_http_response_free(&resp);
         if (rc != SK_OK)
             goto out;
@@ -1152,21 +1096,17 @@ sk_rc sk_s3_remove_many(void *state, const char *const *keys, size_t n, sk_err *
         sk_http_response resp;
         rc = s3_call(d, d->http, &req, &resp, what, err);
         if (rc == SK_OK) {
-            xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
-            xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-            for (xmlNodePtr e = root ? root->children : NULL; e; e = e->next) {
-                if (e->type != XML_ELEMENT_NODE || xmlStrcmp(e->name, (const xmlChar *)"Error") != 0)
-                    continue;
-                xmlChar *k = xml_find(e->children, "Key"), *c = xml_find(e->children, "Code"),
-                        *m = xml_find(e->children, "Message");
-                if (!c || xmlStrcmp(c, (const xmlChar *)"NoSuchKey") != 0)
+            sk_s3_delete_result res;
+            rc = sk_s3_xml_delete(resp.body, resp.body_len, &res, err);
+            if (rc != SK_OK)
+                sk_err_prefix(err, "%s: ", what);
+            for (size_t i = 0; i < res.n && rc == SK_OK; i++) {
+                const sk_s3_delete_error *e = &res.errors[i];
+                if (!e->code || strcmp(e->code, "NoSuchKey") != 0)
                     rc = sk_fail(err, SK_ERR_DEST, resp.status, "%s: '%s' was not deleted: %s %s", what,
-                                 k ? (const char *)k : "?", c ? (const char *)c : "", m ? (const char *)m : "");
-                xmlFree(k);
-                xmlFree(c);
-                xmlFree(m);
+                                 e->key ? e->key : "?", e->code ? e->code : "", e->message ? e->message : "");
             }
-            xmlFreeDoc(doc);
+            sk_s3_delete_result_free(&res);
         }
         sk_http_response_free(&resp);
         free(xml);

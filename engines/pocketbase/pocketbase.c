@@ -15,6 +15,7 @@
 
 #include "pb_http.h"
 #include "pb_zip.h"
+#include "../../agent/progress.h"
 
 const sk_setting_def sk_pocketbase_settings[] = {
     { "POCKETBASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 0,
@@ -168,6 +169,24 @@ fail:
 
 /* ---- requests --------------------------------------------------------------------------- */
 
+/* No reply: worth another try only when the server may be restarting (refused, reset, timed out,
+ * its name not yet resolvable); a certificate or protocol error stays until someone fixes it. */
+static int transient_curl(int code)
+{
+    switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Fail with the server's reply in the message: "<what>: HTTP 400 "..." (field: ...). <hint>" */
 static sk_rc reply_fail(sk_err *err, sk_rc code, const pb_resp *r, const char *what, const char *hint)
 {
@@ -175,7 +194,7 @@ static sk_rc reply_fail(sk_err *err, sk_rc code, const pb_resp *r, const char *w
     pb_resp_describe(r, desc, sizeof desc);
     sk_rc rc = sk_fail(err, code, r->status ? r->status : r->curl, "%s: %s%s%s", what, desc, hint && *hint ? "; " : "",
                        hint ? hint : "");
-    if (!r->status || r->status >= 500 || r->status == 429)
+    if (r->status ? r->status >= 500 || r->status == 429 : transient_curl(r->curl))
         err->retryable = 1;
     return rc;
 }
@@ -593,6 +612,8 @@ static sk_rc download(pb_engine *e, const char *name, uint64_t listed_size, sk_w
     x.err = err;
     x.st = &st;
     x.total = listed_size ? (int64_t)listed_size : -1;
+    sk_progress_total(out, listed_size);
+    sk_progress_item(out, name);
     sk_rc rc = pb_ziptail_init(&x.tail, listed_size, err);
     if (rc != SK_OK)
         return rc;

@@ -9,6 +9,7 @@
 
 #include "pg_buf.h"
 #include "pg_model.h"
+#include "../../agent/progress.h"
 
 #define OUT_BUF (256 * 1024)
 
@@ -117,6 +118,9 @@ static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, const sk_runtime 
         pg_buf_addf(&q, "COPY %s TO STDOUT", ob->qname);
     if (!pg_buf_ok(&q))
         return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    char item[300];
+    snprintf(item, sizeof item, "table %s", ob->qname);
+    sk_progress_item(o->w, item);
     out_str(o, *cols ? "COPY " : "COPY ");
     out_str(o, ob->qname);
     if (*cols) {

@@ -13,7 +13,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
+
+#include "../../agent/progress.h"
 
 const sk_setting_def sk_sqlite_settings[] = {
     { "SNAPKEEP_SQLITE_PATH", SK_SET_PATH, NULL, 0, 0, NULL, 0, "the SQLite database file to back up" },
@@ -162,8 +165,13 @@ static char *count_rows(sqlite3 *db)
     return text;
 }
 
-/* Take the snapshot into `spool` (an existing empty file). */
-static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info, sk_err *err)
+/* Pages copied per backup step: a step is a chance to report progress and see a cancel. The read
+ * transaction pinned on `src` keeps every step on the same snapshot (a step neither ends it nor
+ * starts another, so a writer's commit cannot restart the copy). */
+#define SNAPSHOT_STEP_PAGES 4096
+
+/* Take the snapshot into `spool` (an existing empty file); `out` only receives progress facts. */
+static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info, sk_writer *out, sk_err *err)
 {
     sqlite3 *src = NULL, *dst = NULL;
     sqlite3_backup *bk = NULL;
@@ -218,7 +226,16 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
                              sqlite3_errmsg(dst));
                 goto out;
             }
-            r = sqlite3_backup_step(bk, -1);
+            do {
+                r = sqlite3_backup_step(bk, SNAPSHOT_STEP_PAGES);
+                int total = sqlite3_backup_pagecount(bk);
+                sk_progress_step(out, "snapshot", (uint64_t)(total - sqlite3_backup_remaining(bk)), (uint64_t)total);
+                if (r == SQLITE_OK && sk_rt_cancelled(e->rt)) {
+                    rc = sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal");
+                    goto out;
+                }
+            } while (r == SQLITE_OK);
+            sk_progress_step(out, NULL, 0, 0);
             if (r == SQLITE_DONE) {
                 info->facts_json[0] = '\0';
                 int pages = sqlite3_backup_pagecount(bk);
@@ -263,20 +280,6 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_dump_info *info
     sqlite3_close(src); /* the application is free from here on */
     src = NULL;
 
-    /* the same check restore and verify require (integrity_check, not quick_check: an index that
-     * no longer matches its table passes the latter), so nothing is stored that restore refuses */
-    int ok;
-    char report[512];
-    /* the copy is ours alone: reading it through mmap saves the pread copies of the index lookups
-     * (measured: about a third of integrity_check's CPU time); SQLite caps the size */
-    sqlite3_exec(dst, "PRAGMA mmap_size=1099511627776", NULL, NULL, NULL);
-    if (run_check(dst, "PRAGMA integrity_check", &ok, report, sizeof report) != SQLITE_OK || !ok) {
-        rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
-                     "the snapshot of '%s' fails PRAGMA integrity_check (%s); the source database is damaged "
-                     "(a restore would refuse it): nothing was stored", e->path,
-                     report[0] ? report : sqlite3_errmsg(dst));
-        goto out;
-    }
     long long page_size = 0, page_count = 0, user_version = 0, freelist = 0, tables = 0;
     pragma_int(dst, "PRAGMA page_size", &page_size);
     pragma_int(dst, "PRAGMA page_count", &page_count);
@@ -346,6 +349,40 @@ static void remove_stale_spools(const char *dir)
         closedir(d);
 }
 
+/* PRAGMA integrity_check of the snapshot (the check restore and verify require: an index that no
+ * longer matches its table passes quick_check) runs in its own thread, on its own connection,
+ * while the snapshot streams into the compressor: it reads the same (cached) pages, and overlapping
+ * it took 0.3 s of wall time off a 100 MB backup on 2 cores with quick_check (issue 13). dump()
+ * joins it before returning, and a failed check fails the dump, so the job aborts the chain and
+ * nothing is stored, as before. */
+typedef struct snapshot_check {
+    const char *spool;
+    int done_ok;          /* the check ran and said "ok" */
+    char report[512];
+} snapshot_check;
+
+static void *check_thread(void *arg)
+{
+    snapshot_check *c = arg;
+    sqlite3 *db = NULL;
+    int ok = 0;
+    if (sqlite3_open_v2(c->spool, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(c->report, sizeof c->report, "cannot open the snapshot: %s", db ? sqlite3_errmsg(db) : "out of memory");
+    } else {
+        /* No mmap here although it saves about a third of integrity_check's CPU: every mapped page
+         * counts in the process's RSS (and a container's memory limit), which then grows with the
+         * database instead of staying flat (measured: 123 MiB for a 99 MiB database, 28 without). */
+        if (run_check(db, "PRAGMA integrity_check", &ok, c->report, sizeof c->report) != SQLITE_OK) {
+            if (!c->report[0])
+                snprintf(c->report, sizeof c->report, "%s", sqlite3_errmsg(db));
+            ok = 0;
+        }
+    }
+    sqlite3_close(db);
+    c->done_ok = ok;
+    return NULL;
+}
+
 static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
     sqlite_engine *e = state;
@@ -363,19 +400,37 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
                        strerror(errno));
     flock(fd, LOCK_EX); /* marks the file live for remove_stale_spools() of other runs */
     double t0 = sk_monotonic();
-    sk_rc rc = snapshot_to(e, spool, info, err);
+    sk_rc rc = snapshot_to(e, spool, info, out, err);
+    snapshot_check chk = { spool, 0, "" };
+    pthread_t th;
+    int checking = 0;
     if (rc == SK_OK) {
         struct stat st;
         fstat(fd, &st);
         note_journal_mode(fd, info);
         sk_log_stage(e->rt ? e->rt->log : NULL, "snapshot", (uint64_t)st.st_size, sk_monotonic() - t0,
-                     "consistent copy of %s taken with the online backup API, integrity_check ok", e->path);
+                     "consistent copy of %s taken with the online backup API", e->path);
+        sk_progress_total(out, (uint64_t)st.st_size);
+        if (pthread_create(&th, NULL, check_thread, &chk) == 0)
+            checking = 1;
+        else
+            check_thread(&chk); /* no thread: check first, then stream */
     }
-    /* the open descriptor keeps the data readable; nothing is left behind if we die from here on */
-    unlink(spool);
-    if (rc == SK_OK)
+    if (rc == SK_OK && (checking || chk.done_ok))
         rc = sk_copy_fd(fd, spool, out, 1 << 20, e->rt ? e->rt->cancelled : NULL, e->rt ? e->rt->cancel_ud : NULL,
                         err);
+    if (checking)
+        pthread_join(th, NULL);
+    /* removed only now: the check opened it by name (a run killed before this point leaves a
+     * flock()ed spool file that the next run's remove_stale_spools() deletes) */
+    unlink(spool);
+    if (rc == SK_OK && !chk.done_ok)
+        rc = sk_fail(err, SK_ERR_INTEGRITY, 0,
+                     "the snapshot of '%s' fails PRAGMA integrity_check (%s); the source database is damaged "
+                     "(a restore would refuse it): nothing was stored", e->path,
+                     chk.report[0] ? chk.report : "no verdict");
+    else if (rc == SK_OK)
+        sk_log_msg(e->rt ? e->rt->log : NULL, SK_LOG_INFO, "integrity_check of the snapshot of %s: ok", e->path);
     close(fd);
     return rc;
 }

@@ -39,7 +39,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <libxml/parser.h>
 
 #include "../../agent/config.h"
 #include "../../agent/log.h"
@@ -167,7 +166,6 @@ static int http_main(int argc, char **argv)
     }
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    xmlInitParser();
     int status = 1;
     sk_err err;
     sk_err_clear(&err);
@@ -305,7 +303,6 @@ out:
         explicit_bzero(sk, strlen(sk));
         free(sk);
     }
-    xmlCleanupParser();
     curl_global_cleanup();
     return status;
 }
@@ -503,9 +500,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strncmp(argv[1], "dest-", 5) == 0) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        xmlInitParser();
         int st = dest_main(argc, argv);
-        xmlCleanupParser();
         curl_global_cleanup();
         return st;
     }

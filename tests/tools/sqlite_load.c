@@ -12,9 +12,18 @@
  *   sqlite_load check DB                  check the invariants: balances sum to 1,000,000 and the
  *                                         ledger is 1..N without gaps; prints N
  *   sqlite_load lock DB SECONDS           hold an exclusive lock (rollback journal) for SECONDS
+ *   sqlite_load make-realistic DB MIB     like make, but the filler is about MIB MiB of realistic
+ *                                         rows (orders: names, e-mails, statuses, amounts, dates, notes,
+ *                                         JSON), from a fixed seed, with two indexes (benchmarks)
+ *   sqlite_load writer DB RATE MAXFILE    commit transfers at RATE commits/s (0: as fast as it can)
+ *                                         until SIGTERM; on SIGUSR1 write the worst commit latency
+ *                                         (ms) since the previous SIGUSR1 into MAXFILE, which it
+ *                                         also writes ("0.0") once it is ready (benchmarks)
  */
+#include <signal.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +83,7 @@ typedef struct load {
     volatile int stop;
     long commits, failed;
     double max_ms;
+    double rate;    /* commits a second; 0: unlimited */
 } load;
 
 static void *writer(void *arg)
@@ -107,6 +117,8 @@ static void *writer(void *arg)
         double ms = (now() - t0) * 1000;
         if (ms > l->max_ms)
             l->max_ms = ms;
+        if (l->rate > 0 && 1.0 / l->rate > now() - t0)
+            usleep((useconds_t)((1.0 / l->rate - (now() - t0)) * 1e6));
         if (ok)
             l->commits++;
         else {
@@ -121,7 +133,7 @@ static void *writer(void *arg)
 
 static int backup_under_load(const char *path, char **cmd)
 {
-    load l = { path, 0, 0, 0, 0 };
+    load l = { path, 0, 0, 0, 0, 0 };
     pthread_t th;
     pthread_create(&th, NULL, writer, &l);
     /* let the writer get going, so the backup starts mid-stream */
@@ -183,8 +195,137 @@ static int lock(const char *path, int seconds)
     return 0;
 }
 
+/* Deterministic pseudo-random numbers (xorshift64*), so every run builds the same database. */
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static const char *const WORDS[] = {
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
+    "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey",
+    "amber", "basil", "cedar", "dune", "ember", "fjord", "garnet", "harbor", "iris", "jade", "kestrel", "lagoon",
+    "meadow", "nectar", "orchid", "pepper", "quartz", "raven", "saffron", "thistle", "umber", "violet", "willow",
+    "invoice", "delivery", "refund", "coupon", "parcel", "express", "standard", "priority", "warehouse", "courier",
+    "returned", "damaged", "signed", "gift", "morning", "evening", "weekend", "office", "home", "door", "fragile",
+};
+#define NWORDS (sizeof WORDS / sizeof *WORDS)
+
+static size_t phrase(char *out, size_t cap, int n)
+{
+    size_t k = 0;
+    for (int i = 0; i < n && k + 16 < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%s", i ? " " : "", WORDS[rnd() % NWORDS]);
+    return k;
+}
+
+static int make_realistic(const char *path, long mib)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    make(path, 0);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        die(db, "open");
+    exec(db, "CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT NOT NULL, email TEXT NOT NULL,"
+             " status TEXT NOT NULL, total REAL NOT NULL, currency TEXT, created_at TEXT NOT NULL, note TEXT,"
+             " payload TEXT)");
+    if (sqlite3_prepare_v2(db, "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &st, NULL))
+        die(db, "prepare");
+    static const char *const status[] = { "new", "paid", "shipped", "delivered", "cancelled", "refunded" };
+    static const char *const cur[] = { "EUR", "USD", "GBP" };
+    /* a row with its share of the two indexes is about 320 bytes on disk */
+    long rows = mib * 1024 * 1024 / 320;
+    exec(db, "BEGIN");
+    for (long i = 1; i <= rows; i++) {
+        char name[64], email[96], date[32], note[256], payload[256], street[64], carrier[32];
+        phrase(name, sizeof name, 2);
+        snprintf(email, sizeof email, "user%ld.%06llx@example.org", i, (unsigned long long)(rnd() & 0xffffff));
+        time_t t = 1577836800 + (time_t)(rnd() % (5 * 365 * 86400L));
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        size_t nl = rnd() % 10 < 6 ? phrase(note, sizeof note, 3 + (int)(rnd() % 12)) : 0;
+        phrase(street, sizeof street, 2);
+        phrase(carrier, sizeof carrier, 1);
+        snprintf(payload, sizeof payload,
+                 "{\"street\":\"%u %s\",\"zip\":\"%05u\",\"carrier\":\"%s\",\"tracking\":\"%016llx%016llx\"}",
+                 (unsigned)(rnd() % 400), street, (unsigned)(rnd() % 99999), carrier, (unsigned long long)rnd(),
+                 (unsigned long long)rnd());
+        sqlite3_bind_int64(st, 1, i);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, email, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, status[rnd() % 6], -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, (double)(500 + rnd() % 90000) / 100.0);
+        sqlite3_bind_text(st, 6, cur[rnd() % 3], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, date, -1, SQLITE_STATIC);
+        if (nl)
+            sqlite3_bind_text(st, 8, note, (int)nl, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 8);
+        sqlite3_bind_text(st, 9, payload, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            die(db, "insert");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    exec(db, "CREATE INDEX orders_created ON orders(created_at); CREATE INDEX orders_email ON orders(email); COMMIT");
+    sqlite3_close(db);
+    return 0;
+}
+
+static volatile sig_atomic_t got_usr1, got_term;
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        got_usr1 = 1;
+    else
+        got_term = 1;
+}
+
+static int writer_until_term(const char *path, double rate, const char *maxfile)
+{
+    load l = { path, 0, 0, 0, 0, rate };
+    pthread_t th;
+    sigset_t set;
+    signal(SIGUSR1, on_signal);
+    signal(SIGTERM, on_signal);
+    /* the writer thread must not take the signals: this thread polls their flags */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1), sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_create(&th, NULL, writer, &l);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    FILE *ready = fopen(maxfile, "w"); /* tells the caller the signals are handled from now on */
+    if (ready) {
+        fputs("0.0\n", ready);
+        fclose(ready);
+    }
+    while (!got_term && !l.failed) {
+        usleep(10000);
+        if (got_usr1) {
+            got_usr1 = 0;
+            FILE *f = fopen(maxfile, "w");
+            if (f) {
+                fprintf(f, "%.1f\n", l.max_ms);
+                fclose(f);
+            }
+            l.max_ms = 0;
+        }
+    }
+    l.stop = 1;
+    pthread_join(th, NULL);
+    printf("commits=%ld failed=%ld\n", l.commits, l.failed);
+    return l.failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "make-realistic"))
+        return make_realistic(argv[2], strtol(argv[3], NULL, 10));
+    if (argc == 5 && !strcmp(argv[1], "writer"))
+        return writer_until_term(argv[2], strtod(argv[3], NULL), argv[4]);
     if (argc >= 4 && !strcmp(argv[1], "make"))
         return make(argv[2], strtol(argv[3], NULL, 10));
     if (argc >= 4 && !strcmp(argv[1], "backup-under-load"))
