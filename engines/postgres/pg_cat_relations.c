@@ -91,7 +91,8 @@ static const pgc_col rel_cols[] = {
 
 enum { C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
        C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_PARENTGEN,
-       C_FDWOPTS, C_NN_OID, C_NN_NAME, C_NN_DEFAULTNAME, C_NN_VALID, C_NN_NOINHERIT, C_NN_LOCAL, C_NN_COMMENT };
+       C_FDWOPTS, C_NN_OID, C_NN_NAME, C_NN_DEFAULTNAME, C_NN_VALID, C_NN_NOINHERIT, C_NN_LOCAL, C_NN_COMMENT,
+       C_NN_BYPARENT };
 
 static const pgc_col col_cols[] = {
     [C_RELID] = { "a.attrelid" },
@@ -130,10 +131,17 @@ static const pgc_col col_cols[] = {
     [C_NN_NOINHERIT] = { "nn.connoinherit" },
     [C_NN_LOCAL] = { "nn.conislocal" },
     [C_NN_COMMENT] = { COMMENT_SQL("nn.oid", "pg_constraint") },
+    /* 18: validated but only inherited from a parent whose one is NOT VALID: INHERITS does not
+     * bring it; the parent's constraint, added after the data, recurses to this table under its
+     * name and the table's one is then validated (with its comment) there, see N_NN_CHILDREN */
+    [C_NN_BYPARENT] = { "nn.convalidated AND NOT nn.conislocal AND NOT c.relispartition AND EXISTS (SELECT 1 FROM "
+                        "pg_inherits i JOIN pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' AND "
+                        "NOT pc.convalidated JOIN pg_attribute pa ON pa.attrelid = pc.conrelid AND pa.attnum = "
+                        "pc.conkey[1] WHERE i.inhrelid = c.oid AND pa.attname = a.attname)" },
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL,
-       N_SPLIT };
+       N_SPLIT, N_NN_CHILDREN };
 
 static const pgc_col con_cols[] = {
     [N_OID] = { "co.oid" },
@@ -153,6 +161,18 @@ static const pgc_col con_cols[] = {
                   "'pg_proc'::regclass AND d2.objid = d.refobjid AND d2.refclassid = 'pg_type'::regclass AND "
                   "d2.refobjid = c.reltype WHERE d.classid = 'pg_constraint'::regclass AND d.objid = co.oid AND "
                   "d.refclassid = 'pg_proc'::regclass)" },
+    /* 18: for a NOT VALID NOT NULL, the children's validated ones it reaches (C_NN_BYPARENT):
+     * validated again, under their names, and commented once it has recursed to them */
+    [N_NN_CHILDREN] = { "CASE WHEN co.contype = 'n' AND NOT co.convalidated THEN (SELECT string_agg(format("
+                        "'ALTER TABLE ONLY %I.%I VALIDATE CONSTRAINT %I;', cn.nspname, cc.relname, ch.conname) || "
+                        "coalesce(format(E'\\nCOMMENT ON CONSTRAINT %I ON %I.%I IS %L;', ch.conname, cn.nspname, "
+                        "cc.relname, obj_description(ch.oid, 'pg_constraint')), ''), E'\\n' ORDER BY cc.oid) FROM "
+                        "pg_inherits i JOIN pg_class cc ON cc.oid = i.inhrelid AND NOT cc.relispartition JOIN "
+                        "pg_namespace cn ON cn.oid = cc.relnamespace JOIN pg_attribute pa ON pa.attrelid = "
+                        "co.conrelid AND pa.attnum = co.conkey[1] JOIN pg_attribute ca ON ca.attrelid = cc.oid AND "
+                        "ca.attname = pa.attname JOIN pg_constraint ch ON ch.conrelid = cc.oid AND ch.contype = 'n' "
+                        "AND ch.conkey = ARRAY[ca.attnum] AND ch.convalidated AND NOT ch.conislocal WHERE "
+                        "i.inhparent = co.conrelid) END" },
 };
 
 /* The three results, read together while building the relations' objects. */
@@ -161,12 +181,14 @@ typedef struct rels {
     PGresult *r, *cols, *cons;
 } rels;
 
-/* An inline CHECK (in CREATE TABLE): local and validated, and not calling a function that takes or
- * returns the table's own row type (that function needs the table first: the CHECK is then added
- * after the data, as pg_dump splits such loops). */
-static int check_inline(const PGresult *cons, int k)
+/* An inline CHECK (in CREATE TABLE): local (or, on a partition, inherited too: a partition is
+ * created alone and ATTACH PARTITION requires the parent's CHECKs on it, then marks them inherited,
+ * as pg_dump does) and validated, and not calling a function that takes or returns the table's own
+ * row type (that function needs the table first: the CHECK is then added after the data, as
+ * pg_dump splits such loops). */
+static int check_inline(const PGresult *cons, int k, int ispart)
 {
-    return pgc_val(cons, k, N_TYPE)[0] == 'c' && pgc_bval(cons, k, N_LOCAL) && pgc_bval(cons, k, N_VALID) &&
+    return pgc_val(cons, k, N_TYPE)[0] == 'c' && (pgc_bval(cons, k, N_LOCAL) || ispart) && pgc_bval(cons, k, N_VALID) &&
            !pgc_bval(cons, k, N_SPLIT);
 }
 
@@ -284,7 +306,7 @@ static void table_body(const rels *x, pg_buf *b, int i, long idx)
     }
     FOR_ROWS_OF(c, cons, PGC_IDX_CONS, N_RELID, relid, kk) {
         int k = (int)kk;
-        if (!check_inline(cons, k))
+        if (!check_inline(cons, k, ispart))
             continue;
         pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", pgc_val(cons, k, N_QNAME), pgc_val(cons, k, N_DEF));
         first = 0;
@@ -349,12 +371,13 @@ static void rel_trailer(const rels *x, pg_buf *b, int i, const char *kw)
         if (pgc_val(cols, (int)kk, C_COMMENT))
             pg_buf_addf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", q, pgc_val(cols, (int)kk, C_NAME),
                         pgc_val(cols, (int)kk, C_COMMENT));
-        if (pgc_val(cols, (int)kk, C_NN_COMMENT) && pgc_bval(cols, (int)kk, C_NN_VALID))
+        if (pgc_val(cols, (int)kk, C_NN_COMMENT) && pgc_bval(cols, (int)kk, C_NN_VALID) &&
+            !pgc_bval(cols, (int)kk, C_NN_BYPARENT))
             pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cols, (int)kk, C_NN_NAME), q,
                         pgc_val(cols, (int)kk, C_NN_COMMENT));
     }
     FOR_ROWS_OF(x->c, cons, PGC_IDX_CONS, N_RELID, relid, kk) {
-        if (check_inline(cons, (int)kk) && pgc_val(cons, (int)kk, N_COMMENT))
+        if (check_inline(cons, (int)kk, pgc_bval(r, i, R_ISPART)) && pgc_val(cons, (int)kk, N_COMMENT))
             pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cons, (int)kk, N_QNAME), q,
                         pgc_val(cons, (int)kk, N_COMMENT));
     }
@@ -736,7 +759,7 @@ static sk_rc add_constraint(const rels *x, int i)
     pg_kind kind = K_CONSTRAINT;
     const char *only = "ONLY ";
     if (t == 'c' || t == 'n') { /* 'n': a NOT VALID NOT NULL (18) */
-        if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i))
+        if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i, 0))
             return SK_OK;
         only = "";
     } else if (t == 'f') {
@@ -753,6 +776,8 @@ static sk_rc add_constraint(const rels *x, int i)
     char target[1200];
     snprintf(target, sizeof target, "CONSTRAINT %s ON %s", cn, q);
     pgc_emit_comment(&b, target, pgc_val(cons, i, N_COMMENT));
+    if (pgc_val(cons, i, N_NN_CHILDREN))
+        pg_buf_addf(&b, "%s\n", pgc_val(cons, i, N_NN_CHILDREN));
     char nm[600];
     snprintf(nm, sizeof nm, "%s %s", to->name, pgc_val(cons, i, N_NAME));
     long idx;
