@@ -232,16 +232,10 @@ static void column_options(const rels *x, pg_buf *b, unsigned relid, const char 
     FOR_ROWS_OF(x->c, cols, PGC_IDX_COLS, C_RELID, relid, kk) {
         int k = (int)kk;
         const char *cn = pgc_val(cols, k, C_NAME);
-        /* an inherited column with a NOT NULL of its own (from 18: a local, valid constraint) */
+        /* an inherited column with a NOT NULL of its own (from 18: in CREATE TABLE, inherited_not_null) */
         int nn18 = pgc_val(cols, k, C_NN_NAME) != NULL;
-        if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL) &&
-            (!nn18 || (pgc_bval(cols, k, C_NN_LOCAL) && pgc_bval(cols, k, C_NN_VALID)))) {
-            if (nn18 && !pgc_bval(cols, k, C_NN_DEFAULTNAME))
-                pg_buf_addf(b, "%s %s ADD CONSTRAINT %s NOT NULL %s%s;\n", alter, q, pgc_val(cols, k, C_NN_NAME), cn,
-                            pgc_bval(cols, k, C_NN_NOINHERIT) ? " NO INHERIT" : "");
-            else
-                pg_buf_addf(b, "%s %s ALTER COLUMN %s SET NOT NULL;\n", alter, q, cn);
-        }
+        if (!ispart && !nn18 && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL))
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET NOT NULL;\n", alter, q, cn);
         /* 17: an inherited generated column given an expression of its own (SET EXPRESSION) */
         if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_val(cols, k, C_GENERATED)[0] != '\0' &&
             !pgc_bval(cols, k, C_PARENTGEN))
@@ -303,6 +297,18 @@ static void table_body(const rels *x, pg_buf *b, int i, long idx)
             pg_buf_addf(b, " GENERATED ALWAYS AS (%s) %s", pgc_val(cols, k, C_DEFEXPR), gen == 's' ? "STORED" : "VIRTUAL");
         if (pgc_bval(cols, k, C_NOTNULL))
             inline_not_null(b, cols, k, ispart || reinherit);
+    }
+    FOR_ROWS_OF(c, cols, PGC_IDX_COLS, C_RELID, relid, kk) {
+        int k = (int)kk;
+        /* 18: an inherited column's NOT NULL of its own (local, valid), named in CREATE TABLE:
+         * it merges there with the one INHERITS brings under this name (added later, it would
+         * clash with that one when the names differ) */
+        if (oftype || ispart || reinherit || pgc_bval(cols, k, C_LOCAL) || !pgc_val(cols, k, C_NN_NAME) ||
+            !pgc_bval(cols, k, C_NN_LOCAL) || !pgc_bval(cols, k, C_NN_VALID))
+            continue;
+        pg_buf_addf(b, "%s\n    CONSTRAINT %s NOT NULL %s%s", first ? "" : ",", pgc_val(cols, k, C_NN_NAME),
+                    pgc_val(cols, k, C_NAME), pgc_bval(cols, k, C_NN_NOINHERIT) ? " NO INHERIT" : "");
+        first = 0;
     }
     FOR_ROWS_OF(c, cons, PGC_IDX_CONS, N_RELID, relid, kk) {
         int k = (int)kk;
