@@ -131,12 +131,15 @@ static const pgc_col col_cols[] = {
     [C_NN_NOINHERIT] = { "nn.connoinherit" },
     [C_NN_LOCAL] = { "nn.conislocal" },
     [C_NN_COMMENT] = { COMMENT_SQL("nn.oid", "pg_constraint") },
-    /* 18: validated but only inherited from a parent whose one is NOT VALID: INHERITS does not
+    /* 18: validated but only inherited from parents whose ones are NOT VALID: INHERITS does not
      * bring it; the parent's constraint, added after the data, recurses to this table under its
      * name and the table's one is then validated (with its comment) there, see N_NN_CHILDREN */
     [C_NN_BYPARENT] = { "nn.convalidated AND NOT nn.conislocal AND NOT c.relispartition AND EXISTS (SELECT 1 FROM "
                         "pg_inherits i JOIN pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' AND "
                         "NOT pc.convalidated JOIN pg_attribute pa ON pa.attrelid = pc.conrelid AND pa.attnum = "
+                        "pc.conkey[1] WHERE i.inhrelid = c.oid AND pa.attname = a.attname) AND NOT EXISTS (SELECT 1 "
+                        "FROM pg_inherits i JOIN pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' "
+                        "AND pc.convalidated JOIN pg_attribute pa ON pa.attrelid = pc.conrelid AND pa.attnum = "
                         "pc.conkey[1] WHERE i.inhrelid = c.oid AND pa.attname = a.attname)" },
 };
 
@@ -172,7 +175,10 @@ static const pgc_col con_cols[] = {
                         "co.conrelid AND pa.attnum = co.conkey[1] JOIN pg_attribute ca ON ca.attrelid = cc.oid AND "
                         "ca.attname = pa.attname JOIN pg_constraint ch ON ch.conrelid = cc.oid AND ch.contype = 'n' "
                         "AND ch.conkey = ARRAY[ca.attnum] AND ch.convalidated AND NOT ch.conislocal WHERE "
-                        "i.inhparent = co.conrelid) END" },
+                        "i.inhparent = co.conrelid AND NOT EXISTS (SELECT 1 FROM pg_inherits i2 JOIN pg_constraint pv ON "
+                        "pv.conrelid = i2.inhparent AND pv.contype = 'n' AND pv.convalidated JOIN pg_attribute pva ON "
+                        "pva.attrelid = pv.conrelid AND pva.attnum = pv.conkey[1] WHERE i2.inhrelid = cc.oid AND "
+                        "pva.attname = pa.attname)) END" },
 };
 
 /* The three results, read together while building the relations' objects. */
