@@ -29,7 +29,7 @@ ASN := build/asan
 REL_CFLAGS := $(CFLAGS_BASE) -O2
 ASN_CFLAGS := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test demo bench clean deps deps-test deps-fuzz fuzz fuzz-bins print-libs print-cflags
+.PHONY: all test test-matrix demo bench clean deps deps-test deps-fuzz fuzz fuzz-bins print-libs print-cflags
 all: bin/snapkeep bin/backup-now
 
 # the one list of link libraries, for scripts that link build/*/libsnapkeep.a themselves:
@@ -114,6 +114,12 @@ SMOKE_BINS := $(if $(TESTS),$(if $(findstring $(TESTS),integration/fuzz_smoke),$
 test: bin/snapkeep bin/backup-now $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS) $(SMOKE_BINS)
 	@SK_BIN=$(CURDIR)/$(ASN)/snapkeep SK_TOOLS=$(CURDIR)/$(ASN)/tools SK_UNIT=$(CURDIR)/$(ASN)/tests \
 	  SK_FUZZ=$(CURDIR)/$(FZ) tests/run.sh
+
+# The PostgreSQL 13-18 version matrix (regression databases of every major; about 5-10 minutes).
+# Not yet part of `make test`: it still fails on open dumper defects (see README, "PostgreSQL versions").
+test-matrix: bin/snapkeep bin/backup-now $(ASN)/snapkeep $(ASN)/backup-now $(TEST_BINS)
+	@SK_BIN=$(CURDIR)/$(ASN)/snapkeep SK_TOOLS=$(CURDIR)/$(ASN)/tools SK_UNIT=$(CURDIR)/$(ASN)/tests \
+	  SK_SUITE=matrix tests/run.sh
 
 demo: all deps-test
 	@scripts/demo.sh

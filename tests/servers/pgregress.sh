@@ -12,8 +12,8 @@
 # matching server headers (postgresql-server-dev-<major>, unpacked, never installed), which build
 # regress.so for the tests' C functions. A major without a Debian package of its own uses the
 # nearest suite and goes without regress.so (a module only loads into the major it was built for):
-#   13 -> postgresql-13 (bullseye)      14 -> postgresql-13       15 -> postgresql-15 (bookworm, the
-#   installed version)   16 -> postgresql-15   17 -> postgresql-17 (trixie), or postgresql-18 when
+#   13 -> postgresql-13 (bullseye)      14 -> postgresql-13       15 -> postgresql-15 (bookworm, its
+#   newest source)   16 -> postgresql-15   17 -> postgresql-17 (trixie), or postgresql-18 when
 #   the mirror does not serve it   18 -> postgresql-18 (sid)
 # The suite runs with Debian's pg_regress and psql 15 against every major, the parallel schedule
 # two connections at a time; the tests of psql itself are left out (psql 15 loops forever on newer
@@ -80,13 +80,11 @@ fetch() {
 
 fetch_one() { # package: source tree + server headers into $cache/<package>-<version>
     local pkg=$1 major=${1#postgresql-} ver up dir tmp
-    if [ "$pkg" = postgresql-15 ]; then
-        ver=$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null) || { echo "pgregress.sh: postgresql-15 is not installed" >&2; return 1; }
-    else
-        # shellcheck disable=SC2046
-        ver=$(apt-cache $(apt_opts) showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
-        [ -n "$ver" ] || { echo "pgregress.sh: no source package $pkg in the index" >&2; return 1; }
-    fi
+    # the newest source in the suite's index, also for 15: the installed 15 may be a newer point
+    # release from bookworm-security, whose source the mirror may not serve (15.20 did not)
+    # shellcheck disable=SC2046
+    ver=$(apt-cache $(apt_opts) showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
+    [ -n "$ver" ] || { echo "pgregress.sh: no source package $pkg in the index" >&2; return 1; }
     up=${ver%%-*}
     dir=$cache/$pkg-$ver
     tmp=$dir.tmp.$$

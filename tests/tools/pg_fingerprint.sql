@@ -41,7 +41,8 @@ SELECT format('col %s #%s %I type=%s notnull=%s default=%s identity=%s generated
                    THEN (row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum))::text ELSE 'inh' END, a.attname,
               format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity,
               a.attgenerated, co.collname, a.attstorage, to_jsonb(a)->>'attcompression', a.attislocal,
-              a.attinhcount, a.attstattarget, a.attoptions, a.attfdwoptions, a.attacl)
+              a.attinhcount, a.attstattarget,
+              ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE left(o, 10) <> 'pg_attver='), a.attfdwoptions, a.attacl)
   FROM fp_rel c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   LEFT JOIN pg_collation co ON co.oid = a.attcollation
