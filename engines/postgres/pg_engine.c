@@ -29,6 +29,8 @@ const sk_setting_def sk_pg_settings[] = {
       "what the dump holds: everything, the definitions only, or the rows only" },
     { "SNAPKEEP_PG_LOCK_TIMEOUT", SK_SET_INT, "0", 0, 86400, NULL, 0,
       "seconds to wait for the dump's ACCESS SHARE table locks (0 = no limit)" },
+    { "SNAPKEEP_PG_PARALLEL", SK_SET_INT, "2", 0, 16, NULL, 0,
+      "helper connections reading large tables (8 MiB and more) on the dump's snapshot, PostgreSQL 14+ (0 = none)" },
     { "SNAPKEEP_PG_NEWER_MAJOR", SK_SET_ENUM, "refuse", 0, 0, "refuse|warn", 0,
       "a server newer than PostgreSQL 18 (the newest tested): refuse to dump it, or warn and dump best-effort" },
     { "SNAPKEEP_PG_DATABASES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
@@ -334,6 +336,7 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     const char *iso = sk_config_str(cfg, "SNAPKEEP_PG_ISOLATION");
     e->opts.serializable_deferrable = iso && strcmp(iso, "serializable-deferrable") == 0;
     e->opts.lock_timeout_ms = (int)sk_config_int(cfg, "SNAPKEEP_PG_LOCK_TIMEOUT", 0) * 1000;
+    e->opts.parallel = (int)sk_config_int(cfg, "SNAPKEEP_PG_PARALLEL", 2);
     const char *newer = sk_config_str(cfg, "SNAPKEEP_PG_NEWER_MAJOR");
     e->opts.newer_major_warn = newer && strcmp(newer, "warn") == 0;
     e->opts.exclude_schemas = (const char *const *)e->patterns[0];

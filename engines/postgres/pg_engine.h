@@ -25,6 +25,9 @@
  *   SNAPKEEP_PG_TABLES            comma-separated patterns: dump only these tables (+ their sequences)
  *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
+ *   SNAPKEEP_PG_PARALLEL          helper connections reading tables of 8 MiB and more alongside the
+ *                                 dump's own, on its exported snapshot (PostgreSQL 14+; default 2,
+ *                                 0 = one connection); the script is the same byte for byte
  *   SNAPKEEP_PG_NEWER_MAJOR       refuse (default) | warn: a server major newer than the newest
  *                                 tested one is refused, or dumped best-effort with a warning
  *   SNAPKEEP_PG_DATABASE          dump this database instead of the one the URL names
@@ -80,6 +83,7 @@ typedef struct sk_pg_dump_opts {
     const char *const *include_tables;   /* when set, only these tables and the sequences they own */
     int content;                         /* SK_PG_ALL, SK_PG_SCHEMA_ONLY, SK_PG_DATA_ONLY */
     int count_tables;                    /* fill stats->table_rows_json (the caller frees it) */
+    int parallel;                        /* helper connections for large tables (pg_parallel.h); 0: none */
 } sk_pg_dump_opts;
 
 enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
