@@ -298,6 +298,8 @@ static int copy_range(helper *h, long r)
         PQclear(res);
     }
     pg_buf_free(&q);
+    if (ret == 0 && !c)
+        ret = -1; /* the consumer stopped before this (empty) range was queued */
     if (ret == 0)
         publish(h, c, 1); /* the range's last chunk, possibly empty */
     return ret;
