@@ -311,8 +311,8 @@ static sk_rc apply_content(pg_model *m, const sk_pg_dump_opts *o, sk_err *err)
 
 /* Sizes in heap blocks of the tables whose rows are dumped (blocks[i] for object i), and helper
  * connections on the exported snapshot when one of them is large. Runs on tables the dump has
- * locked. Leaves *par NULL (a serial dump) when the server predates TID range scans (14), when
- * no table is large, or when no helper could be set up. */
+ * locked. Leaves *par NULL (a serial dump) when the server predates TID range scans (14), is a
+ * standby, when no table is large, or when no helper could be set up. */
 static sk_rc plan_parallel(PGconn *conn, pg_model *m, int helpers, const sk_runtime *rt, long *blocks, pg_par **par,
                            sk_err *err)
 {
@@ -353,6 +353,13 @@ static sk_rc plan_parallel(PGconn *conn, pg_model *m, int helpers, const sk_runt
     }
     PQclear(r);
     if (!large)
+        return SK_OK;
+    /* a failing pg_export_snapshot() would abort the dump's transaction: not tried on a standby,
+     * where older servers refuse it */
+    r = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
+    int standby = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 'f';
+    PQclear(r);
+    if (standby)
         return SK_OK;
     r = PQexec(conn, "SELECT pg_catalog.pg_export_snapshot()");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {

@@ -26,7 +26,7 @@
  *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
  *   SNAPKEEP_PG_PARALLEL          helper connections reading tables of 8 MiB and more alongside the
- *                                 dump's own, on its exported snapshot (PostgreSQL 14+; default 2,
+ *                                 dump's own, on its exported snapshot (PostgreSQL 14+, not on a standby; default 2,
  *                                 0 = one connection); the script is the same byte for byte
  *   SNAPKEEP_PG_NEWER_MAJOR       refuse (default) | warn: a server major newer than the newest
  *                                 tested one is refused, or dumped best-effort with a warning
