@@ -122,8 +122,13 @@ static void entry_header(out *o, const pg_obj *ob)
 /* Tables of at least this many heap blocks (8 MiB) are read over the helper connections. */
 #define PAR_MIN_BLOCKS 1024L
 
-static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, pg_par *par, long nblocks, const sk_runtime *rt,
-                       uint64_t *rows, sk_err *err)
+static long par_min_blocks(const sk_pg_dump_opts *opts)
+{
+    return opts && opts->parallel_min_blocks > 0 ? opts->parallel_min_blocks : PAR_MIN_BLOCKS;
+}
+
+static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, pg_par *par, long nblocks, const sk_pg_dump_opts *opts,
+                       const sk_runtime *rt, uint64_t *rows, long *parallel_tables, sk_err *err)
 {
     pg_buf q;
     pg_buf_init(&q);
@@ -146,10 +151,12 @@ static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, pg_par *par, long
     }
     out_str(o, " FROM stdin;\n");
     sk_rc rc = SK_OK;
-    if (*cols && nblocks >= PAR_MIN_BLOCKS && pg_par_usable(par)) {
+    if (*cols && nblocks >= par_min_blocks(opts) && pg_par_usable(par)) {
         int parallel = 0;
-        rc = pg_par_copy(par, ob->qname, cols, nblocks, out_emit, o, rt, rows, &parallel, err);
+        rc = pg_par_copy(par, ob->qname, cols, nblocks, opts->parallel_range_blocks, out_emit, o, rt, rows, &parallel,
+                         err);
         if (rc || parallel) {
+            *parallel_tables += parallel;
             pg_buf_free(&q);
             return rc ? rc : out_str(o, "\\.\n\n");
         }
@@ -313,8 +320,8 @@ static sk_rc apply_content(pg_model *m, const sk_pg_dump_opts *o, sk_err *err)
  * connections on the exported snapshot when one of them is large. Runs on tables the dump has
  * locked. Leaves *par NULL (a serial dump) when the server predates TID range scans (14), is a
  * standby, when no table is large, or when no helper could be set up. */
-static sk_rc plan_parallel(PGconn *conn, pg_model *m, int helpers, const sk_runtime *rt, long *blocks, pg_par **par,
-                           sk_err *err)
+static sk_rc plan_parallel(PGconn *conn, pg_model *m, const sk_pg_dump_opts *opts, const sk_runtime *rt, long *blocks,
+                           pg_par **par, sk_err *err)
 {
     pg_buf a;
     pg_buf_init(&a);
@@ -348,7 +355,7 @@ static sk_rc plan_parallel(PGconn *conn, pg_model *m, int helpers, const sk_runt
         const pg_obj *ob = &m->objs[i];
         if (ob->kind == K_TABLE_DATA && !ob->skip && ob->columns && *ob->columns) {
             blocks[i] = strtol(PQgetvalue(r, (int)k++, 0), NULL, 10);
-            large |= blocks[i] >= PAR_MIN_BLOCKS;
+            large |= blocks[i] >= par_min_blocks(opts);
         }
     }
     PQclear(r);
@@ -367,7 +374,7 @@ static sk_rc plan_parallel(PGconn *conn, pg_model *m, int helpers, const sk_runt
         PQclear(r);
         return rc;
     }
-    *par = pg_par_open(conn, PQgetvalue(r, 0, 0), helpers, rt);
+    *par = pg_par_open(conn, PQgetvalue(r, 0, 0), opts->parallel, rt);
     PQclear(r);
     return SK_OK;
 }
@@ -447,7 +454,7 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         goto out;
     }
     if (opts && opts->parallel > 0 && !opts->serializable_deferrable && st.server_version_num >= 140000 &&
-        (rc = plan_parallel(conn, &m, opts->parallel, rt, blocks, &par, err)))
+        (rc = plan_parallel(conn, &m, opts, rt, blocks, &par, err)))
         goto out;
 
     out_str(&o, header);
@@ -475,7 +482,7 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         entry_header(&o, ob);
         if (ob->kind == K_TABLE_DATA) {
             uint64_t before = st.rows;
-            rc = dump_copy(conn, &o, ob, par, blocks[order[i]], rt, &st.rows, err);
+            rc = dump_copy(conn, &o, ob, par, blocks[order[i]], opts, rt, &st.rows, &st.parallel_tables, err);
             st.tables++;
             /* rows per table for the guards, counted from the COPY stream itself; a name JSON cannot
              * hold (not UTF-8) turns the counts off rather than fail the dump */

@@ -84,6 +84,8 @@ typedef struct sk_pg_dump_opts {
     int content;                         /* SK_PG_ALL, SK_PG_SCHEMA_ONLY, SK_PG_DATA_ONLY */
     int count_tables;                    /* fill stats->table_rows_json (the caller frees it) */
     int parallel;                        /* helper connections for large tables (pg_parallel.h); 0: none */
+    long parallel_min_blocks;            /* tables of at least this many heap blocks use them; 0: 1024 (8 MiB) */
+    long parallel_range_blocks;          /* heap blocks per range; 0: PGP_RANGE_BLOCKS (tests set both small) */
 } sk_pg_dump_opts;
 
 enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
@@ -96,6 +98,7 @@ enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
 typedef struct sk_pg_dump_stats {
     long objects;        /* objects written (DDL entries, data blocks, setvals) */
     long tables;         /* tables whose rows were copied */
+    long parallel_tables; /* of these, read over helper connections (pg_parallel.h) */
     uint64_t rows;       /* rows copied */
     long order_warnings; /* dependency edges that could not be honoured (loops) */
     int server_version_num;

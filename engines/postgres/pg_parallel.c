@@ -36,7 +36,7 @@ struct pg_par {
     int stop;          /* the consumer gave up: helpers leave their ranges */
     /* the table being copied */
     const char *select; /* "SELECT cols FROM ONLY qname" */
-    long nranges;
+    long nranges, range_blocks;
 };
 
 static sk_rc exec_cmd(PGconn *conn, const char *sql, sk_err *err)
@@ -224,10 +224,10 @@ static int copy_range(helper *h, long r)
     pg_par *p = h->p;
     pg_buf q;
     pg_buf_init(&q);
-    long a = r * PGP_RANGE_BLOCKS;
+    long a = r * p->range_blocks;
     if (r + 1 < p->nranges)
         pg_buf_addf(&q, "COPY (%s WHERE ctid >= '(%ld,0)'::pg_catalog.tid AND ctid < '(%ld,0)'::pg_catalog.tid) TO STDOUT",
-                    p->select, a, a + PGP_RANGE_BLOCKS);
+                    p->select, a, a + p->range_blocks);
     else
         pg_buf_addf(&q, "COPY (%s WHERE ctid >= '(%ld,0)'::pg_catalog.tid) TO STDOUT", p->select, a);
     if (!pg_buf_ok(&q)) {
@@ -335,7 +335,7 @@ static void stop_helpers(pg_par *p, int started)
     p->usable = 0; /* their connections are in no known state any more */
 }
 
-sk_rc pg_par_copy(pg_par *p, const char *qname, const char *cols, long nblocks,
+sk_rc pg_par_copy(pg_par *p, const char *qname, const char *cols, long nblocks, long range_blocks,
                   sk_rc (*emit)(void *ud, const char *buf, size_t len), void *ud, const sk_runtime *rt,
                   uint64_t *rows, int *parallel, sk_err *err)
 {
@@ -365,7 +365,8 @@ sk_rc pg_par_copy(pg_par *p, const char *qname, const char *cols, long nblocks,
         return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
     *parallel = 1;
     p->select = q.s;
-    p->nranges = (nblocks + PGP_RANGE_BLOCKS - 1) / PGP_RANGE_BLOCKS;
+    p->range_blocks = range_blocks > 0 ? range_blocks : PGP_RANGE_BLOCKS;
+    p->nranges = (nblocks + p->range_blocks - 1) / p->range_blocks;
     if (p->nranges < 1)
         p->nranges = 1;
     p->stop = 0;

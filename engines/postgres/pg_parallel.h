@@ -54,10 +54,10 @@ pg_par *pg_par_open(PGconn *conn, const char *snapshot, int n, const sk_runtime 
 /* Whether the helpers can still take a table (none failed to be set up or to lock a table). */
 int pg_par_usable(const pg_par *p);
 
-/* The rows of `qname` (`cols`: its non-empty COPY column list; `nblocks`: its size in heap blocks)
- * pushed through emit() in order; *rows counts them. *parallel is set to 0 with SK_OK when the
+/* The rows of `qname` (`cols`: its non-empty COPY column list; `nblocks`: its size in heap blocks),
+ * read in ranges of `range_blocks` (0: PGP_RANGE_BLOCKS), pushed through emit() in order; *rows counts them. *parallel is set to 0 with SK_OK when the
  * helpers could not lock the table (nothing was emitted: copy it over the dump's connection). */
-sk_rc pg_par_copy(pg_par *p, const char *qname, const char *cols, long nblocks,
+sk_rc pg_par_copy(pg_par *p, const char *qname, const char *cols, long nblocks, long range_blocks,
                   sk_rc (*emit)(void *ud, const char *buf, size_t len), void *ud, const sk_runtime *rt,
                   uint64_t *rows, int *parallel, sk_err *err);
 

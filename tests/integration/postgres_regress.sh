@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PostgreSQL's own regression database through the postgres engine: load it (Debian's postgresql-15
 # source package, src/test/regress, run serially by pg_regress against a server started here), dump
-# it with the engine, restore the script into empty databases with the engine's restore sink (one
+# it with the engine (also with every table read over parallel helper connections: the same bytes),
+# restore the script into empty databases with the engine's restore sink (one
 # transaction) and with `psql -v ON_ERROR_STOP=1`, then compare:
 #   - every table's rows (count + md5 of the sorted rows as jsonb, so column order does not
 #     matter), sequences, matviews' populated state: identical but for pg_dump's own limits
@@ -74,6 +75,13 @@ else nok "regression database loaded ($tables tables)"; fi
 # --- dump, restores ---
 if out=$(PGDATABASE=regression "$W/driver" dump "$W/reg.sql" 2>&1); then ok "dump: $out"
 else nok "dump"; echo "# $out"; finish; fi
+# every table of a block or more read over 2 helper connections in 2-block TID ranges (the
+# snapshot-sharing parallel COPY, engines/postgres/pg_parallel.h): the same script, byte for byte
+if out=$(PGDATABASE=regression SK_PG_DRIVER_PARALLEL="2 1 2" "$W/driver" dump "$W/reg-par.sql" 2>&1) &&
+    cmp -s "$W/reg.sql" "$W/reg-par.sql" && ptables=$(echo "$out" | sed -n 's/.*parallel_tables=\([0-9]*\).*/\1/p') &&
+    [ "${ptables:-0}" -gt 100 ]; then
+    ok "dump with every table over 2 helper connections ($ptables tables) is byte for byte the same"
+else nok "dump over helper connections differs or fails"; echo "# $out"; cmp "$W/reg.sql" "$W/reg-par.sql" | sed 's/^/# /'; fi
 createdb reg_sink
 if out=$("$W/driver" restore dbname=reg_sink "$W/reg.sql" 2>&1); then ok "restore through the sink, one transaction"
 else nok "restore through the sink"; echo "# $out"; fi
