@@ -425,6 +425,9 @@ sk_rc pg_par_copy(pg_par *p, const char *qname, const char *cols, long nblocks, 
     } else {
         for (int i = 0; i < started; i++)
             pthread_join(p->h[i].th, NULL);
+        if (rt && rt->log)
+            sk_log_msg(rt->log, SK_LOG_DEBUG, "postgres: %s read in %ld ranges of %ld blocks over %d helper connection(s)",
+                       qname, p->nranges, p->range_blocks, p->n);
     }
     p->select = NULL;
     pg_buf_free(&q);
