@@ -439,6 +439,10 @@ static int cmd_run(sk_jobs *j, sk_runtime *rt)
             snprintf(hj[i].name, sizeof hj[i].name, "%s", sk_job_name(j->v[i].job));
             hj[i].warn_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
             hj[i].fail_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
+            sk_drill_policy dp;
+            sk_drill_policy_of(cfg, &dp);
+            hj[i].drill_max_age_s = dp.max_age_s;
+            hj[i].drill_level = (int)dp.level;
         }
         if (!hj || !(http = sk_http_status_start(listen, hj, j->n, &err))) {
             code = fail(rt->log, "configuration", &err);
