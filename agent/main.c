@@ -263,6 +263,17 @@ static int cmd_config_check(sk_jobs *j, const sk_runtime *rt)
                 printf("# next scheduled backup: %s\n", when);
             sk_schedule_free(s);
         }
+        const char *dexpr = sk_config_str(cfg, "SNAPKEEP_DRILL_SCHEDULE");
+        if (dexpr && !code) {
+            sk_schedule *s = sk_schedule_parse(dexpr, "SNAPKEEP_DRILL_SCHEDULE", &err);
+            int64_t next;
+            char when[64];
+            if (!s || sk_schedule_next_in(s, tz, (int64_t)time(NULL), &next, &err) != SK_OK)
+                code = fail(rt->log, "configuration", &err);
+            else if (sk_tz_format(tz, next, when, sizeof when, &err) == SK_OK)
+                printf("# next restore drill: %s\n", when);
+            sk_schedule_free(s);
+        }
         sk_runner r;
         if (!code && sk_runner_init(&r, j->v[i].job, NULL, &err) != SK_OK)
             code = fail(rt->log, "configuration", &err);
