@@ -41,6 +41,9 @@ const sk_setting_def sk_pocketbase_settings[] = {
       "(kept in pb_data/backups, which a restore preserves) so the restore can be undone" },
     { "SNAPKEEP_POCKETBASE_STALL_TIMEOUT", SK_SET_INT, "60", 2, 3600, NULL, 0,
       "pocketbase: seconds without data after which a download or upload is dropped (downloads resume)" },
+    { "SNAPKEEP_DRILL_POCKETBASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "pocketbase: restore drills also restore into this scratch PocketBase (never POCKETBASE_URL): ALL its data is "
+      "replaced at every drill; it must accept the POCKETBASE_ADMIN_* superuser" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -64,6 +67,7 @@ typedef struct pb_engine {
     int committed;              /* after_backup() ran */
     double create_s;            /* how long PocketBase took to write the zip */
     char *colls_json;           /* records per collection of the last dump (info->collections_json) */
+    char drill_url[1024];       /* SNAPKEEP_DRILL_POCKETBASE_URL: a scratch PocketBase for drills, "" when none */
 } pb_engine;
 
 static sk_log *lg(const pb_engine *e) { return e->rt ? e->rt->log : NULL; }
@@ -157,6 +161,19 @@ static sk_rc pb_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     e->restore_wait_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_RESTORE_WAIT", 600);
     e->stall_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_STALL_TIMEOUT", 60);
     e->safety_copy = sk_config_bool(cfg, "SNAPKEEP_POCKETBASE_RESTORE_SAFETY_COPY");
+    const char *drill = sk_config_str(cfg, "SNAPKEEP_DRILL_POCKETBASE_URL");
+    if (drill) {
+        pb_client probe_c;
+        if (pb_client_init(&probe_c, drill, "SNAPKEEP_DRILL_POCKETBASE_URL", ca, rt, err) != SK_OK)
+            goto fail;
+        /* a drill replaces all of its server's data: never the source */
+        if (!strcmp(probe_c.base, e->src.base)) {
+            sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_DRILL_POCKETBASE_URL is POCKETBASE_URL (%s): a drill replaces ALL "
+                    "the data of that server; name a scratch PocketBase of its own", e->src.shown);
+            goto fail;
+        }
+        snprintf(e->drill_url, sizeof e->drill_url, "%s", drill);
+    }
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
     snprintf(info->database, sizeof info->database, "%s", db ? db : "pb");
     snprintf(info->server_version, sizeof info->server_version, "PocketBase");
@@ -1087,7 +1104,7 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
     if (!r)
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     sk_fmt_bytes(size, sz, sizeof sz);
-    if (e->safety_copy && (rc = take_safety_copy(s, err)) != SK_OK)
+    if (e->safety_copy && !s->drill && (rc = take_safety_copy(s, err)) != SK_OK)
         goto out;
     double t0 = sk_monotonic();
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -1207,6 +1224,26 @@ static sk_rc sink_finish(sk_writer *w, sk_err *err)
             snprintf(s->summary, 512, "%s", line);
         if (s->drill && !s->drill->collections_json)
             sk_log_msg(lg(e), SK_LOG_WARN, "the collections of data.db could not be counted: records are not compared");
+        if (!s->drill || !s->target.base[0])
+            return SK_OK;
+        /* a scratch PocketBase: restore there, then count what the server serves */
+        if ((rc = restore_to_server(s, (uint64_t)sb.st_size, err)) != SK_OK) {
+            sk_err_prefix(err, "drill: restoring into the scratch PocketBase: ");
+            return rc;
+        }
+        if ((rc = login(e, &s->target, 60, err)) != SK_OK) {
+            sk_err_prefix(err, "drill: after the restore, the scratch PocketBase refuses the configured superuser "
+                               "(the backup's superusers apply there now): ");
+            return rc;
+        }
+        json_t *served = collection_counts(&s->target, 1, err);
+        if (!served)
+            return err->rc;
+        free(s->drill->collections_json);
+        s->drill->collections_json = json_dumps(served, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(s->summary, 512, "%s; restored into the scratch PocketBase %s, which serves %zu collection(s)",
+                 line, s->target.shown, json_object_size(served));
+        json_decref(served);
         return SK_OK;
     }
     return restore_to_server(s, (uint64_t)sb.st_size, err);
@@ -1270,6 +1307,18 @@ static sk_rc pb_drill_open(void *state, const sk_drill_opts *opts, sk_drill_repo
         return err->rc;
     s->drill = rep;
     snprintf(rep->scratch, sizeof rep->scratch, "an unlinked spool file in %s", e->spool);
+    if (e->drill_url[0]) {
+        /* fail fast (before the download) when the scratch PocketBase is missing or refuses us */
+        if (pb_client_init(&s->target, e->drill_url, "SNAPKEEP_DRILL_POCKETBASE_URL",
+                           e->src.ca_file[0] ? e->src.ca_file : NULL, e->rt, err) != SK_OK ||
+            login(e, &s->target, 60, err) != SK_OK) {
+            sk_err_prefix(err, "drill: the scratch PocketBase: ");
+            sink_destroy(&s->base);
+            return err->rc;
+        }
+        snprintf(rep->scratch, sizeof rep->scratch, "the scratch PocketBase %s (via an unlinked spool file)",
+                 s->target.shown);
+    }
     if (opts->pause) {
         sk_log_msg(lg(e), SK_LOG_WARN, "pausing with the drill's spool file (SNAPKEEP_DEBUG_DRILL_PAUSE)");
         raise(SIGSTOP);

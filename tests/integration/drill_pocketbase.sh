@@ -59,6 +59,23 @@ sk drill
 check "damaged stored data: exit 6" rc_is 6
 rm -f "$(newest)" "$(newest).md5" "$(newest).manifest.json"
 
+# ---- a scratch PocketBase --------------------------------------------------------------------------
+sk backup-now
+start_fake scratch --seed-rows 2
+SNAPKEEP_DRILL_POCKETBASE_URL=$url_scratch sk drill
+check "SNAPKEEP_DRILL_POCKETBASE_URL: the drill restores into the scratch PocketBase and passes" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'restored into the scratch PocketBase .*, which serves 2 collection(s); counts match the manifest' '$T/out'"
+check "... which now holds the source's posts (25 of them)" test "$(pb_digest "$T/scratch")" = "$(pb_digest "$T/main")"
+check "... with no safety copy and no uploaded zip left on it" test -z "$(ls "$T/scratch/backups" | grep '\.zip$')"
+check "... and the source was not touched (no restore there)" bash -c "! grep -q 'restore' '$T/main.log'"
+SNAPKEEP_DRILL_POCKETBASE_URL=$url_main sk drill
+check "the source as the scratch PocketBase is refused: exit 3" bash -c "[ $rc -eq 3 ] && grep -q 'SNAPKEEP_DRILL_POCKETBASE_URL is POCKETBASE_URL' '$T/err'"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SNAPKEEP_DRILL_POCKETBASE_URL=http://127.0.0.1:$port SNAPKEEP_RETRY_WINDOW=0 sk drill
+check "a scratch PocketBase that is not there: exit 4, naming it" \
+  bash -c "[ $rc -eq 4 ] && grep -q 'the scratch PocketBase: cannot reach PocketBase at http://127.0.0.1:$port' '$T/err'"
+check "... nothing left in the spool directory" spool_empty
+
 # data.db damaged on the server: its zip is structurally sound, so the backup stores it; the drill's
 # integrity_check finds the damage
 python3 - "$T/main/data.db" <<'PY'
