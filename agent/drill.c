@@ -255,9 +255,12 @@ void sk_drill_sweep(sk_runner *r, sk_job *job, const sk_runtime *rt)
 {
     sk_err err;
     sk_err_clear(&err);
-    int lock = sk_lock(r->state_dir, r->job_id, r->lock_wait, rt, &err);
+    /* no waiting: a backup holding the lock must not hold up the agent's start; the next drill
+     * sweeps anyway */
+    int lock = sk_lock(r->state_dir, r->job_id, 0, rt, &err);
     if (lock < 0) {
-        sk_log_msg(rt->log, SK_LOG_WARN, "drill: not looking for leftovers of interrupted drills now: %s", err.msg);
+        sk_log_msg(rt->log, SK_LOG_INFO, "drill: not looking for leftovers of interrupted drills now (the next drill "
+                   "does): %s", err.msg);
         return;
     }
     sweep_locked(r, job, rt);

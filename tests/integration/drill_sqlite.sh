@@ -19,6 +19,10 @@ scratch_files() { ls "$T/spool" | grep -c '^snapkeep-drill-' ; }
 python3 "$root/tests/tools/webhook_receiver.py" "$T/hooks" >"$T/port" & hookpid=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 export SNAPKEEP_WEBHOOK_URL="http://127.0.0.1:$(cat "$T/port")/hook"
+python3 "$root/tests/tools/webhook_receiver.py" "$T/hooks-failure" >"$T/port-f" & hookf=$!
+python3 "$root/tests/tools/webhook_receiver.py" "$T/hooks-success" >"$T/port-s" & hooks=$!
+for _ in $(seq 100); do [ -s "$T/port-f" ] && [ -s "$T/port-s" ] && break; sleep 0.05; done
+export SNAPKEEP_WEBHOOK_FAILURE_URL="http://127.0.0.1:$(cat "$T/port-f")/f" SNAPKEEP_WEBHOOK_SUCCESS_URL="http://127.0.0.1:$(cat "$T/port-s")/s"
 
 sqlite3 "$T/app.db" "CREATE TABLE t(x PRIMARY KEY, v); CREATE TABLE u(y); CREATE INDEX u_y ON u(y);
   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000) INSERT INTO t SELECT i, hex(randomblob(20)) FROM n;
@@ -71,6 +75,10 @@ check "status shows the failed drill and its reason" bash -c "grep -q 'last rest
 check "a 'drill' webhook with ok=false, exit_code 10 and the reason" python3 -c '
 import json,sys; b=[json.loads(l) for l in open(sys.argv[1])]
 d=[x for x in b if x["event"]=="drill"]; assert len(d)==3 and d[2]["ok"] is False and d[2]["exit_code"]==10 and "table u has 3" in d[2]["error"], d' "$T/hooks"
+check "... failed drills also go to SNAPKEEP_WEBHOOK_FAILURE_URL, passed ones do not; none to the success URL" python3 -c '
+import json,sys; f=[json.loads(l) for l in open(sys.argv[1])]; s=[json.loads(l) for l in open(sys.argv[2])]
+d=[x for x in f if x["event"]=="drill"]; assert [x["ok"] for x in d]==[False, False], f
+assert not [x for x in s if x["event"]=="drill"], s' "$T/hooks-failure" "$T/hooks-success"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SNAPKEEP_SCHEDULE="0 0 1 1 *" SNAPKEEP_HTTP_LISTEN=127.0.0.1:$port "$SK_BIN" run 2>"$T/run0.log" & agent=$!
 for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/metrics" >"$T/metrics" 2>/dev/null && [ -s "$T/metrics" ] && break; sleep 0.1; done
@@ -139,5 +147,5 @@ check "... and the agent stops with exit 0" test $rc -eq 0
 SNAPKEEP_SCHEDULE="0 0 1 1 *" SNAPKEEP_DRILL_SCHEDULE="61 * * * *" "$SK_BIN" run >"$T/out" 2>&1; rc=$?
 check "an invalid SNAPKEEP_DRILL_SCHEDULE: exit 3 naming the variable" bash -c "[ $rc -eq 3 ] && grep -q 'SNAPKEEP_DRILL_SCHEDULE' '$T/out'"
 
-kill $hookpid
+kill $hookpid $hookf $hooks
 done_testing
