@@ -410,7 +410,14 @@ sk_rc sk_drill_run(sk_runner *r, sk_job *job, sk_notifier *notifier, const sk_ru
     }
     rec->last_key[0] = rec->last_summary[0] = '\0';
     double t0 = sk_monotonic();
+    sk_drill_record before = *rec;
     sk_rc rc = drill_once(r, job, rt, rec, err);
+    if (rc == SK_ERR_CANCELLED) {
+        /* stopped (SIGTERM, SIGINT): it proved nothing either way, so the record stays as it was */
+        *rec = before;
+        sk_unlock(lock);
+        return rc;
+    }
     rec->last_duration = sk_monotonic() - t0;
     rec->last_run = wall_now(rt);
     rec->last_ok = rc == SK_OK;

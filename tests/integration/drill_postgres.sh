@@ -3,7 +3,7 @@
 # (tests/servers/pg.sh): a drill restores the newest backup into a scratch database on the source
 # server, checks it (rows per table against the manifest, indexes, amcheck) and drops it; the
 # scratch database is gone after a pass, after a failure (counts that disagree: exit 10; damaged
-# data: exit 6), and after a SIGKILL mid-drill (the next drill, or `snapkeep run` at start, drops
+# data: exit 6), after SIGTERM (exit 130, not recorded), and after a SIGKILL mid-drill (the next drill, or `snapkeep run` at start, drops
 # it). A database with the prefix but without snapkeep's marker, and a marked one whose drill is
 # alive, are never dropped. A missing drill server fails with exit 4 and health says so.
 . "$(dirname "$0")/../lib.sh"
@@ -95,6 +95,15 @@ kill -TERM $agent; wait $agent
 check "snapkeep run with a drill schedule drops it at start" \
   bash -c "grep -q 'of an interrupted drill' '$T/run.log' && [ $(scratch_dbs) -eq 1 ]"
 psql -X -q -d postgres -c 'DROP DATABASE snapkeep_drill_00000001_lookalike'
+
+# ---- SIGTERM mid-drill ------------------------------------------------------------------------------------
+cp "$T"/state/default_default_postgres_src-*.drill.json "$T/drill-before.json"
+SNAPKEEP_DEBUG_DRILL_PAUSE=true "$SK_BIN" drill >/dev/null 2>"$T/term.log" & dpid=$!
+for _ in $(seq 200); do grep -q 'pausing with the drill' "$T/term.log" && break; sleep 0.05; done
+kill -TERM $dpid; kill -CONT $dpid; wait $dpid; rc=$?
+check "SIGTERM mid-drill: exit 130, the scratch database dropped on the way out" \
+  bash -c "[ $rc -eq 130 ] && grep -q 'drill: dropped the scratch database' '$T/term.log' && [ $(scratch_dbs) -eq 0 ]"
+check "... and the interrupted drill is not recorded as a failure" cmp -s "$T/drill-before.json" "$(ls "$T"/state/default_default_postgres_src-*.drill.json)"
 
 # ---- a drill server that is not there -------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
