@@ -358,8 +358,9 @@ static sk_rc drill_once(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_dril
                      key, et->name, why);
         goto out;
     }
-    snprintf(rec->last_summary, sizeof rec->last_summary, "%s%s", rep.summary,
-             compared ? "; counts match the manifest" : "; the manifest records no counts to compare");
+    snprintf(rec->last_summary, sizeof rec->last_summary, "%s%s%s%s", rep.summary,
+             compared ? "; counts match the manifest" : "; the manifest records no counts to compare",
+             rep.note[0] ? "; " : "", rep.note);
 out:
     free(text);
     free(rep.table_rows_json);

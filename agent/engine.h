@@ -57,6 +57,8 @@ typedef struct sk_drill_opts {
 typedef struct sk_drill_report {
     char summary[512];         /* one line: what was restored and what the checks said */
     char scratch[256];         /* the scratch target (a file name, a database name), for logs */
+    char note[160];            /* set in drill_open() when the drill checks less than a restore (what
+                                  it left out and why); appended to the summary */
     char *table_rows_json;     /* malloc'd {"table": rows} counted in the restored data, keyed as the
                                   dump's table_rows_json; NULL when not counted */
     char *collections_json;    /* malloc'd {"collection": records} (PocketBase), NULL when not counted */

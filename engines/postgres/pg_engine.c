@@ -720,10 +720,14 @@ static const char *drill_server(const pg_engine *e, const char **password)
 static sk_rc pg_drill_open(void *state, const sk_drill_opts *opts, sk_drill_report *rep, sk_writer **sink, sk_err *err)
 {
     pg_engine *e = state;
-    if (e->globals) {
+    if (e->globals || e->opts.content == SK_PG_DATA_ONLY) {
         /* the roles script is cluster-wide: restoring it into a scratch database would change the
-         * server's roles; the drill checks that it parses completely and is not cut short */
-        snprintf(rep->scratch, sizeof rep->scratch, "none (roles script: parsed, not executed)");
+         * server's roles; a data-only script needs the tables it fills. The drill checks that the
+         * script parses completely and is not cut short, and says that it restored nothing. */
+        snprintf(rep->scratch, sizeof rep->scratch, "none (the script is parsed, not executed)");
+        snprintf(rep->note, sizeof rep->note, "NOT restored: %s",
+                 e->globals ? "a roles script would change the server's roles"
+                            : "a data-only backup (SNAPKEEP_PG_CONTENT) needs its tables to exist");
         return pg_verify_open(state, rep->summary, sink, err);
     }
     const char *pw, *server = drill_server(e, &pw);

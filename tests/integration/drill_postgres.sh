@@ -117,4 +117,10 @@ SNAPKEEP_DRILL_PG_URL="$base/postgres" sk drill
 check "SNAPKEEP_DRILL_PG_URL naming a reachable server (password from PGPASSFILE): the drill passes there" \
   bash -c "[ $rc -eq 0 ] && [ $(scratch_dbs) -eq 0 ]"
 
+# ---- the roles script (SNAPKEEP_PG_GLOBALS): parsed, never executed -----------------------------------------
+SNAPKEEP_PG_GLOBALS=true sk backup-now
+SNAPKEEP_PG_GLOBALS=true sk drill
+check "with SNAPKEEP_PG_GLOBALS, drill covers both jobs: the database restored, the roles script only parsed" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^ok .*pgsql_src_.*restored into scratch database' '$T/out' && grep -q '^ok .*pgsql_globals_.*complete; .*NOT restored: a roles script would change the server' '$T/out' && [ $(scratch_dbs) -eq 0 ]"
+
 done_testing
