@@ -85,6 +85,37 @@ static void note_read(const char *path, char *name, size_t sz)
 
 /* ---- drop and sweep --------------------------------------------------------------------- */
 
+/* A restored backup may hold subscriptions (created with connect = false, as pg_dump does); a
+ * database with a subscription cannot be dropped. Inside the scratch database: disable each one,
+ * detach it from its slot (which would be on the publisher) and drop it. Best effort: the DROP
+ * DATABASE that follows reports what is left. */
+static void drop_subscriptions(const char *server, const char *password, const char *name)
+{
+    char *ci = sk_pg_with_database(server, name);
+    sk_err err;
+    sk_err_clear(&err);
+    PGconn *c = ci ? sk_pg_connect(ci, password, "scratch database", &err) : NULL;
+    if (ci)
+        memset(ci, 0, strlen(ci));
+    free(ci);
+    if (!c)
+        return;
+    PGresult *r = PQexec(c, "SELECT pg_catalog.quote_ident(subname) FROM pg_catalog.pg_subscription WHERE subdbid = "
+                            "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())");
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        const char *q = PQgetvalue(r, i, 0); /* quoted by the server */
+        static const char *const steps[] = { "ALTER SUBSCRIPTION %s DISABLE", "ALTER SUBSCRIPTION %s SET (slot_name = NONE)",
+                                             "DROP SUBSCRIPTION %s" };
+        for (size_t k = 0; k < 3; k++) {
+            char sql[400];
+            snprintf(sql, sizeof sql, steps[k], q);
+            PQclear(PQexec(c, sql));
+        }
+    }
+    PQclear(r);
+    PQfinish(c);
+}
+
 static sk_rc drop_scratch(PGconn *admin, const char *name, sk_err *err)
 {
     char *q = PQescapeIdentifier(admin, name, strlen(name));
@@ -115,7 +146,8 @@ static long lock_key(const char *name, const char *comment, const char *here, in
     return 0;
 }
 
-static sk_rc sweep_conn(PGconn *admin, const sk_drill_opts *opts, const sk_runtime *rt, int *removed, sk_err *err)
+static sk_rc sweep_conn(PGconn *admin, const char *server, const char *password, const sk_drill_opts *opts,
+                        const sk_runtime *rt, int *removed, sk_err *err)
 {
     char noted[128];
     *removed = 0;
@@ -149,6 +181,7 @@ static sk_rc sweep_conn(PGconn *admin, const sk_drill_opts *opts, const sk_runti
             continue; /* a live drill holds it */
         sk_err derr;
         sk_err_clear(&derr);
+        drop_subscriptions(server, password, name);
         if (drop_scratch(admin, name, &derr) == SK_OK) {
             sk_log_msg(lg(rt), SK_LOG_INFO, "drill: dropped the scratch database %s of an interrupted drill", name);
             ++*removed;
@@ -189,7 +222,7 @@ sk_rc sk_pg_drill_sweep(const char *server, const char *password, const sk_runti
     PGconn *c = connect_server(server, password, err);
     if (!c)
         return err->rc;
-    sk_rc rc = sweep_conn(c, opts, rt, removed, err);
+    sk_rc rc = sweep_conn(c, server, password, opts, rt, removed, err);
     PQfinish(c);
     return rc;
 }
@@ -201,6 +234,7 @@ typedef struct dsink {
     sk_writer *inner;          /* the restore sink into the scratch database */
     PGconn *admin;             /* holds the advisory lock; creates and drops the scratch database */
     char *scratch_ci;          /* secret: the scratch database's connection string */
+    char *server;              /* secret: the drill server's connection string (NULL: libpq's PG*) */
     char *password;            /* secret */
     char name[64];
     long key;
@@ -231,6 +265,7 @@ static void scratch_drop(dsink *s)
     sk_err err;
     sk_err_clear(&err);
     if (s->created) {
+        drop_subscriptions(s->server, s->password, s->name);
         if (drop_scratch(s->admin, s->name, &err) == SK_OK)
             sk_log_msg(lg(s->rt), SK_LOG_INFO, "drill: dropped the scratch database %s", s->name);
         else
@@ -313,7 +348,7 @@ static sk_rc check_restored(dsink *s, sk_err *err)
             snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT %s.bt_index_check(c.oid, true) FROM "
                      "pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_am a "
                      "ON a.oid = c.relam JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE a.amname = 'btree' AND "
-                     "c.relpersistence <> 't' AND i.indisvalid AND n.nspname NOT IN ('pg_catalog', "
+                     "c.relkind = 'i' AND c.relpersistence <> 't' AND i.indisvalid AND n.nspname NOT IN ('pg_catalog', "
                      "'information_schema') AND n.nspname !~ '^pg_toast') s",
                      schema);
             r = query(c, sql, "amcheck (bt_index_check) of the restored B-tree indexes", err);
@@ -356,6 +391,7 @@ static void d_destroy(sk_writer *w)
         PQfinish(s->admin);
     sk_writer_free_chain(s->inner);
     wipe(&s->scratch_ci);
+    wipe(&s->server);
     wipe(&s->password);
     free(s);
 }
@@ -423,7 +459,8 @@ sk_rc sk_pg_drill_open(const char *server, const char *password, const sk_runtim
     s->opts = opts;
     s->rep = rep;
     s->rt = rt;
-    if (password && !(s->password = strdup(password))) {
+    if ((password && !(s->password = strdup(password))) || (server && !(s->server = strdup(server)))) {
+        wipe(&s->password);
         free(s);
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     }

@@ -117,6 +117,17 @@ SNAPKEEP_DRILL_PG_URL="$base/postgres" sk drill
 check "SNAPKEEP_DRILL_PG_URL naming a reachable server (password from PGPASSFILE): the drill passes there" \
   bash -c "[ $rc -eq 0 ] && [ $(scratch_dbs) -eq 0 ]"
 
+# ---- the dumper's fixture: partitions, subscriptions, extensions, large objects ----------------------------
+# (a restored subscription, created with connect = false, kept DROP DATABASE from working; amcheck
+# refused a partitioned B-tree index)
+createdb fx && psql -X -q -v ON_ERROR_STOP=1 -d fx -f "$root/tests/fixtures/postgres/fixture.sql" >/dev/null 2>&1
+DATABASE_URL=$base/fx sk backup-now
+DATABASE_URL=$base/fx sk drill
+check "the fixture database: its drill passes, counts match, amcheck ran" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'restored into scratch database .*: 22 tables, .* rows, indexes valid, amcheck ok on [0-9]* B-tree index(es); counts match the manifest' '$T/out'"
+check "... and its scratch database is dropped, with the subscription the restore created in it" \
+  bash -c "[ $(scratch_dbs) -eq 0 ] && [ \"\$(psql -X -At -d postgres -c 'SELECT count(*) FROM pg_subscription')\" = 1 ]"
+
 # ---- the roles script (SNAPKEEP_PG_GLOBALS): parsed, never executed -----------------------------------------
 SNAPKEEP_PG_GLOBALS=true sk backup-now
 SNAPKEEP_PG_GLOBALS=true sk drill
