@@ -409,9 +409,9 @@ sk_rc sk_drill_run(sk_runner *r, sk_job *job, sk_notifier *notifier, const sk_ru
         memset(rec, 0, sizeof *rec);
         sk_err_clear(&rerr);
     }
+    sk_drill_record before = *rec;
     rec->last_key[0] = rec->last_summary[0] = '\0';
     double t0 = sk_monotonic();
-    sk_drill_record before = *rec;
     sk_rc rc = drill_once(r, job, rt, rec, err);
     if (rc == SK_ERR_CANCELLED) {
         /* stopped (SIGTERM, SIGINT): it proved nothing either way, so the record stays as it was */
