@@ -796,7 +796,8 @@ static const command commands[] = {
     { "prune", "[--dry-run]", "apply the retention settings now (also done after each backup)",
       0, "", NULL, OPT_DRY_RUN, 0, NULL, SCOPE_ONE, run_prune },
     { "health", "", "exit 0 while the last success is fresh (warns after\n"
-      "SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h",
+      "SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h;\n"
+      "a failed or stale restore drill as SNAPKEEP_DRILL_HEALTH says",
       0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ALL, run_health },
     { "status", "[--json]", "last attempt, success, failure and its reason, per job",
       0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ALL, run_status },
