@@ -97,6 +97,8 @@ sk_rc pgc_read_indexes(cat *c)
             rc = pgc_dep(c, idx, child_obj);
         if (!rc)
             rc = pgc_dep(c, idx, parent_obj);
+        if (!rc) /* the table must be a partition by then (late attaches come after the data) */
+            rc = pgc_dep(c, idx, pg_model_find(c->m, PGC_IDX_ATTACH, pgc_uval(r, i, IX_TABLE)));
     }
     PQclear(r);
     return rc;

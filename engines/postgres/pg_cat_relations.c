@@ -16,7 +16,7 @@ enum { R_OID, R_SCHEMA, R_NAME, R_QNAME, R_KIND, R_PERSIST, R_OWNER, R_ACLNULL, 
        R_CHECKOPT, R_ISPART, R_RLS, R_FORCERLS, R_REPLIDENT, R_PARTKEY, R_VIEWDEF, R_PARTBOUND, R_PARENTS,
        R_PARTPARENT, R_POPULATED, R_AM, R_SEQTYPE, R_SEQSTART, R_SEQINC, R_SEQMIN, R_SEQMAX, R_SEQCACHE,
        R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR, R_OFTYPE, R_TOASTOPTS, R_FTSERVER,
-       R_FTOPTIONS, R_REINHERIT, R_PARENT_OIDS };
+       R_FTOPTIONS, R_REINHERIT, R_PARENT_OIDS, R_LATEATTACH };
 
 static const pgc_col rel_cols[] = {
     [R_OID] = { "c.oid" },
@@ -42,6 +42,12 @@ static const pgc_col rel_cols[] = {
                     "i.inhseqno) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON "
                     "pn.oid = p.relnamespace WHERE i.inhrelid = c.oid)" },
     [R_PARTPARENT] = { "(SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)" },
+    /* 18: a partition whose parent has a NOT VALID NOT NULL: attached after that constraint (added
+     * after the data), since ATTACH PARTITION is what marks the partition's own NOT NULL (under its
+     * own name, valid or not) inherited and not local; attached before it, the partition's stays
+     * local, or the parent's recursion makes one under the parent's name. No such rows before 18. */
+    [R_LATEATTACH] = { "c.relispartition AND EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_constraint pc ON pc.conrelid "
+                       "= i.inhparent AND pc.contype = 'n' AND NOT pc.convalidated WHERE i.inhrelid = c.oid)" },
     [R_POPULATED] = { "c.relispopulated" },
     [R_AM] = { "(SELECT a.amname FROM pg_am a WHERE a.oid = c.relam AND a.amname <> 'heap')" },
     [R_SEQTYPE] = { "format_type(s.seqtypid, NULL)" },
@@ -640,6 +646,10 @@ static sk_rc relation_followers(const rels *x, int i, long idx, const pg_buf *cl
             rc = pgc_dep(c, f, idx);
         if (!rc)
             rc = pgc_dep(c, f, parent);
+        if (!rc)
+            rc = pgc_alias(c, PGC_IDX_ATTACH, pgc_uval(r, i, R_OID), f);
+        if (!rc && pgc_bval(r, i, R_LATEATTACH))
+            c->m->objs[f].section = SEC_POST; /* its dependencies: late_attach_deps */
     }
     return rc;
 }
@@ -773,7 +783,10 @@ static sk_rc add_constraint(const rels *x, int i)
     pg_kind kind = K_CONSTRAINT;
     const char *only = "ONLY ";
     if (t == 'c' || t == 'n') { /* 'n': a NOT VALID NOT NULL (18) */
-        if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i, 0))
+        /* a late-attached partition's inherited one too: its ATTACH comes after it, and marks it
+         * inherited under its own name */
+        int late = t == 'n' && trow >= 0 && pgc_bval(x->r, trow, R_LATEATTACH);
+        if ((!pgc_bval(cons, i, N_LOCAL) && !late) || check_inline(cons, i, 0))
             return SK_OK;
         only = "";
     } else if (t == 'f') {
@@ -805,6 +818,26 @@ static sk_rc add_constraint(const rels *x, int i)
         rc = pgc_dep(c, idx, tab);
     if (!rc && pgc_uval(cons, i, N_INDID) && t != 'f')
         rc = pgc_alias(c, PG_CLASS_OID, pgc_uval(cons, i, N_INDID), idx);
+    return rc;
+}
+
+/* A late-attached partition (R_LATEATTACH): ATTACH PARTITION after the NOT VALID NOT NULLs of its
+ * parent and its own, and after its parent's own late attach. */
+static sk_rc late_attach_deps(const rels *x, int i)
+{
+    cat *c = x->c;
+    unsigned relid = pgc_uval(x->r, i, R_OID), parent = pgc_uval(x->r, i, R_PARTPARENT);
+    long f = pg_model_find(c->m, PGC_IDX_ATTACH, relid);
+    if (f < 0)
+        return SK_OK;
+    sk_rc rc = pgc_dep(c, f, pg_model_find(c->m, PGC_IDX_ATTACH, parent));
+    unsigned rels2[2] = { parent, relid };
+    for (int j = 0; j < 2 && !rc; j++)
+        FOR_ROWS_OF(c, x->cons, PGC_IDX_CONS, N_RELID, rels2[j], kk) {
+            int k = (int)kk;
+            if (pgc_val(x->cons, k, N_TYPE)[0] == 'n' && !pgc_bval(x->cons, k, N_VALID) && !rc)
+                rc = pgc_dep(c, f, pg_model_find(c->m, PG_CONSTRAINT_OID, pgc_uval(x->cons, k, N_OID)));
+        }
     return rc;
 }
 
@@ -842,6 +875,9 @@ sk_rc pgc_read_relations(cat *c)
             rc = add_identity(&x, i);
     for (int i = 0; i < PQntuples(x.cons) && !rc; i++)
         rc = add_constraint(&x, i);
+    for (int i = 0; i < PQntuples(x.r) && !rc; i++)
+        if (pgc_bval(x.r, i, R_LATEATTACH))
+            rc = late_attach_deps(&x, i);
 out:
     PQclear(x.r);
     PQclear(x.cols);
