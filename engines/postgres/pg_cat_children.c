@@ -184,8 +184,8 @@ sk_rc pgc_read_triggers(cat *c)
 enum { RU_OID, RU_NAME, RU_QNAME, RU_TABLE, RU_DEF, RU_ENABLED, RU_COMMENT, RU_VIEWQUERY };
 
 /* A non-view rule named "_RETURN": CREATE RULE refuses that name, but ALTER RULE ... RENAME
- * accepted it until a minor release of 2025 (17 and 18's regression suites leave one on
- * rtest_t4). It is created under this name and renamed; a server that refuses the rename keeps the
+ * accepted it in older minor releases (18.4 does; 15.20 and 18.6 refuse it), and 17's and 18's
+ * regression suites leave one on rtest_t4. It is created under this name and renamed; a server that refuses the rename keeps the
  * rule, under this name, with a warning. */
 #define RETURN_RULE_TMP "\"_RETURN_snapkeep\""
 
