@@ -125,9 +125,11 @@ roundtrip() {
                 diff "$T/s-$m-$db" "$T/s-$m-$copy" | grep -vE '^[<>] *(--)?$' | grep '^[<>]' | head -12 | cut -c1-300 | sed 's/^/#   /'; fi
         done
     fi
-    if skdump "${db}_sk" "$T/$m-${db}_sk.sql"; then
-        same <(nodata "$T/$m-$db.sql") <(nodata "$T/$m-${db}_sk.sql") "$m $db: fixed point (dump of the restored copy = dump of the source, data aside)"
-    else nok "$m ${db}_sk: dump of the restored copy"; sed 's/^/#   /' "$T/dump.err" | tail -3; fi
+    for copy in "${db}_sk" "${db}_psql"; do
+        if skdump "$copy" "$T/$m-$copy.sql"; then
+            same <(nodata "$T/$m-$db.sql") <(nodata "$T/$m-$copy.sql") "$m $copy: fixed point (dump of the restored copy = dump of the source, data aside)"
+        else nok "$m $copy: dump of the restored copy"; sed 's/^/#   /' "$T/dump.err" | tail -3; fi
+    done
     echo "# $m $db: $(wc -l <"$T/d-$m-$db") tables/matviews/sequences, $(wc -l <"$T/f-$m-$db") catalog objects, round trip $((SECONDS - t0)) s"
 }
 
