@@ -281,6 +281,8 @@ static int pin_snapshot(sqlite3 *src, sqlite3 *twin, int *same)
  * transaction pinned on `src` keeps every step on the same snapshot (a step neither ends it nor
  * starts another, so a writer's commit cannot restart the copy). */
 #define SNAPSHOT_STEP_PAGES 4096
+/* Page cache of the copy's two connections, in KiB (a string: it goes into a PRAGMA). */
+#define COPY_CACHE_KIB "256"
 
 /* Take the snapshot into `spool` (an existing empty file) through the tee VFS, which streams each
  * page into `out` as the copy writes it (sqlite_tee.h): compression runs during the copy. */
@@ -313,10 +315,13 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
     }
     /* short busy handler per attempt; the loop below owns the overall deadline */
     sqlite3_busy_timeout(src, 250);
-    /* a small destination cache: the copy's pages spill (and stream) soon after they are copied */
+    /* Small page caches on both sides (SQLite's default is 2 MiB each): the copy reads and writes
+     * every page once, in order, so a cache only adds to the peak RSS; the destination's spills
+     * are what the tee streams. */
+    sqlite3_exec(src, "PRAGMA cache_size=-" COPY_CACHE_KIB, NULL, NULL, NULL);
     if (sqlite3_open_v2(spool, &dst, SQLITE_OPEN_READWRITE, sk_sqlite_tee_dst_vfs(tee)) != SQLITE_OK ||
-        sqlite3_exec(dst, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-1024;", NULL, NULL,
-                     NULL) != SQLITE_OK) {
+        sqlite3_exec(dst, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-" COPY_CACHE_KIB ";",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         rc = sk_fail(err, SK_ERR_SOURCE, 0, "spool file '%s': %s", spool, dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
     }

@@ -22,6 +22,8 @@ struct sk_sqlite_tee {
     sk_writer *out;
     uint64_t next;            /* bytes streamed: the offset the next in-order write starts at */
     unsigned char *page1;     /* the streamed page 1, to compare a rewrite against */
+    unsigned char *batch;     /* pages not yet pushed: one call down the chain per BATCH bytes */
+    size_t batched;
     int page1_len;
     sk_rc failed;
     sk_err err;
@@ -46,17 +48,44 @@ static int fail(sk_sqlite_tee *t, const char *msg)
     return SQLITE_IOERR_WRITE;
 }
 
-static int emit(sk_sqlite_tee *t, const void *buf, int amt)
+/* Pages are pushed down the chain in batches: per 4 KiB page, the calls through the progress,
+ * hash and zstd stages cost more than their work. */
+#define BATCH (256 << 10)
+
+static int push(sk_sqlite_tee *t)
 {
     sk_err e;
     sk_err_clear(&e);
-    sk_rc rc = sk_writer_write(t->out, buf, (size_t)amt, &e);
+    sk_rc rc = t->batched ? sk_writer_write(t->out, t->batch, t->batched, &e) : SK_OK;
+    t->batched = 0;
     if (rc != SK_OK) {
         if (t->failed == SK_OK) {
             t->failed = rc;
             t->err = e;
         }
         return SQLITE_IOERR_WRITE;
+    }
+    return SQLITE_OK;
+}
+
+static int emit(sk_sqlite_tee *t, const void *buf, int amt)
+{
+    if (t->batched + (size_t)amt > BATCH && push(t) != SQLITE_OK)
+        return SQLITE_IOERR_WRITE;
+    if ((size_t)amt > BATCH) { /* not a page size SQLite has */
+        t->batched = (size_t)amt;
+        int rc = SQLITE_OK;
+        const unsigned char *p = buf;
+        for (size_t done = 0; rc == SQLITE_OK && done < (size_t)amt; done += BATCH) {
+            t->batched = (size_t)amt - done < BATCH ? (size_t)amt - done : BATCH;
+            memcpy(t->batch, p + done, t->batched);
+            rc = push(t);
+        }
+        if (rc != SQLITE_OK)
+            return rc;
+    } else {
+        memcpy(t->batch + t->batched, buf, (size_t)amt);
+        t->batched += (size_t)amt;
     }
     t->next += (uint64_t)amt;
     return SQLITE_OK;
@@ -282,6 +311,11 @@ sk_sqlite_tee *sk_sqlite_tee_new(sk_writer *out, sk_err *err)
     t->base = base;
     t->out = out;
     sk_err_clear(&t->err);
+    if (!(t->batch = malloc(BATCH))) {
+        free(t);
+        sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "SQLite: out of memory");
+        return NULL;
+    }
     /* names unique while t lives */
     snprintf(t->src_name, sizeof t->src_name, "snapkeep-src-%p", (void *)t);
     snprintf(t->dst_name, sizeof t->dst_name, "snapkeep-tee-%p", (void *)t);
@@ -337,6 +371,8 @@ sk_rc sk_sqlite_tee_failure(const sk_sqlite_tee *t, sk_err *err)
 
 sk_rc sk_sqlite_tee_end(sk_sqlite_tee *t, uint64_t expected, sk_err *err)
 {
+    if (t->failed == SK_OK)
+        push(t);
     if (t->failed != SK_OK)
         return sk_sqlite_tee_failure(t, err);
     if (t->next != expected)
@@ -356,5 +392,6 @@ void sk_sqlite_tee_free(sk_sqlite_tee *t)
         sqlite3_vfs_unregister(&t->src_vfs);
     free(t->page1);
     free(t->read1);
+    free(t->batch);
     free(t);
 }

@@ -18,7 +18,7 @@
  *    as zeros, as the spool reads there. Anything else (another rewrite, a gap) fails the write
  *    and the tee: what is streamed never silently differs from the spool that is checked.
  * A failure of `out` fails the write too; the tee keeps the first failure with its own message.
- * Memory: two pages.
+ * Memory: two pages and a 256 KiB batch (pages are pushed down the chain 256 KiB at a time).
  */
 #ifndef SK_SQLITE_TEE_H
 #define SK_SQLITE_TEE_H
