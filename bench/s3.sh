@@ -21,9 +21,9 @@ echo "# starting RGW..."
 tests/servers/rgw.sh start "$BW/rgw" >/dev/null
 set -a; . "$BW/rgw/env"; set +a
 size=$(scaled 2048)
-echo "# a ${size} MiB SQLite database of 1 MiB random blobs"
-sqlite3 "$BW/blobs.db" "CREATE TABLE b(id INTEGER PRIMARY KEY, data BLOB);
-  WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $size) INSERT INTO b SELECT x, randomblob(1048576) FROM n;"
+echo "# a ${size} MiB SQLite database (WAL mode, as applications keep theirs) of 1 MiB random blobs"
+sqlite3 "$BW/blobs.db" "PRAGMA journal_mode=WAL; CREATE TABLE b(id INTEGER PRIMARY KEY, data BLOB);
+  WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $size) INSERT INTO b SELECT x, randomblob(1048576) FROM n;" >/dev/null
 # awscli reads its credentials from the environment (never from the command line)
 AWS_ACCESS_KEY_ID=$(cat "$S3_ACCESS_KEY_ID_FILE") AWS_SECRET_ACCESS_KEY=$(cat "$S3_SECRET_ACCESS_KEY_FILE")
 export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${S3_REGION:-us-east-1}

@@ -319,13 +319,8 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
      * every page once, in order, so a cache only adds to the peak RSS; the destination's spills
      * are what the tee streams. */
     sqlite3_exec(src, "PRAGMA cache_size=-" COPY_CACHE_KIB, NULL, NULL, NULL);
-    if (sqlite3_open_v2(spool, &dst, SQLITE_OPEN_READWRITE, sk_sqlite_tee_dst_vfs(tee)) != SQLITE_OK ||
-        sqlite3_exec(dst, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-" COPY_CACHE_KIB ";",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        rc = sk_fail(err, SK_ERR_SOURCE, 0, "spool file '%s': %s", spool, dst ? sqlite3_errmsg(dst) : "out of memory");
-        goto out;
-    }
 
+    long long wal = 0;
     for (;;) {
         if (sk_rt_cancelled(e->rt)) {
             rc = sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal");
@@ -336,7 +331,6 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
         if (!src_in_txn) {
             /* pin one read snapshot: BEGIN is deferred, the SELECT takes the read lock; for a WAL
              * source the check's connection pins the same one and checks it during the copy */
-            long long wal = 0;
             int same = 0;
             if (!chk->db &&
                 pragma_int(src, "SELECT journal_mode='wal' FROM pragma_journal_mode", &wal) == SQLITE_OK && wal)
@@ -348,6 +342,19 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
                     check_start(chk);
                 else
                     check_join(chk, 1);
+            }
+            /* Checked on the source, the copy needs no spool file: the tee only streams it and
+             * keeps its size (sqlite_tee.h), which saves writing the whole database to disk. */
+            if (r == SQLITE_OK && !dst) {
+                if (same)
+                    sk_sqlite_tee_discard(tee);
+                if (sqlite3_open_v2(spool, &dst, SQLITE_OPEN_READWRITE, sk_sqlite_tee_dst_vfs(tee)) != SQLITE_OK ||
+                    sqlite3_exec(dst, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-"
+                                 COPY_CACHE_KIB ";", NULL, NULL, NULL) != SQLITE_OK) {
+                    rc = sk_fail(err, SK_ERR_SOURCE, 0, "spool file '%s': %s", spool,
+                                 dst ? sqlite3_errmsg(dst) : "out of memory");
+                    goto out;
+                }
             }
         }
         long long snap_pages = 0;
@@ -423,6 +430,13 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
         if (backoff < 2000)
             backoff *= 2;
     }
+    /* the snapshot's facts, read in its transaction (the spool may hold no pages) */
+    long long page_size = 0, page_count = 0, user_version = 0, freelist = 0, tables = 0;
+    pragma_int(src, "PRAGMA page_size", &page_size);
+    pragma_int(src, "PRAGMA page_count", &page_count);
+    pragma_int(src, "PRAGMA user_version", &user_version);
+    pragma_int(src, "PRAGMA freelist_count", &freelist);
+    pragma_int(src, "SELECT count(*) FROM sqlite_schema WHERE type='table'", &tables);
     if (src_in_txn) {
         sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
         src_in_txn = 0;
@@ -430,18 +444,12 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
     sqlite3_close(src); /* the application is free from here on (but for a running check) */
     src = NULL;
 
-    long long page_size = 0, page_count = 0, user_version = 0, freelist = 0, tables = 0;
-    pragma_int(dst, "PRAGMA page_size", &page_size);
-    pragma_int(dst, "PRAGMA page_count", &page_count);
-    pragma_int(dst, "PRAGMA user_version", &user_version);
-    pragma_int(dst, "PRAGMA freelist_count", &freelist);
-    pragma_int(dst, "SELECT count(*) FROM sqlite_schema WHERE type='table'", &tables);
     if ((rc = sk_sqlite_tee_end(tee, (uint64_t)page_size * (uint64_t)page_count, err)) != SK_OK)
         goto out;
     snprintf(info->facts_json, sizeof info->facts_json,
              "{\"page_size\":%lld,\"page_count\":%lld,\"freelist_count\":%lld,\"user_version\":%lld,"
              "\"tables\":%lld,\"wal\":%s}",
-             page_size, page_count, freelist, user_version, tables, "null");
+             page_size, page_count, freelist, user_version, tables, wal ? "true" : "false");
     if (tables == 0)
         sk_log_msg(e->rt ? e->rt->log : NULL, SK_LOG_WARN,
                    "'%s' is an SQLite database with no tables: the backup is stored, but it holds no data. Check "
@@ -457,19 +465,6 @@ out:
     if (dst)
         sqlite3_close(dst);
     return rc;
-}
-
-/* Header bytes 18/19 are the write/read format versions: 2 means WAL. */
-static void note_journal_mode(int fd, sk_dump_info *info)
-{
-    unsigned char hdr[20];
-    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
-        return;
-    char *wal = strstr(info->facts_json, "\"wal\":null");
-    if (wal) {
-        const char *v = hdr[18] == 2 ? "true}" : "false}";
-        snprintf(wal + 6, sizeof info->facts_json - (size_t)(wal + 6 - info->facts_json), "%s", v);
-    }
 }
 
 /* A process killed while taking a snapshot leaves its spool file behind. Live spool files are
@@ -520,12 +515,10 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
     snapshot_check chk = { 0 };
     sk_sqlite_tee *tee = sk_sqlite_tee_new(out, err);
     sk_rc rc = tee ? snapshot_to(e, spool, tee, &chk, info, out, err) : err->rc;
+    uint64_t copied = tee ? sk_sqlite_tee_bytes(tee) : 0;
     sk_sqlite_tee_free(tee);
     if (rc == SK_OK) {
-        struct stat st;
-        fstat(fd, &st);
-        note_journal_mode(fd, info);
-        sk_log_stage(e->rt ? e->rt->log : NULL, "snapshot", (uint64_t)st.st_size, sk_monotonic() - t0,
+        sk_log_stage(e->rt ? e->rt->log : NULL, "snapshot", copied, sk_monotonic() - t0,
                      "consistent copy of %s taken with the online backup API and streamed%s", e->path,
                      chk.started ? ", integrity_check running on the same snapshot" : "");
         if (!chk.db && check_open(&chk, spool))

@@ -24,6 +24,8 @@ struct sk_sqlite_tee {
     unsigned char *page1;     /* the streamed page 1, to compare a rewrite against */
     unsigned char *batch;     /* pages not yet pushed: one call down the chain per BATCH bytes */
     size_t batched;
+    int discard;              /* spool files opened from now on only stream, never store */
+    sqlite3_int64 size;       /* such a file's size as SQLite made it (highest write end, truncate) */
     int page1_len;
     sk_rc failed;
     sk_err err;
@@ -35,6 +37,7 @@ typedef struct tee_file {
     sqlite3_file base;        /* pMethods: tee_methods */
     sk_sqlite_tee *tee;
     enum tee_role role;
+    int discard;              /* ROLE_DST_DB: writes are streamed only (sk_sqlite_tee_discard) */
     sqlite3_file *real;       /* the base VFS's file, allocated after this struct */
 } tee_file;
 
@@ -176,9 +179,27 @@ static int t_close(sqlite3_file *f)
     f->pMethods = NULL;
     return rc;
 }
+/* A discarding spool reads as what SQLite wrote where that is known (page 1, streamed first), as
+ * zeros past its end, and fails anywhere else: the backup API never reads back a page it wrote. */
+static int discard_read(sk_sqlite_tee *t, void *b, int n, sqlite3_int64 o)
+{
+    if (t->page1 && o >= 0 && o + n <= t->page1_len) {
+        memcpy(b, t->page1 + o, (size_t)n);
+        return SQLITE_OK;
+    }
+    if (o >= t->size) {
+        memset(b, 0, (size_t)n);
+        return SQLITE_IOERR_SHORT_READ;
+    }
+    fail(t, "SQLite read back a page of the snapshot copy that was not stored: please report this as a bug");
+    return SQLITE_IOERR_READ;
+}
+
 static int t_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
 {
     tee_file *tf = (tee_file *)f;
+    if (tf->discard)
+        return discard_read(tf->tee, b, n, o);
     int rc = tf->real->pMethods->xRead(tf->real, b, n, o);
     if (rc == SQLITE_OK && (tf->role == ROLE_SRC_DB || tf->role == ROLE_SRC_WAL))
         src_read(tf, b, n, o);
@@ -187,16 +208,45 @@ static int t_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
 static int t_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 {
     tee_file *tf = (tee_file *)f;
+    if (tf->discard) {
+        int rc = tee_page(tf->tee, b, n, o);
+        if (rc == SQLITE_OK && o + n > tf->tee->size)
+            tf->tee->size = o + n;
+        return rc;
+    }
     int rc = tf->real->pMethods->xWrite(tf->real, b, n, o);
     return rc != SQLITE_OK || tf->role != ROLE_DST_DB ? rc : tee_page(tf->tee, b, n, o);
 }
-static int t_truncate(sqlite3_file *f, sqlite3_int64 s) { return REAL(f)->pMethods->xTruncate(REAL(f), s); }
-static int t_sync(sqlite3_file *f, int fl) { return REAL(f)->pMethods->xSync(REAL(f), fl); }
-static int t_size(sqlite3_file *f, sqlite3_int64 *s) { return REAL(f)->pMethods->xFileSize(REAL(f), s); }
+static int t_truncate(sqlite3_file *f, sqlite3_int64 s)
+{
+    tee_file *tf = (tee_file *)f;
+    if (!tf->discard)
+        return tf->real->pMethods->xTruncate(tf->real, s);
+    if (s < tf->tee->size)
+        tf->tee->size = s;
+    return SQLITE_OK;
+}
+static int t_sync(sqlite3_file *f, int fl)
+{
+    return ((tee_file *)f)->discard ? SQLITE_OK : REAL(f)->pMethods->xSync(REAL(f), fl);
+}
+static int t_size(sqlite3_file *f, sqlite3_int64 *s)
+{
+    tee_file *tf = (tee_file *)f;
+    if (!tf->discard)
+        return tf->real->pMethods->xFileSize(tf->real, s);
+    *s = tf->tee->size;
+    return SQLITE_OK;
+}
 static int t_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
 static int t_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
 static int t_reserved(sqlite3_file *f, int *r) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r); }
-static int t_fcntl(sqlite3_file *f, int op, void *a) { return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
+static int t_fcntl(sqlite3_file *f, int op, void *a)
+{
+    if (((tee_file *)f)->discard && op == SQLITE_FCNTL_SIZE_HINT)
+        return SQLITE_OK; /* nothing is stored: no space to reserve */
+    return REAL(f)->pMethods->xFileControl(REAL(f), op, a);
+}
 static int t_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
 static int t_devchar(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
 
@@ -242,8 +292,11 @@ static int v_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, 
     tf->real = (sqlite3_file *)(tf + 1);
     tf->tee = t;
     tf->role = ROLE_PASS;
-    if (v == &t->dst_vfs && (flags & SQLITE_OPEN_MAIN_DB))
+    tf->discard = 0;
+    if (v == &t->dst_vfs && (flags & SQLITE_OPEN_MAIN_DB)) {
         tf->role = ROLE_DST_DB;
+        tf->discard = t->discard;
+    }
     else if (v == &t->src_vfs && (flags & SQLITE_OPEN_MAIN_DB))
         tf->role = ROLE_SRC_DB;
     else if (v == &t->src_vfs && (flags & SQLITE_OPEN_WAL))
@@ -360,6 +413,8 @@ sk_rc sk_sqlite_tee_begin(sk_sqlite_tee *t, uint32_t page_count, sk_err *err)
 }
 
 uint64_t sk_sqlite_tee_bytes(const sk_sqlite_tee *t) { return t->next; }
+
+void sk_sqlite_tee_discard(sk_sqlite_tee *t) { t->discard = 1; }
 
 sk_rc sk_sqlite_tee_failure(const sk_sqlite_tee *t, sk_err *err)
 {

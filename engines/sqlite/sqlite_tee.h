@@ -37,6 +37,10 @@ const char *sk_sqlite_tee_dst_vfs(const sk_sqlite_tee *t);
 /* With the source's read snapshot pinned (page 1 read), before the first backup step: stream page
  * 1 with `page_count` in its header. Does nothing once bytes were streamed. */
 sk_rc sk_sqlite_tee_begin(sk_sqlite_tee *t, uint32_t page_count, sk_err *err);
+/* Spool files opened from now on are not written: their pages are only streamed (and the file's
+ * size kept, as SQLite asks for it). For a snapshot checked elsewhere (on the source), which
+ * nothing reads back: the backup API never reads a page it wrote, except page 1, which is kept. */
+void sk_sqlite_tee_discard(sk_sqlite_tee *t);
 /* Bytes pushed into `out` so far. */
 uint64_t sk_sqlite_tee_bytes(const sk_sqlite_tee *t);
 /* After the copy: SK_OK when exactly `expected` bytes were streamed without a failure; otherwise the
