@@ -5,7 +5,7 @@
 
 #include <zstd.h>
 
-#define SK_ZSTD_JOB_SIZE (512 << 10) /* zstd's smallest (ZSTDMT_JOBSIZE_MIN) */
+#define SK_ZSTD_JOB_SIZE (1 << 20)
 #define SK_ZSTD_SMALL_JOB_MAX_LEVEL 9
 
 typedef struct zstd_writer {
@@ -115,9 +115,8 @@ sk_writer *sk_zstd_writer_new(sk_writer *next, const sk_zstd_opts *opts, sk_err 
     /* zstd's default job is 4 windows (8 MiB at level 3) and it keeps several jobs of input and
      * output buffered per worker: ~55 MiB peak RSS at level 3 with 2 workers. 1 MiB jobs (each
      * still sees the previous window through the overlap) measured 12 MiB, the same CPU time and a
-     * file 0.1 % smaller on a 45 MiB SQLite database (`zstd -3 -T2 -B1M`, issue 13); 512 KiB jobs
-     * 9 MiB, the same CPU time and size on a 98 MiB one (`zstd -3 -T2 -B512K`). At high levels,
-     * whose window is larger, the library default is kept. */
+     * file 0.1 % smaller on a 45 MiB SQLite database (`zstd -3 -T2 -B1M`, issue 13). At high
+     * levels, whose window is larger, the library default is kept. */
     if (!ZSTD_isError(r) && opts->workers > 0 && opts->level <= SK_ZSTD_SMALL_JOB_MAX_LEVEL)
         r = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_jobSize, SK_ZSTD_JOB_SIZE);
     if (ZSTD_isError(r)) {
