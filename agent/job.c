@@ -517,6 +517,7 @@ static sk_rc put_pending(sk_job *job, const char *key, const char *purpose, sk_e
 static void guard_backup(sk_job *job, sk_manifest *m)
 {
     m->table_rows_json = job->info.table_rows_json;
+    m->collections_json = job->info.collections_json;
     m->rows = sk_guard_total_rows(m->table_rows_json);
     if (!sk_config_bool(job->cfg, "SNAPKEEP_GUARD"))
         return;
@@ -572,6 +573,7 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     double t0 = sk_monotonic();
 
     job->info.table_rows_json = NULL; /* the counts of this dump only (guards) */
+    job->info.collections_json = NULL;
     sk_job_sweep(job);
     if (choose_key(job, key, &ts, err) != SK_OK)
         return err->rc;
@@ -1074,6 +1076,20 @@ out:
     free(listed);
     groups_free(&g);
     return rc;
+}
+
+sk_rc sk_job_manifest_text(sk_job *job, const char *key, char **text, size_t *len, sk_err *err)
+{
+    char mkey[1100];
+    if (snprintf(mkey, sizeof mkey, "%s%s", key, SK_MANIFEST_SUFFIX) >= (int)sizeof mkey)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "the key '%s' is too long", key);
+    return get_small(job, mkey, text, len, err);
+}
+
+const sk_engine_type *sk_job_engine(const sk_job *job, void **state)
+{
+    *state = job->engine_state;
+    return job->engine;
 }
 
 /* ---- get / delete of one backup ---------------------------------------------------------- */

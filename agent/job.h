@@ -124,6 +124,12 @@ const char *sk_job_keyspace(const sk_job *job);
 /* The key directory ("<prefix>/<service>/<environment>/"). */
 const char *sk_job_dir(const sk_job *job);
 
+/* The manifest of `key` as stored (JSON text, malloc'd, NUL-terminated): for facts it records
+ * beyond sk_manifest (table_rows, collections), as restore drills compare them. */
+sk_rc sk_job_manifest_text(sk_job *job, const char *key, char **text, size_t *len, sk_err *err);
+/* The job's engine and its state, for the engine's optional hooks (drills). */
+const sk_engine_type *sk_job_engine(const sk_job *job, void **state);
+
 /* Settings of this job, and its identity, for the agent. */
 const sk_config *sk_job_config(const sk_job *job);
 void sk_job_identity(const sk_job *job, const char **service, const char **environment, const char **engine,
