@@ -124,7 +124,7 @@ createdb fx && psql -X -q -v ON_ERROR_STOP=1 -d fx -f "$root/tests/fixtures/post
 DATABASE_URL=$base/fx sk backup-now
 DATABASE_URL=$base/fx sk drill
 check "the fixture database: its drill passes, counts match, amcheck ran" \
-  bash -c "[ $rc -eq 0 ] && grep -q 'restored into scratch database .*: 22 tables, .* rows, indexes valid, amcheck ok on [0-9]* B-tree index(es); counts match the manifest' '$T/out'"
+  bash -c "[ $rc -eq 0 ] && grep -q 'restored into scratch database .*: 23 tables, .* rows, indexes valid, amcheck ok on [0-9]* B-tree index(es); counts match the manifest' '$T/out'"
 check "... and its scratch database is dropped, with the subscription the restore created in it" \
   bash -c "[ $(scratch_dbs) -eq 0 ] && [ \"\$(psql -X -At -d postgres -c 'SELECT count(*) FROM pg_subscription')\" = 1 ]"
 
