@@ -5,8 +5,8 @@
 #include "../engines/pocketbase/pocketbase.h"
 #include "../engines/postgres/pg_engine.h"
 #include "../engines/sqlite/sqlite.h"
-#include "../uploader/local.h"
-#include "../uploader/s3.h"
+#include "../uploader/local/local.h"
+#include "../uploader/s3/s3.h"
 #include "crypt.h"
 
 /* Adding an engine or destination: one line in its table and one in all_settings. */

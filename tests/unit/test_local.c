@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "../../agent/config.h"
-#include "../../uploader/local.h"
+#include "../../uploader/local/local.h"
 
 static char root[64];
 
