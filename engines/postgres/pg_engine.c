@@ -704,4 +704,5 @@ const sk_engine_type sk_engine_postgres = {
     .restore_open = pg_restore_open,
     .verify_open = pg_verify_open,
     .close = pg_close,
+    .expand = sk_pg_expand,
 };
