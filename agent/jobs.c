@@ -100,24 +100,28 @@ static sk_rc expand(sk_jobs *j, const sk_config *cfg, const char *base, sk_err *
     return copy ? add_derived(j, copy, NULL, base ? base : "default", err) : err->rc;
 }
 
-/* Two jobs with one key space would list, restore and prune each other's backups and share a lock,
- * a status file and metrics (the job id hashes the key space): refuse the configuration. */
+/* Two jobs with one key space in any destination would list, restore and prune each other's
+ * backups there: refuse the configuration. (Their ids, the hash of all their key spaces, differ
+ * as soon as their destinations do, so the lock, status file and metrics would not even be shared.) */
 static sk_rc check_distinct(const sk_jobs *j, sk_err *err)
 {
     for (size_t a = 0; a < j->n; a++)
-        for (size_t b = a + 1; b < j->n; b++) {
-            if (strcmp(sk_job_keyspace(j->v[a].job), sk_job_keyspace(j->v[b].job)) != 0)
-                continue;
-            const char *svc, *env, *eng, *db;
-            sk_job_identity(j->v[a].job, &svc, &env, &eng, &db);
-            return sk_fail(err, SK_ERR_CONFIG, 0,
-                           "jobs '%s' and '%s' would share one key space (%s backups of database '%s' under '%s' in "
-                           "the same destination), and with it one lock, status file and metrics: one job's "
-                           "retention would delete the other's backups and `restore latest` could return the other's "
-                           "database. Give one of them another SNAPKEEP_DB_NAME (or SNAPKEEP_SERVICE, "
-                           "SNAPKEEP_ENVIRONMENT, SNAPKEEP_PREFIX)",
-                           j->v[a].name, j->v[b].name, eng, db, sk_job_dir(j->v[a].job));
-        }
+        for (size_t b = a + 1; b < j->n; b++)
+            for (size_t da = 0; da < sk_job_ndests(j->v[a].job); da++)
+                for (size_t db = 0; db < sk_job_ndests(j->v[b].job); db++) {
+                    if (strcmp(sk_job_dest_keyspace(j->v[a].job, da), sk_job_dest_keyspace(j->v[b].job, db)) != 0)
+                        continue;
+                    const char *svc, *env, *eng, *db_name;
+                    sk_job_identity(j->v[a].job, &svc, &env, &eng, &db_name);
+                    return sk_fail(err, SK_ERR_CONFIG, 0,
+                                   "jobs '%s' and '%s' would share one key space (%s backups of database '%s' under "
+                                   "'%s' in the same destination, %s), and with it one lock, status file and metrics: "
+                                   "one job's retention would delete the other's backups and `restore latest` could "
+                                   "return the other's database. Give one of them another SNAPKEEP_DB_NAME (or "
+                                   "SNAPKEEP_SERVICE, SNAPKEEP_ENVIRONMENT, SNAPKEEP_PREFIX)",
+                                   j->v[a].name, j->v[b].name, eng, db_name, sk_job_dir(j->v[a].job),
+                                   sk_job_dest_describe(j->v[a].job, da));
+                }
     return SK_OK;
 }
 

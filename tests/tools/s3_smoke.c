@@ -352,7 +352,7 @@ static int dest_main(int argc, char **argv)
     if (!cfg)
         goto fail;
     sk_config_each_secret(cfg, add_secret, log);
-    if (sk_dest_s3.open(cfg, &rt, &st, &err) != SK_OK)
+    if (sk_dest_s3.open(cfg, 1, &rt, &st, &err) != SK_OK)
         goto fail;
     if (strcmp(op, "dest-put-stdin") == 0) {
         if (argc < 3 || sk_dest_s3.put(st, argv[2], &w, &err) != SK_OK)
