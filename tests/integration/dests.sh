@@ -225,6 +225,15 @@ env SNAPKEEP_CONFIG=$T/jobs.conf "$SK_BIN" config check >"$T/out" 2>"$T/err"; rc
 check "config file: a typo in a destination's key names the closest one" \
   bash -c "[ $rc -eq 3 ] && grep -q \"destination #2 (s3, line [0-9]*): unknown setting 's3_bukcet': did you mean 's3_bucket'\" '$T/err'"
 
+sed -i 's/s3_bukcet = "'$b3'"/s3_bucket = "'$b3'"/; s/engine = "sqlite";/engine = "sqlite"; dest_dir = "\/elsewhere";/' "$T/jobs.conf"
+env SNAPKEEP_CONFIG=$T/jobs.conf "$SK_BIN" config check >"$T/out" 2>"$T/err"; rc=$?
+check "config file: a flat destination key beside a destinations list is refused, naming it" \
+  bash -c "[ $rc -eq 3 ] && grep -q \"'dest_dir' (line [0-9]*) is a destination's setting, and 'destinations' lists them\" '$T/err'"
+sed -i 's/ dest_dir = "\/elsewhere";//' "$T/jobs.conf"
+env SNAPKEEP_CONFIG=$T/jobs.conf "$SK_BIN" config check >"$T/out" 2>"$T/err"; rc=$?
+check "config file: config check lists the three destinations" \
+  bash -c "[ $rc -eq 0 ] && [ \$(grep -c '^# destination \(local\|s3\|s3_2\): ' '$T/out') -eq 3 ] && grep -q '^S3_2_BUCKET=$b1 ' '$T/out'"
+
 # ---- PostgreSQL: one snapshot, three copies, restore from the second ----------------------------
 chmod 755 "$T"                            # pg.sh's server runs as postgres under $T
 if "$root/tests/servers/pg.sh" start "$T/pg" >/dev/null; then
