@@ -747,6 +747,7 @@ static sk_rc get_small_any(sk_job *job, const sk_backup_entry *e, const char *ke
 static void guard_backup(sk_job *job, sk_manifest *m)
 {
     m->table_rows_json = job->info.table_rows_json;
+    m->collections_json = job->info.collections_json;
     m->rows = sk_guard_total_rows(m->table_rows_json);
     if (!sk_config_bool(job->cfg, "SNAPKEEP_GUARD"))
         return;
@@ -824,6 +825,7 @@ sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err)
     double t0 = sk_monotonic();
 
     job->info.table_rows_json = NULL; /* the counts of this dump only (guards) */
+    job->info.collections_json = NULL;
     sk_job_sweep(job);
     if (choose_key(job, c, key, &ts, err) != SK_OK)
         goto fail;
@@ -1193,10 +1195,11 @@ typedef sk_rc (*open_sink_fn)(sk_job *job, void *ud, sk_writer **sink, sk_err *e
  * (destination, not-found and integrity errors) is logged, naming its destination, and the next is
  * tried; any other failure (the target, a missing key, a signal) ends the fetch. `what` names
  * the operation in logs ("restoring"). */
-static sk_rc fetch(sk_job *job, const sk_backup_entry *e, open_sink_fn open, void *ud, const char *what, sk_err *err)
+static sk_rc fetch(sk_job *job, const sk_backup_entry *e, open_sink_fn open, void *ud, int reopen, const char *what,
+                   sk_err *err)
 {
     sk_rc rc = sk_fail(err, SK_ERR_NOTFOUND, 0, "'%s' has no copy in %s", e->key, where(job));
-    size_t left = 0, tried = 0;
+    size_t left = 0, tried = 0, opened = 0;
     for (size_t i = 0; i < job->nd; i++)
         left += (e->present >> i) & 1;
     for (size_t i = 0; i < job->nd; i++) {
@@ -1217,8 +1220,10 @@ static sk_rc fetch(sk_job *job, const sk_backup_entry *e, open_sink_fn open, voi
         rc = load_checks(job, d, &one, &m, err);
         if (rc == SK_OK)
             rc = encryption_keys(job, &one, &m, &ids, err);
-        if (rc == SK_OK && (rc = open(job, ud, &sink, err)) == SK_OK)
+        if (rc == SK_OK && (rc = open(job, ud, &sink, err)) == SK_OK) {
+            opened++;
             rc = download_checked(job, d, e->key, &m, ids, sink, err);
+        }
         sk_age_keys_free(ids);
         if (rc == SK_OK) {
             if (tried > 1)
@@ -1226,7 +1231,7 @@ static sk_rc fetch(sk_job *job, const sk_backup_entry *e, open_sink_fn open, voi
                            "cop%s", what, e->key, d->label, ddesc(d), tried - 1, tried == 2 ? "y" : "ies");
             return SK_OK;
         }
-        if (rc != SK_ERR_DEST && rc != SK_ERR_INTEGRITY && rc != SK_ERR_NOTFOUND)
+        if ((rc != SK_ERR_DEST && rc != SK_ERR_INTEGRITY && rc != SK_ERR_NOTFOUND) || (opened && !reopen))
             return rc;
         if (job->nd > 1)
             sk_err_prefix(err, "the copy in %s (%s): ", d->label, ddesc(d));
@@ -1254,7 +1259,7 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
     memcpy(key_out, e.key, sizeof e.key);
     sk_log_msg(job_log(job), SK_LOG_INFO, "restoring %s (%llu bytes stored) into %s", key_out,
                (unsigned long long)e.size, opts->target ? opts->target : "?");
-    return fetch(job, &e, open_restore, (void *)opts, "restoring", err);
+    return fetch(job, &e, open_restore, (void *)opts, 1, "restoring", err);
 }
 
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err)
@@ -1264,7 +1269,7 @@ sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *sum
     if (resolve(job, name, &e, err) != SK_OK)
         return err->rc;
     memcpy(key_out, e.key, sizeof e.key);
-    return fetch(job, &e, open_verify, summary, "verifying", err);
+    return fetch(job, &e, open_verify, summary, 1, "verifying", err);
 }
 
 /* ---- retention -------------------------------------------------------------------------- */
@@ -1488,29 +1493,79 @@ sk_rc sk_job_prune(sk_job *job, const sk_retention_policy *p, int dry_run, int64
     return rc;
 }
 
+sk_rc sk_job_manifest_text(sk_job *job, const char *key, char **text, size_t *len, sk_err *err)
+{
+    char mkey[1100];
+    if (snprintf(mkey, sizeof mkey, "%s%s", key, SK_MANIFEST_SUFFIX) >= (int)sizeof mkey)
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "the key '%s' is too long", key);
+    /* from the first destination that has it, in the order restores read them */
+    sk_rc rc = SK_OK;
+    sk_err first;
+    sk_err_clear(&first);
+    for (size_t i = 0; i < job->nd; i++) {
+        sk_err e;
+        sk_err_clear(&e);
+        if (get_small(&job->d[i], mkey, text, len, &e) == SK_OK)
+            return SK_OK;
+        if (rc == SK_OK || (rc == SK_ERR_NOTFOUND && e.rc != SK_ERR_NOTFOUND)) {
+            rc = e.rc;
+            first = e;
+        }
+    }
+    *err = first;
+    return rc;
+}
+
+const sk_engine_type *sk_job_engine(const sk_job *job, void **state)
+{
+    *state = job->engine_state;
+    return job->engine;
+}
+
 /* ---- get / delete of one backup ---------------------------------------------------------- */
 
 typedef struct get_ctx {
     sk_rc (*open)(void *ud, sk_writer **out, sk_err *err);
     void *ud;
+    sk_writer *once;     /* sk_job_get: the caller's one sink, handed out once */
 } get_ctx;
 
 static sk_rc open_get(sk_job *job, void *ud, sk_writer **sink, sk_err *err)
 {
     (void)job;
     get_ctx *g = ud;
-    return g->open(g->ud, sink, err);
+    if (g->open)
+        return g->open(g->ud, sink, err);
+    *sink = g->once;
+    g->once = NULL;
+    return *sink ? SK_OK : sk_fail(err, SK_ERR_INTERNAL, 0, "the sink was used already");
 }
 
-sk_rc sk_job_get(sk_job *job, const char *name, sk_rc (*open)(void *ud, sk_writer **out, sk_err *err), void *ud,
-                 char key_out[1024], sk_err *err)
+sk_rc sk_job_get_to(sk_job *job, const char *name, sk_rc (*open)(void *ud, sk_writer **out, sk_err *err), void *ud,
+                    char key_out[1024], sk_err *err)
 {
     sk_backup_entry e;
-    get_ctx g = { open, ud };
+    get_ctx g = { open, ud, NULL };
     if (resolve(job, name, &e, err) != SK_OK)
         return err->rc;
     memcpy(key_out, e.key, sizeof e.key);
-    return fetch(job, &e, open_get, &g, "fetching", err); /* decrypted too: the plain artifact */
+    return fetch(job, &e, open_get, &g, 1, "fetching", err); /* decrypted too: the plain artifact */
+}
+
+sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err)
+{
+    sk_backup_entry e;
+    get_ctx g = { NULL, NULL, sink };
+    sk_rc rc = resolve(job, name, &e, err);
+    if (rc == SK_OK) {
+        memcpy(key_out, e.key, sizeof e.key);
+        rc = fetch(job, &e, open_get, &g, 0, "fetching", err);
+    }
+    if (g.once) { /* never handed out: every copy failed its checks before the download */
+        sk_writer_abort(g.once);
+        sk_writer_free_chain(g.once);
+    }
+    return rc;
 }
 
 sk_rc sk_job_delete(sk_job *job, const char *name, char key_out[1024], sk_err *err)

@@ -119,8 +119,13 @@ sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *sum
  * called once per copy tried (restore, verify and get fall back to the next copy when one is
  * missing or damaged); the job consumes each sink: finished only when every check passed,
  * aborted otherwise, and freed either way. */
-sk_rc sk_job_get(sk_job *job, const char *name, sk_rc (*open)(void *ud, sk_writer **out, sk_err *err), void *ud,
-                 char key_out[1024], sk_err *err);
+sk_rc sk_job_get_to(sk_job *job, const char *name, sk_rc (*open)(void *ud, sk_writer **out, sk_err *err), void *ud,
+                    char key_out[1024], sk_err *err);
+/* The same into the one sink `sink`, which the job consumes (finished only when every check
+ * passed, aborted otherwise, freed either way). A copy that fails before any byte reached the sink
+ * (its manifest or sidecar missing or wrong) is passed over for the next; one that fails later ends
+ * it, as the sink cannot start again (restore drills report that copy's damage). */
+sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err);
 
 /* `snapkeep delete`: delete one listed backup (a key or a base name, never "latest") the way
  * retention does (pending marker, manifest, .md5, data, marker: it stops being listed first, and
@@ -156,6 +161,12 @@ const char *sk_job_dest_describe(const sk_job *job, size_t i);
 const char *sk_job_dest_keyspace(const sk_job *job, size_t i);
 /* The key directory ("<prefix>/<service>/<environment>/"). */
 const char *sk_job_dir(const sk_job *job);
+
+/* The manifest of `key` as stored (JSON text, malloc'd, NUL-terminated): for facts it records
+ * beyond sk_manifest (table_rows, collections), as restore drills compare them. */
+sk_rc sk_job_manifest_text(sk_job *job, const char *key, char **text, size_t *len, sk_err *err);
+/* The job's engine and its state, for the engine's optional hooks (drills). */
+const sk_engine_type *sk_job_engine(const sk_job *job, void **state);
 
 /* Settings of this job, and its identity, for the agent. */
 const sk_config *sk_job_config(const sk_job *job);

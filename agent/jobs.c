@@ -23,6 +23,7 @@ void sk_jobs_free(sk_jobs *j)
     for (size_t i = 0; i < j->n; i++) {
         sk_job_close(j->v[i].job);
         sk_schedule_free(j->v[i].schedule);
+        sk_schedule_free(j->v[i].drill);
     }
     free(j->v);
     for (size_t i = 0; i < j->nderived; i++) {

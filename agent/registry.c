@@ -11,6 +11,7 @@
 #include "../uploader/local/local.h"
 #include "../uploader/s3/s3.h"
 #include "crypt.h"
+#include "drill.h"
 
 /* Adding an engine or destination: one line in its table and one in all_settings. */
 static const sk_engine_type *const engines[] = { &sk_engine_sqlite, &sk_engine_postgres, &sk_engine_pocketbase, NULL };
@@ -25,6 +26,7 @@ static const sk_setting_def *const all_settings[] = {
     sk_local_settings,
     sk_s3_settings,
     sk_age_settings,
+    sk_drill_settings,
     NULL,
 };
 
