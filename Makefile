@@ -16,10 +16,10 @@ LIBS     := -lsqlite3 -lzstd -lssl -lcrypto -lcurl -lconfig -ljansson -lzip -lpq
 
 # Debt being paid: -Wno-format-truncation hides truncated names and keys. These files are built
 # with the warning on (a truncation there is either checked or made visible); add files as they are fixed.
-TRUNC_CHECKED := agent/job agent/jobs agent/naming agent/runner agent/state uploader/local
+TRUNC_CHECKED := agent/job agent/jobs agent/naming agent/runner agent/state uploader/local/local
 $(foreach f,$(TRUNC_CHECKED),$(eval build/release/$(f).o build/asan/$(f).o: WARN_EXTRA := -Wformat-truncation))
 
-SRC      := $(sort $(wildcard agent/*.c uploader/*.c engines/*/*.c))
+SRC      := $(sort $(wildcard agent/*.c uploader/*/*.c engines/*/*.c))
 LIB_SRC  := $(filter-out agent/main.c,$(SRC))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))

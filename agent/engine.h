@@ -41,6 +41,9 @@ typedef struct sk_restore_opts {
     int force;                 /* replace an existing target */
 } sk_restore_opts;
 
+/* Takes one job of an engine's expansion (expand() below). */
+typedef sk_rc (*sk_expand_add_fn)(void *ud, sk_config *cfg, const char *name, sk_err *err);
+
 /* Restore drills (agent/drill.h). A drill sink restores into a scratch target that belongs to the
  * drill alone (a temp file, a scratch database, a scratch directory: never the source, never a
  * user's target), runs the engine's checks on what it restored, counts it, and removes the scratch
@@ -96,6 +99,11 @@ typedef struct sk_engine_type {
     /* zstd level when SNAPKEEP_COMPRESSION_LEVEL is not set; 0 means the global default (3). For
      * already-compressed dumps (PocketBase's zip) a low level costs nothing in size. */
     int default_level;
+    /* Optional (NULL: a configuration is one job): one configuration that stands for several jobs
+     * (PostgreSQL's SNAPKEEP_PG_DATABASES). Calls add() once per job with a configuration it
+     * derived (add() owns it from then on, also when it fails) and the job's name ("app",
+     * "globals"). Adding none leaves the job as it is. */
+    sk_rc (*expand)(const sk_config *cfg, sk_expand_add_fn add, void *ud, sk_err *err);
 } sk_engine_type;
 
 #endif

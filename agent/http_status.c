@@ -112,6 +112,30 @@ char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_
                 add(&t, "%s{job=\"%s\"} %.17g\n", metrics[m][0], jobs[i].job_id, v);
             }
         }
+        /* per destination: a job's copies can fail one by one (3-2-1) */
+        static const char *copym[][3] = {
+            { "snapkeep_destination_last_success_timestamp_seconds", "gauge",
+              "Unix time the last copy committed in this destination (0: never)" },
+            { "snapkeep_destination_last_failure_timestamp_seconds", "gauge",
+              "Unix time the last copy failed in this destination (0: never)" },
+            { "snapkeep_destination_successes_total", "counter", "Copies committed in this destination" },
+            { "snapkeep_destination_failures_total", "counter", "Copies that failed in this destination" },
+            { "snapkeep_destination_last_copy_ok", "gauge", "1 when the last copy to this destination committed" },
+        };
+        for (size_t m = 0; st && m < sizeof copym / sizeof copym[0]; m++) {
+            add(&t, "# HELP %s %s\n# TYPE %s %s\n", copym[m][0], copym[m][2], copym[m][0], copym[m][1]);
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < st[i].ndests; k++) {
+                    const struct sk_dest_status *d = &st[i].dests[k];
+                    double v = m == 0 ? (double)d->last_success
+                             : m == 1 ? (double)d->last_failure
+                             : m == 2 ? (double)d->successes
+                             : m == 3 ? (double)d->failures
+                                      : (double)(d->last_success && d->last_success >= d->last_failure);
+                    add(&t, "%s{job=\"%s\",destination=\"%s\"} %.17g\n", copym[m][0], jobs[i].job_id, d->label,
+                        v);
+                }
+        }
         static const char *dmetrics[][3] = {
             { "snapkeep_drill_last_timestamp_seconds", "gauge", "Unix time the last restore drill finished (0: never)" },
             { "snapkeep_drill_last_pass_timestamp_seconds", "gauge", "Unix time of the last passed restore drill" },

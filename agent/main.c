@@ -155,20 +155,38 @@ static int fail(sk_log *log, const char *what, const sk_err *err)
     return (int)err->rc;
 }
 
-static void print_list_text(const sk_backup_list *l)
+/* "local,s3" (good copies), and for several destinations the others' states: "s3_2:missing". */
+static void copies_text(const sk_job *job, const sk_backup_entry *e, char *out, size_t sz)
 {
-    printf("%-72s %12s  %-20s  %s\n", "KEY", "SIZE", "TIME (UTC)", "CHECKSUM");
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sk_job_ndests(job) && used < sz; i++) {
+        if (!(e->present & (1u << i)))
+            continue;
+        int good = (e->good >> i) & 1;
+        int w = snprintf(out + used, sz - used, "%s%s%s%s", used ? "," : "", sk_job_dest_label(job, i),
+                         good ? "" : ":", good ? "" : e->copy[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+static void print_list_text(const sk_job *job, const sk_backup_list *l)
+{
+    int many = sk_job_ndests(job) > 1;
+    printf("%-72s %12s  %-20s  %s%s\n", "KEY", "SIZE", "TIME (UTC)", "CHECKSUM", many ? "  COPIES" : "");
     for (size_t i = 0; i < l->n; i++) {
-        char size[32], when[32];
+        char size[32], when[32], copies[256] = "";
         sk_fmt_bytes(l->v[i].size, size, sizeof size);
         sk_iso8601(l->v[i].ts, when, sizeof when);
-        printf("%-72s %12s  %-20s  %s%s%s%s\n", l->v[i].key, size, when, l->v[i].checksum,
-               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "",
+        if (many)
+            copies_text(job, &l->v[i], copies, sizeof copies);
+        printf("%-72s %12s  %-20s  %s%s%s%s%s%s\n", l->v[i].key, size, when, l->v[i].checksum, many ? "  " : "",
+               copies, l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "",
                l->v[i].m.suspect ? "  SUSPECT: " : "", l->v[i].m.suspect ? l->v[i].m.suspect_reasons : "");
     }
 }
 
-static void print_list_json(const sk_backup_list *l)
+static void print_list_json(const sk_job *job, const sk_backup_list *l)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < l->n; i++) {
@@ -179,6 +197,18 @@ static void print_list_json(const sk_backup_list *l)
                               "checksum", e->checksum);
         if (o)
             json_object_set_new(o, "legacy", json_boolean(e->legacy));
+        if (o) { /* the destinations holding a good copy, and how every copy checked */
+            json_t *good = json_array(), *copies = json_object();
+            for (size_t d = 0; d < sk_job_ndests(job); d++) {
+                if (!(e->present & (1u << d)))
+                    continue;
+                if ((e->good >> d) & 1)
+                    json_array_append_new(good, json_string(sk_job_dest_label(job, d)));
+                json_object_set_new(copies, sk_job_dest_label(job, d), json_string(e->copy[d] ? e->copy[d] : "?"));
+            }
+            json_object_set_new(o, "destinations", good);
+            json_object_set_new(o, "copies", copies);
+        }
         if (o && e->have_manifest_data) {
             char start[32], end[32];
             sk_iso8601(e->m.started_at, start, sizeof start);
@@ -252,6 +282,8 @@ static int cmd_config_check(sk_jobs *j, const sk_runtime *rt)
         const sk_config *cfg = sk_job_config(j->v[i].job);
         printf("# job '%s': %s\n", j->v[i].name, sk_job_name(j->v[i].job));
         sk_config_print(cfg, stdout);
+        for (size_t d = 0; d < sk_job_ndests(j->v[i].job); d++)
+            printf("# destination %s: %s\n", sk_job_dest_label(j->v[i].job, d), sk_job_dest_describe(j->v[i].job, d));
         const char *expr = sk_config_str(cfg, "SNAPKEEP_SCHEDULE");
         if (expr) {
             sk_schedule *s = sk_schedule_parse(expr, "SNAPKEEP_SCHEDULE", &err);
@@ -307,6 +339,18 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
         printf("  last backup SUSPECT (stored, flagged by the guards): %s\n", st->last_suspect_reasons);
     if (st->suspects)
         printf("  suspect backups: %llu\n", (unsigned long long)st->suspects);
+    for (size_t i = 0; st->ndests > 1 && i < st->ndests; i++) {
+        const struct sk_dest_status *d = &st->dests[i];
+        char ls[32] = "never", lf[32] = "never";
+        if (d->last_success)
+            sk_iso8601(d->last_success, ls, sizeof ls);
+        if (d->last_failure)
+            sk_iso8601(d->last_failure, lf, sizeof lf);
+        printf("  destination %s (%s): last copy %s; last good %s, last failed %s, copies %llu ok, %llu failed%s%s\n",
+               d->label, d->where, d->last_failure > d->last_success ? "FAILED" : "ok", ls, lf,
+               (unsigned long long)d->successes, (unsigned long long)d->failures,
+               d->last_failure > d->last_success ? ": " : "", d->last_failure > d->last_success ? d->last_error : "");
+    }
 }
 
 static void print_drill_line(const sk_drill_record *d)
@@ -645,9 +689,9 @@ static int run_list(const ctx *x)
     if (sk_job_list(x->a->job, 1, &l, &err) != SK_OK)
         return fail(x->log, "list", &err);
     if (x->c->json)
-        print_list_json(&l);
+        print_list_json(x->a->job, &l);
     else
-        print_list_text(&l);
+        print_list_text(x->a->job, &l);
     sk_backup_list_free(&l);
     return 0;
 }
@@ -692,6 +736,22 @@ static int run_prune(const ctx *x)
     return 0;
 }
 
+typedef struct get_file {
+    int fd;
+    const char *name;
+} get_file;
+
+/* A sink for one copy of the backup: the temp file emptied (a copy tried before may have left
+ * part of itself there). */
+static sk_rc open_get_file(void *ud, sk_writer **out, sk_err *err)
+{
+    get_file *g = ud;
+    if (ftruncate(g->fd, 0) != 0 || lseek(g->fd, 0, SEEK_SET) != 0)
+        return sk_fail(err, SK_ERR_USAGE, errno, "-o '%s': %s", g->name, strerror(errno));
+    *out = sk_fd_writer_new(g->fd, g->name, err);
+    return *out ? SK_OK : err->rc;
+}
+
 /* get: the checked, decompressed artifact into a temp file beside FILE, then linked to FILE, which
  * link() never replaces; any failure leaves neither FILE nor the temp file. */
 static int run_get(const ctx *x)
@@ -724,8 +784,8 @@ static int run_get(const ctx *x)
     }
     fchmod(fd, 0640);
     int code = 0;
-    sk_writer *w = sk_fd_writer_new(fd, out, &err);
-    if (!w || sk_job_get(x->a->job, x->c->pos[0], w, key, &err) != SK_OK) {
+    get_file gf = { fd, out };
+    if (sk_job_get_to(x->a->job, x->c->pos[0], open_get_file, &gf, key, &err) != SK_OK) {
         code = fail(x->log, "get", &err);
     } else if (link(tmp, out) != 0) {
         sk_fail(&err, errno == EEXIST ? SK_ERR_USAGE : SK_ERR_DEST, errno, "-o '%s': %s%s", out, strerror(errno),

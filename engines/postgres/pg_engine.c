@@ -764,6 +764,7 @@ const sk_engine_type sk_engine_postgres = {
     .restore_open = pg_restore_open,
     .verify_open = pg_verify_open,
     .close = pg_close,
+    .expand = sk_pg_expand,
     .drill_open = pg_drill_open,
     .drill_sweep = pg_drill_sweep,
 };

@@ -34,8 +34,8 @@
  *   SNAPKEEP_PG_ARTIFACT          database (default) | globals: the server's roles script instead
  *   SNAPKEEP_DRILL_PG_URL         restore drills: the server for their scratch databases (default:
  *                                 the source server, through DATABASE_URL); see pg_drill.c
- *   SNAPKEEP_PG_DATABASES, SNAPKEEP_PG_GLOBALS  read by the CLI (agent/main.c), which turns one job
- *                                 into one job per database (+ one with ARTIFACT=globals)
+ *   SNAPKEEP_PG_DATABASES, SNAPKEEP_PG_GLOBALS  read by the engine's expand hook (pg_jobs.c), which
+ *                                 turns one job into one job per database (+ one with ARTIFACT=globals)
  * sslmode and every other libpq parameter are honoured as libpq honours them (in the URL or PG*).
  *
  * Restore target (restore_open): a database URL; a database that does not exist is created (through
@@ -72,6 +72,9 @@
 #include "../../agent/engine.h"
 
 extern const sk_engine_type sk_engine_postgres;
+
+/* The engine's job expansion (pg_jobs.c; sk_engine_type.expand). */
+sk_rc sk_pg_expand(const sk_config *cfg, sk_expand_add_fn add, void *ud, sk_err *err);
 extern const sk_setting_def sk_pg_settings[];
 
 typedef struct sk_pg_dump_opts {
