@@ -9,6 +9,7 @@
 
 #include "pg_buf.h"
 #include "pg_model.h"
+#include "pg_parallel.h"
 #include "../../agent/progress.h"
 
 #define OUT_BUF (256 * 1024)
@@ -43,6 +44,17 @@ static sk_rc out_write(out *o, const char *s, size_t len)
     memcpy(o->buf + o->n, s, len);
     o->n += len;
     return SK_OK;
+}
+
+/* A helper connection's chunk: straight to the writer when it is big (no copy into the buffer). */
+static sk_rc out_emit(void *ud, const char *s, size_t len)
+{
+    out *o = ud;
+    if (len < OUT_BUF / 4)
+        return out_write(o, s, len);
+    if (out_flush(o))
+        return o->rc;
+    return o->rc = sk_writer_write(o->w, s, len, o->err);
 }
 
 static sk_rc out_str(out *o, const char *s)
@@ -107,7 +119,16 @@ static void entry_header(out *o, const pg_obj *ob)
     out_str(o, "\n--\n\n");
 }
 
-static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, const sk_runtime *rt, uint64_t *rows, sk_err *err)
+/* Tables of at least this many heap blocks (8 MiB) are read over the helper connections. */
+#define PAR_MIN_BLOCKS 1024L
+
+static long par_min_blocks(const sk_pg_dump_opts *opts)
+{
+    return opts && opts->parallel_min_blocks > 0 ? opts->parallel_min_blocks : PAR_MIN_BLOCKS;
+}
+
+static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, pg_par *par, long nblocks, const sk_pg_dump_opts *opts,
+                       const sk_runtime *rt, uint64_t *rows, long *parallel_tables, sk_err *err)
 {
     pg_buf q;
     pg_buf_init(&q);
@@ -129,8 +150,18 @@ static sk_rc dump_copy(PGconn *conn, out *o, const pg_obj *ob, const sk_runtime 
         out_str(o, ")");
     }
     out_str(o, " FROM stdin;\n");
-    PGresult *r = PQexec(conn, q.s);
     sk_rc rc = SK_OK;
+    if (*cols && nblocks >= par_min_blocks(opts) && pg_par_usable(par)) {
+        int parallel = 0;
+        rc = pg_par_copy(par, ob->qname, cols, nblocks, opts->parallel_range_blocks, out_emit, o, rt, rows, &parallel,
+                         err);
+        if (rc || parallel) {
+            *parallel_tables += parallel;
+            pg_buf_free(&q);
+            return rc ? rc : out_str(o, "\\.\n\n");
+        }
+    }
+    PGresult *r = PQexec(conn, q.s);
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         rc = sk_fail(err, SK_ERR_SOURCE, 0, "%s failed: %s (SQLSTATE %s)", q.s, PQerrorMessage(conn),
@@ -285,6 +316,69 @@ static sk_rc apply_content(pg_model *m, const sk_pg_dump_opts *o, sk_err *err)
     return rc;
 }
 
+/* Sizes in heap blocks of the tables whose rows are dumped (blocks[i] for object i), and helper
+ * connections on the exported snapshot when one of them is large. Runs on tables the dump has
+ * locked. Leaves *par NULL (a serial dump) when the server predates TID range scans (14), is a
+ * standby, when no table is large, or when no helper could be set up. */
+static sk_rc plan_parallel(PGconn *conn, pg_model *m, const sk_pg_dump_opts *opts, const sk_runtime *rt, long *blocks,
+                           pg_par **par, sk_err *err)
+{
+    pg_buf a;
+    pg_buf_init(&a);
+    pg_buf_add(&a, "{");
+    size_t nt = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const pg_obj *ob = &m->objs[i];
+        if (ob->kind == K_TABLE_DATA && !ob->skip && ob->columns && *ob->columns)
+            pg_buf_addf(&a, "%s%u", nt++ ? "," : "", ob->relid);
+    }
+    pg_buf_add(&a, "}");
+    if (!pg_buf_ok(&a))
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+    if (nt == 0) {
+        pg_buf_free(&a);
+        return SK_OK;
+    }
+    const char *vals[1] = { a.s };
+    PGresult *r = PQexecParams(conn,
+                               "SELECT pg_catalog.pg_relation_size(x) / pg_catalog.current_setting('block_size')::int8 "
+                               "FROM pg_catalog.unnest($1::pg_catalog.oid[]) WITH ORDINALITY AS t(x, i) ORDER BY i",
+                               1, NULL, vals, NULL, NULL, 0);
+    pg_buf_free(&a);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != nt) {
+        sk_rc rc = sk_fail(err, SK_ERR_SOURCE, 0, "reading the tables' sizes: %s", PQerrorMessage(conn));
+        PQclear(r);
+        return rc;
+    }
+    int large = 0;
+    for (size_t i = 0, k = 0; i < m->n; i++) {
+        const pg_obj *ob = &m->objs[i];
+        if (ob->kind == K_TABLE_DATA && !ob->skip && ob->columns && *ob->columns) {
+            blocks[i] = strtol(PQgetvalue(r, (int)k++, 0), NULL, 10);
+            large |= blocks[i] >= par_min_blocks(opts);
+        }
+    }
+    PQclear(r);
+    if (!large)
+        return SK_OK;
+    /* a failing pg_export_snapshot() would abort the dump's transaction: not tried on a standby,
+     * where older servers refuse it */
+    r = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
+    int standby = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 'f';
+    PQclear(r);
+    if (standby)
+        return SK_OK;
+    r = PQexec(conn, "SELECT pg_catalog.pg_export_snapshot()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        sk_rc rc = sk_fail(err, SK_ERR_SOURCE, 0, "exporting the dump's snapshot: %s", PQerrorMessage(conn));
+        PQclear(r);
+        return rc;
+    }
+    *par = pg_par_open(conn, PQgetvalue(r, 0, 0), opts->parallel, rt);
+    PQclear(r);
+    return SK_OK;
+}
+
 sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, const sk_runtime *rt,
                       sk_pg_dump_stats *stats, sk_err *err)
 {
@@ -292,7 +386,8 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     memset(&st, 0, sizeof st);
     pg_model m;
     pg_model_init(&m);
-    long *order = NULL;
+    long *order = NULL, *blocks = NULL;
+    pg_par *par = NULL;
     out o = { w, malloc(OUT_BUF), 0, err, SK_OK };
     sk_rc rc = SK_OK;
     int in_tx = 0;
@@ -326,20 +421,8 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     }
     /* Data travels in the database's own encoding, unconverted (as pg_dump does by default). */
     const char *enc = PQparameterStatus(conn, "server_encoding");
-    if (!enc || PQsetClientEncoding(conn, enc) != 0) {
-        rc = sk_fail(err, SK_ERR_SOURCE, 0, "cannot set client encoding to the server's (%s): %s",
-                     enc ? enc : "unknown", PQerrorMessage(conn));
+    if ((rc = pg_session_setup(conn, enc, err)))
         goto out;
-    }
-    static const char *const session[] = {
-        "SET DATESTYLE = ISO", "SET INTERVALSTYLE = POSTGRES", "SET extra_float_digits TO 3",
-        "SET synchronize_seqscans TO off", "SET statement_timeout = 0", "SET lock_timeout = 0",
-        "SET idle_in_transaction_session_timeout = 0", "SET row_security = off",
-        "SELECT pg_catalog.set_config('search_path', '', false)", NULL,
-    };
-    for (int i = 0; session[i]; i++)
-        if ((rc = exec_ok(conn, session[i], err)))
-            goto out;
     if ((rc = exec_ok(conn, opts && opts->serializable_deferrable
                                 ? "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE"
                                 : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
@@ -366,6 +449,13 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
     if ((rc = pg_sort(&m, order, err)))
         goto out;
     st.order_warnings = m.warnings;
+    if (!(blocks = calloc(m.n ? m.n : 1, sizeof *blocks))) {
+        rc = sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
+        goto out;
+    }
+    if (opts && opts->parallel > 0 && !opts->serializable_deferrable && st.server_version_num >= 140000 &&
+        (rc = plan_parallel(conn, &m, opts, rt, blocks, &par, err)))
+        goto out;
 
     out_str(&o, header);
     out_str(&o, "SET client_encoding = '");
@@ -392,7 +482,7 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         entry_header(&o, ob);
         if (ob->kind == K_TABLE_DATA) {
             uint64_t before = st.rows;
-            rc = dump_copy(conn, &o, ob, rt, &st.rows, err);
+            rc = dump_copy(conn, &o, ob, par, blocks[order[i]], opts, rt, &st.rows, &st.parallel_tables, err);
             st.tables++;
             /* rows per table for the guards, counted from the COPY stream itself; a name JSON cannot
              * hold (not UTF-8) turns the counts off rather than fail the dump */
@@ -421,6 +511,8 @@ sk_rc sk_pg_dump_conn(PGconn *conn, const sk_pg_dump_opts *opts, sk_writer *w, c
         rc = exec_ok(conn, "COMMIT", err);
     }
 out:
+    pg_par_close(par);
+    free(blocks);
     if (in_tx) {
         PGresult *r = PQexec(conn, "ROLLBACK");
         PQclear(r);

@@ -29,6 +29,10 @@ const sk_setting_def sk_pg_settings[] = {
       "what the dump holds: everything, the definitions only, or the rows only" },
     { "SNAPKEEP_PG_LOCK_TIMEOUT", SK_SET_INT, "0", 0, 86400, NULL, 0,
       "seconds to wait for the dump's ACCESS SHARE table locks (0 = no limit)" },
+    { "SNAPKEEP_PG_PARALLEL", SK_SET_INT, "2", 0, 16, NULL, 0,
+      "helper connections reading large tables (8 MiB and more) on the dump's snapshot, PostgreSQL 14+ (0 = none)" },
+    { "SNAPKEEP_DEBUG_PG_PARALLEL_RANGE", SK_SET_INT, "0", 0, 1000000, NULL, 0,
+      "testing aid: every table of a block or more read over the helper connections, in ranges of this many blocks" },
     { "SNAPKEEP_PG_NEWER_MAJOR", SK_SET_ENUM, "refuse", 0, 0, "refuse|warn", 0,
       "a server newer than PostgreSQL 18 (the newest tested): refuse to dump it, or warn and dump best-effort" },
     { "SNAPKEEP_PG_DATABASES", SK_SET_STRING, NULL, 0, 0, NULL, 0,
@@ -343,6 +347,12 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     const char *iso = sk_config_str(cfg, "SNAPKEEP_PG_ISOLATION");
     e->opts.serializable_deferrable = iso && strcmp(iso, "serializable-deferrable") == 0;
     e->opts.lock_timeout_ms = (int)sk_config_int(cfg, "SNAPKEEP_PG_LOCK_TIMEOUT", 0) * 1000;
+    e->opts.parallel = (int)sk_config_int(cfg, "SNAPKEEP_PG_PARALLEL", 2);
+    long range = sk_config_int(cfg, "SNAPKEEP_DEBUG_PG_PARALLEL_RANGE", 0);
+    if (range > 0) { /* tests: small tables go through the parallel path too */
+        e->opts.parallel_min_blocks = 1;
+        e->opts.parallel_range_blocks = range;
+    }
     const char *newer = sk_config_str(cfg, "SNAPKEEP_PG_NEWER_MAJOR");
     e->opts.newer_major_warn = newer && strcmp(newer, "warn") == 0;
     e->opts.exclude_schemas = (const char *const *)e->patterns[0];

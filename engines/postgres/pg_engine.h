@@ -25,6 +25,9 @@
  *   SNAPKEEP_PG_TABLES            comma-separated patterns: dump only these tables (+ their sequences)
  *   SNAPKEEP_PG_CONTENT           all (default) | schema-only | data-only
  *   SNAPKEEP_PG_LOCK_TIMEOUT      seconds to wait for each batch of ACCESS SHARE locks (0 = forever)
+ *   SNAPKEEP_PG_PARALLEL          helper connections reading tables of 8 MiB and more alongside the
+ *                                 dump's own, on its exported snapshot (PostgreSQL 14+, not on a standby; default 2,
+ *                                 0 = one connection); the script is the same byte for byte
  *   SNAPKEEP_PG_NEWER_MAJOR       refuse (default) | warn: a server major newer than the newest
  *                                 tested one is refused, or dumped best-effort with a warning
  *   SNAPKEEP_PG_DATABASE          dump this database instead of the one the URL names
@@ -85,6 +88,9 @@ typedef struct sk_pg_dump_opts {
     const char *const *include_tables;   /* when set, only these tables and the sequences they own */
     int content;                         /* SK_PG_ALL, SK_PG_SCHEMA_ONLY, SK_PG_DATA_ONLY */
     int count_tables;                    /* fill stats->table_rows_json (the caller frees it) */
+    int parallel;                        /* helper connections for large tables (pg_parallel.h); 0: none */
+    long parallel_min_blocks;            /* tables of at least this many heap blocks use them; 0: 1024 (8 MiB) */
+    long parallel_range_blocks;          /* heap blocks per range; 0: PGP_RANGE_BLOCKS (tests set both small) */
 } sk_pg_dump_opts;
 
 enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
@@ -97,6 +103,7 @@ enum { SK_PG_ALL = 0, SK_PG_SCHEMA_ONLY = 1, SK_PG_DATA_ONLY = 2 };
 typedef struct sk_pg_dump_stats {
     long objects;        /* objects written (DDL entries, data blocks, setvals) */
     long tables;         /* tables whose rows were copied */
+    long parallel_tables; /* of these, read over helper connections (pg_parallel.h) */
     uint64_t rows;       /* rows copied */
     long order_warnings; /* dependency edges that could not be honoured (loops) */
     int server_version_num;

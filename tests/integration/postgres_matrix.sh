@@ -14,6 +14,9 @@
 #                 every major: the fixed point (snapkeep's dump of the restored copy equals the
 #                 source's dump, data blocks aside) and the catalog fingerprint
 #                 (tests/tools/pg_fingerprint.sql, no dumper involved) of source and copies equal;
+#   - 14 and newer: the regression database dumped again with every table of a block or more
+#     read over 2 helper connections in 2-block TID ranges (SNAPKEEP_DEBUG_PG_PARALLEL_RANGE,
+#     engines/postgres/pg_parallel.h) is the same script, byte for byte;
 #   - 16 and newer: role memberships with INHERIT/SET/ADMIN options and grantors survive the roles
 #     artifact;
 #   - upgrades: the fixture's backups taken from 13, 15 and 17 restore into 18 (snapkeep restore
@@ -96,6 +99,17 @@ roundtrip() {
     echo "$key" >"$T/key-$m-$db"
     zstd -q -dc "$T/dest$m/$key" >"$T/$m-$db.sql"
     ok "$m $db: backup-now ($(stat -c %s "$T/$m-$db.sql") bytes of script, $((SECONDS - t0)) s)"
+    if [ "$db" = regression ] && [ "$m" -ge 14 ]; then
+        # every table of a block or more read over 2 helper connections in 2-block TID ranges
+        # (engines/postgres/pg_parallel.h): the same script, byte for byte
+        local par
+        if SNAPKEEP_LOG_LEVEL=debug SNAPKEEP_PG_PARALLEL=2 SNAPKEEP_DEBUG_PG_PARALLEL_RANGE=2 skdump "$db" "$T/$m-$db-par.sql" &&
+            par=$(grep -c 'read in [0-9]* ranges of 2 blocks over 2 helper' "$T/dump.err") && [ "$par" -gt 100 ] &&
+            cmp -s "$T/$m-$db.sql" "$T/$m-$db-par.sql"; then
+            ok "$m $db: the dump with $par tables read over 2 helper connections is the same, byte for byte"
+        else nok "$m $db: the dump over helper connections fails or differs (${par:-0} tables over helpers)"
+            grep -i error "$T/dump.err" | head -3 | sed 's/^/#   /'; cmp "$T/$m-$db.sql" "$T/$m-$db-par.sql" | sed 's/^/#   /'; fi
+    fi
     DATABASE_URL_FILE=$T/url-$m-$db sk restore "$key" --to "$(url "${db}_sk")"
     if [ "$rc" -eq 0 ]; then ok "$m $db: snapkeep restore into an empty database"
     else nok "$m $db: snapkeep restore (exit $rc)"; grep -iE 'error|fail' "$T/err" | head -3 | cut -c1-300 | sed 's/^/#   /'; fi
