@@ -378,16 +378,14 @@ static sk_rc snapshot_to(sqlite_engine *e, const char *spool, sk_sqlite_tee *tee
                              sqlite3_errmsg(dst));
                 goto out;
             }
-            int total_set = 0;
+            /* the total before the first step: the pages stream through the chain during the
+             * steps, and one step may copy the whole database */
+            long long page_size = 0;
+            pragma_int(src, "PRAGMA page_size", &page_size);
+            sk_progress_total(out, (uint64_t)snap_pages * (uint64_t)page_size);
             do {
                 r = sqlite3_backup_step(bk, SNAPSHOT_STEP_PAGES);
                 int total = sqlite3_backup_pagecount(bk);
-                if (!total_set && r == SQLITE_OK) {
-                    long long page_size = 0;
-                    pragma_int(src, "PRAGMA page_size", &page_size);
-                    sk_progress_total(out, (uint64_t)total * (uint64_t)page_size);
-                    total_set = 1;
-                }
                 sk_progress_step(out, "snapshot", (uint64_t)(total - sqlite3_backup_remaining(bk)), (uint64_t)total);
                 if (r == SQLITE_OK && sk_rt_cancelled(e->rt)) {
                     rc = sk_fail(err, SK_ERR_CANCELLED, 0, "cancelled by signal");
