@@ -8,6 +8,10 @@
  * run waits for a running `backup-now`. Fire times missed while a backup ran are skipped (the next
  * one is computed from the current time), never queued.
  *
+ * A job with SNAPKEEP_DRILL_SCHEDULE also runs a restore drill (drill.h) at those times, under the
+ * same lock and one at a time with everything else; at start, scratch targets of killed drills are
+ * removed. A drill due at the same time as a backup runs after it.
+ *
  * The process sleeps in clock_nanosleep until the next fire time (no polling). SIGTERM/SIGINT:
  * no new backup starts; a running backup gets SNAPKEEP_STOP_GRACE seconds to finish, after which it
  * is aborted cleanly (nothing partial left); then the agent exits 0.
@@ -27,6 +31,8 @@ typedef struct sk_agent_job {
     int run_at_start;
     int jitter_s;
     int64_t next;           /* next fire time (unix seconds) */
+    sk_schedule *drill;     /* SNAPKEEP_DRILL_SCHEDULE (restore drills, drill.h), NULL when unset */
+    int64_t next_drill;     /* its next fire time */
 } sk_agent_job;
 
 /* The runtime's cancel callback for `run`: true once a stop signal arrived AND the grace period

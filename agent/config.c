@@ -1,5 +1,6 @@
 #include "config.h"
 #include "redact.h"
+#include "registry.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,7 +27,9 @@ const sk_setting_def sk_core_settings[] = {
     { "SNAPKEEP_DB_NAME", SK_SET_NAME, NULL, 0, 0, NULL, 0,
       "the <db> part of the key (default: from the engine, e.g. the SQLite file name)" },
     { "SNAPKEEP_DESTINATION", SK_SET_ENUM, NULL, 0, 0, "local|s3", 0,
-      "destination type (default: local when SNAPKEEP_DEST_DIR is set, s3 when S3_BUCKET is set)" },
+      "use only destinations of this type (default: every configured one: SNAPKEEP_DEST_DIR, S3_BUCKET, S3_2_BUCKET...)" },
+    { "SNAPKEEP_DEST_REQUIRED", SK_SET_INT, "all", 1, 8, "all", 0,
+      "copies that must land for a backup to succeed when a job has several destinations: all, or a number" },
     { "SNAPKEEP_COMPRESSION_LEVEL", SK_SET_INT, "3", 1, 22, NULL, 0,
       "zstd level 1..22 (default 3; 1 for pocketbase, whose zip is already compressed)" },
     { "SNAPKEEP_COMPRESSION_THREADS", SK_SET_INT, "auto", 0, 64, "auto", 0,
@@ -344,7 +347,7 @@ static const sk_setting_def *declared(const sk_setting_def *const *tables, const
     return NULL;
 }
 
-static size_t edit_distance(const char *a, const char *b)
+size_t sk_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), prev[128], cur[128];
     if (la >= 127 || lb >= 127)
@@ -374,12 +377,18 @@ static sk_rc unknown_variable(const sk_setting_def *const *tables, const char *n
     snprintf(stem, sizeof stem, "%.*s", (int)(file ? len - 5 : len), name);
     for (size_t t = 0; tables[t]; t++)
         for (const sk_setting_def *d = tables[t]; d->name; d++) {
-            size_t dist = edit_distance(stem, d->name);
+            size_t dist = sk_edit_distance(stem, d->name);
             if (dist < bestd) {
                 bestd = dist;
                 best = d->name;
             }
         }
+    const sk_dest_type *type;
+    int slot;
+    char base[128];
+    if (sk_dest_setting_parse(name, &type, &slot, base, sizeof base) && slot > type->slots)
+        return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: a job has at most %d %s destinations (%s and its "
+                       "numbered copies up to %d)", name, type->slots, type->name, base, type->slots);
     if (best)
         return sk_fail(err, SK_ERR_CONFIG, 0, "unknown variable %s: did you mean %s%s? (see snapkeep --help)", name,
                        best, file ? "_FILE" : "");

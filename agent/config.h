@@ -80,6 +80,9 @@ void sk_config_each_secret(const sk_config *cfg, void (*fn)(void *ud, const char
 /* Print "NAME=value (origin)" for every setting with a value; secrets print as "***". */
 void sk_config_print(const sk_config *cfg, FILE *out);
 
+/* Levenshtein distance of two names (SIZE_MAX for names of 127+ bytes), for "did you mean". */
+size_t sk_edit_distance(const char *a, const char *b);
+
 /* Validate one value against its declaration (exposed for tests). */
 sk_rc sk_setting_check(const sk_setting_def *d, const char *value, sk_err *err);
 

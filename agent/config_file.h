@@ -12,6 +12,15 @@
  * a file, as X_FILE does. A job's value comes from its group, else from `defaults`, else from the
  * environment (so secrets can stay in the environment or in *_FILE). `service` defaults to the
  * job's name. Unknown keys are errors naming the file, the job and the key.
+ *
+ * Several destinations of a job (in a job or in `defaults`; the job's list replaces the defaults'):
+ *   destinations = ( { type = "local"; dest_dir = "/backups"; },
+ *                    { type = "s3"; s3_endpoint = "https://..."; s3_bucket = "a"; s3_access_key_id = "...";
+ *                      s3_secret_access_key_file = "/run/secrets/a"; },
+ *                    { type = "s3"; r2_account_id = "..."; s3_bucket = "b"; ... } );
+ * Each element holds its type's own settings under their slot 1 keys; the n-th element of a type is
+ * its slot n (the second s3 one reads as S3_2_*). With a list, destination settings come from it
+ * only: a flat destination key beside it is an error, and the environment supplies none of them.
  */
 #ifndef SK_CONFIG_FILE_H
 #define SK_CONFIG_FILE_H

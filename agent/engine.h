@@ -30,12 +30,42 @@ typedef struct sk_dump_info {
                                   {"table": rows, ...} of the user tables in the dump (the guards,
                                   guard.h); NULL when it does not count. Owned by the engine: valid
                                   until its next dump() or close(). */
+    const char *collections_json; /* set by dump() when the engine counts records per collection
+                                  (PocketBase): {"collection": records, ...}, for the manifest's
+                                  "collections" and restore drills; NULL when not counted. Owned by
+                                  the engine, as table_rows_json. */
 } sk_dump_info;
 
 typedef struct sk_restore_opts {
     const char *target;        /* --to: file path, database URL, server URL */
     int force;                 /* replace an existing target */
 } sk_restore_opts;
+
+/* Takes one job of an engine's expansion (expand() below). */
+typedef sk_rc (*sk_expand_add_fn)(void *ud, sk_config *cfg, const char *name, sk_err *err);
+
+/* Restore drills (agent/drill.h). A drill sink restores into a scratch target that belongs to the
+ * drill alone (a temp file, a scratch database, a scratch directory: never the source, never a
+ * user's target), runs the engine's checks on what it restored, counts it, and removes the scratch
+ * target again: in finish() after the checks (passed or not) and in abort(); destroy() removes it
+ * if neither ran. A target a killed process left behind carries a marker that drill_sweep() finds
+ * later; it removes only targets with that marker that no live drill uses. */
+typedef struct sk_drill_opts {
+    const char *job_id;        /* the job's id (state.h), recorded in a scratch target's marker */
+    const char *note_path;     /* a file for the engine's own note of a scratch target it is about to
+                                  create (before its marker can be set); removed when it is gone */
+    int pause;                 /* testing aid: SIGSTOP once the scratch target exists */
+} sk_drill_opts;
+
+typedef struct sk_drill_report {
+    char summary[512];         /* one line: what was restored and what the checks said */
+    char scratch[256];         /* the scratch target (a file name, a database name), for logs */
+    char note[160];            /* set in drill_open() when the drill checks less than a restore (what
+                                  it left out and why); appended to the summary */
+    char *table_rows_json;     /* malloc'd {"table": rows} counted in the restored data, keyed as the
+                                  dump's table_rows_json; NULL when not counted */
+    char *collections_json;    /* malloc'd {"collection": records} (PocketBase), NULL when not counted */
+} sk_drill_report;
 
 typedef struct sk_engine_type {
     const char *name;          /* SNAPKEEP_ENGINE value: "sqlite" */
@@ -60,9 +90,20 @@ typedef struct sk_engine_type {
      * For engines that leave state on the server, such as PocketBase's server-side backup zip,
      * which may only be deleted once snapkeep's own copy is safe. Failures are the engine's to log. */
     void (*after_backup)(void *state, const char *key);
+    /* Optional (NULL: `snapkeep drill` refuses the engine): a drill sink, as described above; fills
+     * `rep` (which must stay valid until the sink is freed) during finish(). */
+    sk_rc (*drill_open)(void *state, const sk_drill_opts *opts, sk_drill_report *rep, sk_writer **sink, sk_err *err);
+    /* Optional: remove scratch targets of drills that were killed (see above); *removed counts
+     * them. Failures to reach the scratch server are errors; each target not removed is logged. */
+    sk_rc (*drill_sweep)(void *state, const sk_drill_opts *opts, int *removed, sk_err *err);
     /* zstd level when SNAPKEEP_COMPRESSION_LEVEL is not set; 0 means the global default (3). For
      * already-compressed dumps (PocketBase's zip) a low level costs nothing in size. */
     int default_level;
+    /* Optional (NULL: a configuration is one job): one configuration that stands for several jobs
+     * (PostgreSQL's SNAPKEEP_PG_DATABASES). Calls add() once per job with a configuration it
+     * derived (add() owns it from then on, also when it fails) and the job's name ("app",
+     * "globals"). Adding none leaves the job as it is. */
+    sk_rc (*expand)(const sk_config *cfg, sk_expand_add_fn add, void *ud, sk_err *err);
 } sk_engine_type;
 
 #endif

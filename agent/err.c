@@ -54,6 +54,7 @@ const char *sk_rc_name(sk_rc rc)
     case SK_ERR_NOTFOUND: return "not-found";
     case SK_ERR_BUSY: return "busy";
     case SK_ERR_SUSPECT: return "suspect";
+    case SK_ERR_DRILL: return "drill";
     case SK_ERR_CANCELLED: return "cancelled";
     }
     return "unknown";

@@ -24,6 +24,8 @@ typedef enum sk_rc {
     SK_ERR_NOTFOUND = 7,    /* the named backup (or `latest`) does not exist at the destination */
     SK_ERR_BUSY = 8,        /* another run holds the job's lock, or a transient condition persisted */
     SK_ERR_SUSPECT = 9,     /* the backup was stored but the guards flagged it, and SNAPKEEP_GUARD_FAIL is on */
+    SK_ERR_DRILL = 10,      /* a restore drill restored the backup, but what it restored disagrees with what
+                               the manifest recorded at backup time (rows per table, records per collection) */
     SK_ERR_CANCELLED = 130, /* SIGINT/SIGTERM: stopped cleanly, nothing partial left */
 } sk_rc;
 

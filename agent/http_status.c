@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drill.h"
 #include "state.h"
 
 struct sk_http_status {
@@ -63,9 +64,18 @@ char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_
             sk_err_clear(&err);
             sk_status_read(jobs[i].state_dir, jobs[i].job_id, &st, &err);
             int h = sk_health_eval(&st, now, jobs[i].warn_s, jobs[i].fail_s, why, sizeof why);
+            sk_drill_record dr;
+            sk_drill_policy dp = { jobs[i].drill_max_age_s, (sk_health)jobs[i].drill_level };
+            char dwhy[1024];
+            sk_drill_read(jobs[i].state_dir, jobs[i].job_id, &dr, &err);
+            int dh = sk_drill_health(&dr, &dp, st.agent_started ? st.agent_started : st.last_attempt, now, dwhy,
+                                     sizeof dwhy);
+            if (dh > h)
+                h = dh;
             if (h > worst)
                 worst = h;
-            add(&t, "%s %s: %s\n", h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail", jobs[i].name, why);
+            add(&t, "%s %s: %s%s%s\n", h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail", jobs[i].name,
+                why, dwhy[0] ? "; " : "", dwhy);
         }
         *code = worst == SK_HEALTH_FAIL ? 503 : 200;
     } else if (!strcmp(path, "/metrics")) {
@@ -102,6 +112,56 @@ char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_
                 add(&t, "%s{job=\"%s\"} %.17g\n", metrics[m][0], jobs[i].job_id, v);
             }
         }
+        /* per destination: a job's copies can fail one by one (3-2-1) */
+        static const char *copym[][3] = {
+            { "snapkeep_destination_last_success_timestamp_seconds", "gauge",
+              "Unix time the last copy committed in this destination (0: never)" },
+            { "snapkeep_destination_last_failure_timestamp_seconds", "gauge",
+              "Unix time the last copy failed in this destination (0: never)" },
+            { "snapkeep_destination_successes_total", "counter", "Copies committed in this destination" },
+            { "snapkeep_destination_failures_total", "counter", "Copies that failed in this destination" },
+            { "snapkeep_destination_last_copy_ok", "gauge", "1 when the last copy to this destination committed" },
+        };
+        for (size_t m = 0; st && m < sizeof copym / sizeof copym[0]; m++) {
+            add(&t, "# HELP %s %s\n# TYPE %s %s\n", copym[m][0], copym[m][2], copym[m][0], copym[m][1]);
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < st[i].ndests; k++) {
+                    const struct sk_dest_status *d = &st[i].dests[k];
+                    double v = m == 0 ? (double)d->last_success
+                             : m == 1 ? (double)d->last_failure
+                             : m == 2 ? (double)d->successes
+                             : m == 3 ? (double)d->failures
+                                      : (double)(d->last_success && d->last_success >= d->last_failure);
+                    add(&t, "%s{job=\"%s\",destination=\"%s\"} %.17g\n", copym[m][0], jobs[i].job_id, d->label,
+                        v);
+                }
+        }
+        static const char *dmetrics[][3] = {
+            { "snapkeep_drill_last_timestamp_seconds", "gauge", "Unix time the last restore drill finished (0: never)" },
+            { "snapkeep_drill_last_pass_timestamp_seconds", "gauge", "Unix time of the last passed restore drill" },
+            { "snapkeep_drill_last_ok", "gauge", "1 when the last restore drill passed" },
+            { "snapkeep_drill_last_duration_seconds", "gauge", "Duration of the last restore drill" },
+            { "snapkeep_drill_passes_total", "counter", "Restore drills that passed" },
+            { "snapkeep_drill_failures_total", "counter", "Restore drills that failed" },
+        };
+        sk_drill_record *dr = calloc(n ? n : 1, sizeof *dr);
+        for (size_t i = 0; dr && i < n; i++) {
+            sk_err_clear(&err);
+            sk_drill_read(jobs[i].state_dir, jobs[i].job_id, &dr[i], &err);
+        }
+        for (size_t m = 0; dr && m < sizeof dmetrics / sizeof dmetrics[0]; m++) {
+            add(&t, "# HELP %s %s\n# TYPE %s %s\n", dmetrics[m][0], dmetrics[m][2], dmetrics[m][0], dmetrics[m][1]);
+            for (size_t i = 0; i < n; i++) {
+                double v = m == 0 ? (double)dr[i].last_run
+                         : m == 1 ? (double)dr[i].last_pass
+                         : m == 2 ? (double)dr[i].last_ok
+                         : m == 3 ? dr[i].last_duration
+                         : m == 4 ? (double)dr[i].passes
+                                  : (double)dr[i].failures;
+                add(&t, "%s{job=\"%s\"} %.17g\n", dmetrics[m][0], jobs[i].job_id, v);
+            }
+        }
+        free(dr);
         free(st);
         *code = 200;
     } else {

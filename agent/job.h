@@ -50,10 +50,25 @@ typedef struct sk_backup_result {
     double seconds;
     int suspect;                 /* stored, but the guards flagged it (guard.h; see the manifest) */
     char suspect_reasons[1024];
+    size_t landed;               /* copies committed */
+    size_t ndests;               /* the job's destinations, each with how its copy went: */
+    struct {
+        char label[16];          /* "local", "s3", "s3_2" */
+        char where[256];         /* its description (no secrets) */
+        int state;               /* 1 committed, -1 failed on its own, 0 not tried or stopped by another failure */
+        char error[512];         /* state -1: why */
+    } dest[SK_MAX_DESTS];
 } sk_backup_result;
 
 /* A backup is stored even when the guards flag it (res->suspect): it is marked in its manifest,
- * and the caller decides whether that fails the run (SNAPKEEP_GUARD_FAIL). */
+ * and the caller decides whether that fails the run (SNAPKEEP_GUARD_FAIL).
+ *
+ * Several destinations: the dump is streamed once through one fan-out stage (fanout.h) to every
+ * destination at once; each copy gets its pending marker, data, .md5 and manifest and commits on
+ * its own, and a copy that fails (logged, naming the destination) leaves nothing behind and does
+ * not stop the others. The backup succeeds when at least SNAPKEEP_DEST_REQUIRED copies (default:
+ * all) committed; copies that committed stay either way. res->dest says how each copy went, also
+ * on failure. */
 sk_rc sk_job_backup(sk_job *job, sk_backup_result *res, sk_err *err);
 
 /* The engine's raw dump into `out` (no compression, no destination). */
@@ -68,6 +83,12 @@ typedef struct sk_backup_entry {
                                   "unreadable" (manifest or sidecar could not be read) */
     int have_manifest_data;    /* manifest parsed into m */
     sk_manifest m;
+    /* its copies: bit i stands for destination i (sk_job_dest_label) */
+    unsigned present;          /* listed there */
+    unsigned good;             /* with details: its copy there checked "ok"; without: = present */
+    unsigned legacy_copies;    /* the copy there is a legacy one */
+    const char *copy[SK_MAX_DESTS];   /* checksum state of each copy (NULL: none there) */
+    uint64_t sizes[SK_MAX_DESTS];     /* stored size of each copy as listed */
 } sk_backup_entry;
 
 typedef struct sk_backup_list {
@@ -75,8 +96,10 @@ typedef struct sk_backup_list {
     size_t n;
 } sk_backup_list;
 
-/* Complete backups of this job, newest first. With `details`, manifests and sidecars are read to
- * fill `checksum` and `m`; without, checksum is "unchecked". */
+/* Complete backups of this job, newest first, merged over its destinations (a destination that
+ * cannot be listed is logged and left out; none listable is the error). With `details`, manifests
+ * and sidecars of every copy are read to fill `copy`, `good`, `checksum` and `m` (the first good
+ * copy's); without, checksum is "unchecked". */
 sk_rc sk_job_list(sk_job *job, int details, sk_backup_list *out, sk_err *err);
 void sk_backup_list_free(sk_backup_list *l);
 
@@ -92,8 +115,16 @@ sk_rc sk_job_restore(sk_job *job, const char *name, const sk_restore_opts *opts,
 sk_rc sk_job_verify(sk_job *job, const char *name, char key_out[1024], char *summary, sk_err *err);
 
 /* `snapkeep get`: download `name` (a key, a base name or "latest") through the same checks as
- * restore (MD5, unzstd, SHA-256) into `sink`, the engine's plain artifact. The job consumes `sink`:
- * it is finished only when every check passed, aborted otherwise, and freed either way. */
+ * restore (MD5, unzstd, SHA-256) into a sink from `open`, the engine's plain artifact. `open` is
+ * called once per copy tried (restore, verify and get fall back to the next copy when one is
+ * missing or damaged); the job consumes each sink: finished only when every check passed,
+ * aborted otherwise, and freed either way. */
+sk_rc sk_job_get_to(sk_job *job, const char *name, sk_rc (*open)(void *ud, sk_writer **out, sk_err *err), void *ud,
+                    char key_out[1024], sk_err *err);
+/* The same into the one sink `sink`, which the job consumes (finished only when every check
+ * passed, aborted otherwise, freed either way). A copy that fails before any byte reached the sink
+ * (its manifest or sidecar missing or wrong) is passed over for the next; one that fails later ends
+ * it, as the sink cannot start again (restore drills report that copy's damage). */
 sk_rc sk_job_get(sk_job *job, const char *name, sk_writer *sink, char key_out[1024], sk_err *err);
 
 /* `snapkeep delete`: delete one listed backup (a key or a base name, never "latest") the way
@@ -121,8 +152,21 @@ void sk_job_sweep(sk_job *job);
  * identity, the key directory, tag, database and extension, '\n'-separated. Two jobs with the
  * same key space would list, restore and prune each other's backups. */
 const char *sk_job_keyspace(const sk_job *job);
+/* The job's destinations (0..n-1, in the order restores try them): label ("local", "s3",
+ * "s3_2"), description (no secrets) and key space (as sk_job_keyspace, for one destination).
+ * sk_job_keyspace is the one destination's key space, or all of them joined. */
+size_t sk_job_ndests(const sk_job *job);
+const char *sk_job_dest_label(const sk_job *job, size_t i);
+const char *sk_job_dest_describe(const sk_job *job, size_t i);
+const char *sk_job_dest_keyspace(const sk_job *job, size_t i);
 /* The key directory ("<prefix>/<service>/<environment>/"). */
 const char *sk_job_dir(const sk_job *job);
+
+/* The manifest of `key` as stored (JSON text, malloc'd, NUL-terminated): for facts it records
+ * beyond sk_manifest (table_rows, collections), as restore drills compare them. */
+sk_rc sk_job_manifest_text(sk_job *job, const char *key, char **text, size_t *len, sk_err *err);
+/* The job's engine and its state, for the engine's optional hooks (drills). */
+const sk_engine_type *sk_job_engine(const sk_job *job, void **state);
 
 /* Settings of this job, and its identity, for the agent. */
 const sk_config *sk_job_config(const sk_job *job);

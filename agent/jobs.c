@@ -23,6 +23,7 @@ void sk_jobs_free(sk_jobs *j)
     for (size_t i = 0; i < j->n; i++) {
         sk_job_close(j->v[i].job);
         sk_schedule_free(j->v[i].schedule);
+        sk_schedule_free(j->v[i].drill);
     }
     free(j->v);
     for (size_t i = 0; i < j->nderived; i++) {
@@ -34,19 +35,6 @@ void sk_jobs_free(sk_jobs *j)
     sk_job_configs_free(&j->cfgs);
     sk_config_free(j->env_cfg);
     memset(j, 0, sizeof *j);
-}
-
-/* cfg with each (name, value) pair applied, value NULL unsetting it. */
-static sk_config *derive(const sk_config *cfg, const char *const *pairs, size_t npairs, sk_err *err)
-{
-    sk_config *cur = NULL;
-    for (size_t i = 0; i < npairs; i++) {
-        sk_config *next = sk_config_override(cur ? cur : cfg, pairs[2 * i], pairs[2 * i + 1], err);
-        sk_config_free(cur);
-        if (!(cur = next))
-            return NULL;
-    }
-    return cur;
 }
 
 static sk_rc add_derived(sk_jobs *j, sk_config *cfg, const char *base, const char *suffix, sk_err *err)
@@ -81,76 +69,60 @@ static sk_rc add_derived(sk_jobs *j, sk_config *cfg, const char *base, const cha
     return SK_OK;
 }
 
-/* One postgres job with SNAPKEEP_PG_DATABASES and/or SNAPKEEP_PG_GLOBALS becomes one job per
- * database (and one for the roles), each storing its own artifact; other jobs are kept as they
- * are. `base` is the job's name in a config file, NULL in single-job mode. */
+typedef struct expand_ctx {
+    sk_jobs *j;
+    const char *base;
+    size_t added;
+} expand_ctx;
+
+static sk_rc add_expanded(void *ud, sk_config *cfg, const char *name, sk_err *err)
+{
+    expand_ctx *x = ud;
+    x->added++;
+    return add_derived(x->j, cfg, x->base, name, err);
+}
+
+/* A job whose engine has an expand hook may stand for several (PostgreSQL: one per database and one
+ * for the roles, named "<db>" or "<job>/<db>"); any other job is kept as it is. `base` is the job's
+ * name in a config file, NULL in single-job mode. */
 static sk_rc expand(sk_jobs *j, const sk_config *cfg, const char *base, sk_err *err)
 {
     const char *engine = sk_config_str(cfg, "SNAPKEEP_ENGINE");
-    const char *dbs = sk_config_str(cfg, "SNAPKEEP_PG_DATABASES");
-    int globals = sk_config_bool(cfg, "SNAPKEEP_PG_GLOBALS");
-    if (!engine || strcmp(engine, "postgres") != 0 || (!dbs && !globals)) {
-        /* kept as it is (a copy, so every job's configuration is owned the same way) */
-        sk_config *copy = sk_config_override(cfg, "SNAPKEEP_ENGINE", engine, err);
-        return copy ? add_derived(j, copy, NULL, base ? base : "default", err) : err->rc;
+    const sk_engine_type *e = sk_engine_find(engine);
+    if (e && e->expand) {
+        expand_ctx x = { j, base, 0 };
+        if (e->expand(cfg, add_expanded, &x, err) != SK_OK)
+            return err->rc;
+        if (x.added)
+            return SK_OK;
     }
-    char *list = dbs ? strdup(dbs) : strdup("");
-    if (!list)
-        return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-    sk_rc rc = SK_OK;
-    size_t made = 0;
-    for (char *save = NULL, *db = strtok_r(list, ",", &save); db && rc == SK_OK; db = strtok_r(NULL, ",", &save)) {
-        while (*db == ' ' || *db == '\t')
-            db++;
-        for (size_t l = strlen(db); l > 0 && (db[l - 1] == ' ' || db[l - 1] == '\t'); l--)
-            db[l - 1] = '\0';
-        if (!*db)
-            continue;
-        const char *pairs[] = { "SNAPKEEP_PG_DATABASES", NULL, "SNAPKEEP_PG_GLOBALS", NULL,
-                                "SNAPKEEP_PG_DATABASE", db };
-        sk_config *c = derive(cfg, pairs, 3, err);
-        rc = c ? add_derived(j, c, base, db, err) : err->rc;
-        made++;
-        if (rc != SK_OK)
-            sk_err_prefix(err, "SNAPKEEP_PG_DATABASES: '%s': ", db);
-    }
-    free(list);
-    if (rc == SK_OK && !dbs) {
-        /* the database the URL names, as a job of its own */
-        const char *pairs[] = { "SNAPKEEP_PG_GLOBALS", NULL };
-        sk_config *c = derive(cfg, pairs, 1, err);
-        rc = c ? add_derived(j, c, base, "database", err) : err->rc;
-        made++;
-    }
-    if (rc == SK_OK && dbs && made == 0)
-        rc = sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_PG_DATABASES holds no database name");
-    if (rc == SK_OK && globals) {
-        const char *pairs[] = { "SNAPKEEP_PG_DATABASES", NULL, "SNAPKEEP_PG_GLOBALS", NULL,
-                                "SNAPKEEP_PG_ARTIFACT", "globals" };
-        sk_config *c = derive(cfg, pairs, 3, err);
-        rc = c ? add_derived(j, c, base, "globals", err) : err->rc;
-    }
-    return rc;
+    /* kept as it is (a copy, so every job's configuration is owned the same way) */
+    sk_config *copy = sk_config_override(cfg, "SNAPKEEP_ENGINE", engine, err);
+    return copy ? add_derived(j, copy, NULL, base ? base : "default", err) : err->rc;
 }
 
-/* Two jobs with one key space would list, restore and prune each other's backups and share a lock,
- * a status file and metrics (the job id hashes the key space): refuse the configuration. */
+/* Two jobs with one key space in any destination would list, restore and prune each other's
+ * backups there: refuse the configuration. (Their ids, the hash of all their key spaces, differ
+ * as soon as their destinations do, so the lock, status file and metrics would not even be shared.) */
 static sk_rc check_distinct(const sk_jobs *j, sk_err *err)
 {
     for (size_t a = 0; a < j->n; a++)
-        for (size_t b = a + 1; b < j->n; b++) {
-            if (strcmp(sk_job_keyspace(j->v[a].job), sk_job_keyspace(j->v[b].job)) != 0)
-                continue;
-            const char *svc, *env, *eng, *db;
-            sk_job_identity(j->v[a].job, &svc, &env, &eng, &db);
-            return sk_fail(err, SK_ERR_CONFIG, 0,
-                           "jobs '%s' and '%s' would share one key space (%s backups of database '%s' under '%s' in "
-                           "the same destination), and with it one lock, status file and metrics: one job's "
-                           "retention would delete the other's backups and `restore latest` could return the other's "
-                           "database. Give one of them another SNAPKEEP_DB_NAME (or SNAPKEEP_SERVICE, "
-                           "SNAPKEEP_ENVIRONMENT, SNAPKEEP_PREFIX)",
-                           j->v[a].name, j->v[b].name, eng, db, sk_job_dir(j->v[a].job));
-        }
+        for (size_t b = a + 1; b < j->n; b++)
+            for (size_t da = 0; da < sk_job_ndests(j->v[a].job); da++)
+                for (size_t db = 0; db < sk_job_ndests(j->v[b].job); db++) {
+                    if (strcmp(sk_job_dest_keyspace(j->v[a].job, da), sk_job_dest_keyspace(j->v[b].job, db)) != 0)
+                        continue;
+                    const char *svc, *env, *eng, *db_name;
+                    sk_job_identity(j->v[a].job, &svc, &env, &eng, &db_name);
+                    return sk_fail(err, SK_ERR_CONFIG, 0,
+                                   "jobs '%s' and '%s' would share one key space (%s backups of database '%s' under "
+                                   "'%s' in the same destination, %s), and with it one lock, status file and metrics: "
+                                   "one job's retention would delete the other's backups and `restore latest` could "
+                                   "return the other's database. Give one of them another SNAPKEEP_DB_NAME (or "
+                                   "SNAPKEEP_SERVICE, SNAPKEEP_ENVIRONMENT, SNAPKEEP_PREFIX)",
+                                   j->v[a].name, j->v[b].name, eng, db_name, sk_job_dir(j->v[a].job),
+                                   sk_job_dest_describe(j->v[a].job, da));
+                }
     return SK_OK;
 }
 

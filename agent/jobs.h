@@ -1,10 +1,11 @@
 /*
  * jobs.h: the jobs one snapkeep process works on.
  *
- * From the environment (one job) or from SNAPKEEP_CONFIG (a libconfig file of jobs). A postgres
- * job with SNAPKEEP_PG_DATABASES and/or SNAPKEEP_PG_GLOBALS becomes one job per database (named
- * "<db>", or "<job>/<db>" from a file) plus one for the roles ("globals"), each storing its own
- * artifact with its own lock and status. Every secret of every job is registered with the log for
+ * From the environment (one job) or from SNAPKEEP_CONFIG (a libconfig file of jobs). An engine
+ * with an expand hook (engine.h) may turn one job into several: a postgres job with
+ * SNAPKEEP_PG_DATABASES and/or SNAPKEEP_PG_GLOBALS becomes one job per database (named "<db>", or
+ * "<job>/<db>" from a file) plus one for the roles ("globals"), each storing its own artifact with
+ * its own lock and status. Every secret of every job is registered with the log for
  * redaction before any job is opened.
  */
 #ifndef SK_JOBS_H

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "config.h"
 #include "config_file.h"
+#include "drill.h"
 #include "http_status.h"
 #include "jobs.h"
 #include "job.h"
@@ -60,6 +61,8 @@ static const char exit_text[] =
     "  5 destination error   6 integrity error (checksum, size, corrupt data, integrity_check)\n"
     "  7 backup not found   8 busy (another backup of the job ran past SNAPKEEP_LOCK_WAIT)\n"
     "  9 suspect: the backup was stored, but the guards flagged it and SNAPKEEP_GUARD_FAIL is on\n"
+    "  10 drill: the drill restored the backup, but its row/record counts disagree with the manifest\n"
+    "     (a drill of damaged data fails with 6, with no backup to drill with 7)\n"
     "  130 interrupted by SIGINT/SIGTERM (nothing partial left)\n";
 
 static int64_t clock_ms(void *ud)
@@ -152,20 +155,38 @@ static int fail(sk_log *log, const char *what, const sk_err *err)
     return (int)err->rc;
 }
 
-static void print_list_text(const sk_backup_list *l)
+/* "local,s3" (good copies), and for several destinations the others' states: "s3_2:missing". */
+static void copies_text(const sk_job *job, const sk_backup_entry *e, char *out, size_t sz)
 {
-    printf("%-72s %12s  %-20s  %s\n", "KEY", "SIZE", "TIME (UTC)", "CHECKSUM");
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sk_job_ndests(job) && used < sz; i++) {
+        if (!(e->present & (1u << i)))
+            continue;
+        int good = (e->good >> i) & 1;
+        int w = snprintf(out + used, sz - used, "%s%s%s%s", used ? "," : "", sk_job_dest_label(job, i),
+                         good ? "" : ":", good ? "" : e->copy[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+static void print_list_text(const sk_job *job, const sk_backup_list *l)
+{
+    int many = sk_job_ndests(job) > 1;
+    printf("%-72s %12s  %-20s  %s%s\n", "KEY", "SIZE", "TIME (UTC)", "CHECKSUM", many ? "  COPIES" : "");
     for (size_t i = 0; i < l->n; i++) {
-        char size[32], when[32];
+        char size[32], when[32], copies[256] = "";
         sk_fmt_bytes(l->v[i].size, size, sizeof size);
         sk_iso8601(l->v[i].ts, when, sizeof when);
-        printf("%-72s %12s  %-20s  %s%s%s%s\n", l->v[i].key, size, when, l->v[i].checksum,
-               l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "",
+        if (many)
+            copies_text(job, &l->v[i], copies, sizeof copies);
+        printf("%-72s %12s  %-20s  %s%s%s%s%s%s\n", l->v[i].key, size, when, l->v[i].checksum, many ? "  " : "",
+               copies, l->v[i].legacy ? "  (legacy: no manifest, checked by its .md5 only)" : "",
                l->v[i].m.suspect ? "  SUSPECT: " : "", l->v[i].m.suspect ? l->v[i].m.suspect_reasons : "");
     }
 }
 
-static void print_list_json(const sk_backup_list *l)
+static void print_list_json(const sk_job *job, const sk_backup_list *l)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < l->n; i++) {
@@ -176,6 +197,18 @@ static void print_list_json(const sk_backup_list *l)
                               "checksum", e->checksum);
         if (o)
             json_object_set_new(o, "legacy", json_boolean(e->legacy));
+        if (o) { /* the destinations holding a good copy, and how every copy checked */
+            json_t *good = json_array(), *copies = json_object();
+            for (size_t d = 0; d < sk_job_ndests(job); d++) {
+                if (!(e->present & (1u << d)))
+                    continue;
+                if ((e->good >> d) & 1)
+                    json_array_append_new(good, json_string(sk_job_dest_label(job, d)));
+                json_object_set_new(copies, sk_job_dest_label(job, d), json_string(e->copy[d] ? e->copy[d] : "?"));
+            }
+            json_object_set_new(o, "destinations", good);
+            json_object_set_new(o, "copies", copies);
+        }
         if (o && e->have_manifest_data) {
             char start[32], end[32];
             sk_iso8601(e->m.started_at, start, sizeof start);
@@ -249,6 +282,8 @@ static int cmd_config_check(sk_jobs *j, const sk_runtime *rt)
         const sk_config *cfg = sk_job_config(j->v[i].job);
         printf("# job '%s': %s\n", j->v[i].name, sk_job_name(j->v[i].job));
         sk_config_print(cfg, stdout);
+        for (size_t d = 0; d < sk_job_ndests(j->v[i].job); d++)
+            printf("# destination %s: %s\n", sk_job_dest_label(j->v[i].job, d), sk_job_dest_describe(j->v[i].job, d));
         const char *expr = sk_config_str(cfg, "SNAPKEEP_SCHEDULE");
         if (expr) {
             sk_schedule *s = sk_schedule_parse(expr, "SNAPKEEP_SCHEDULE", &err);
@@ -258,6 +293,17 @@ static int cmd_config_check(sk_jobs *j, const sk_runtime *rt)
                 code = fail(rt->log, "configuration", &err);
             else if (sk_tz_format(tz, next, when, sizeof when, &err) == SK_OK)
                 printf("# next scheduled backup: %s\n", when);
+            sk_schedule_free(s);
+        }
+        const char *dexpr = sk_config_str(cfg, "SNAPKEEP_DRILL_SCHEDULE");
+        if (dexpr && !code) {
+            sk_schedule *s = sk_schedule_parse(dexpr, "SNAPKEEP_DRILL_SCHEDULE", &err);
+            int64_t next;
+            char when[64];
+            if (!s || sk_schedule_next_in(s, tz, (int64_t)time(NULL), &next, &err) != SK_OK)
+                code = fail(rt->log, "configuration", &err);
+            else if (sk_tz_format(tz, next, when, sizeof when, &err) == SK_OK)
+                printf("# next restore drill: %s\n", when);
             sk_schedule_free(s);
         }
         sk_runner r;
@@ -293,6 +339,30 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
         printf("  last backup SUSPECT (stored, flagged by the guards): %s\n", st->last_suspect_reasons);
     if (st->suspects)
         printf("  suspect backups: %llu\n", (unsigned long long)st->suspects);
+    for (size_t i = 0; st->ndests > 1 && i < st->ndests; i++) {
+        const struct sk_dest_status *d = &st->dests[i];
+        char ls[32] = "never", lf[32] = "never";
+        if (d->last_success)
+            sk_iso8601(d->last_success, ls, sizeof ls);
+        if (d->last_failure)
+            sk_iso8601(d->last_failure, lf, sizeof lf);
+        printf("  destination %s (%s): last copy %s; last good %s, last failed %s, copies %llu ok, %llu failed%s%s\n",
+               d->label, d->where, d->last_failure > d->last_success ? "FAILED" : "ok", ls, lf,
+               (unsigned long long)d->successes, (unsigned long long)d->failures,
+               d->last_failure > d->last_success ? ": " : "", d->last_failure > d->last_success ? d->last_error : "");
+    }
+}
+
+static void print_drill_line(const sk_drill_record *d)
+{
+    char when[32];
+    if (!d->last_run)
+        return;
+    sk_iso8601(d->last_run, when, sizeof when);
+    printf("  last restore drill %s: %s (%.1f s), %s\n  drills passed %llu, failed %llu\n", when,
+           d->last_ok ? "PASSED" : "FAILED", d->last_duration, d->last_key[0] ? d->last_key : "no backup",
+           (unsigned long long)d->passes, (unsigned long long)d->failures);
+    printf("  drill %s: %s\n", d->last_ok ? "summary" : "error", d->last_ok ? d->last_summary : d->last_error);
 }
 
 static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int health)
@@ -318,6 +388,19 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
         int64_t warn = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
         int64_t failh = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
         sk_health h = sk_health_eval(&st, (int64_t)time(NULL), warn, failh, why, sizeof why);
+        /* the restore drill's part: a failed or too old drill, as SNAPKEEP_DRILL_HEALTH says */
+        sk_drill_record drill;
+        sk_drill_policy dp;
+        char dwhy[1024];
+        if (sk_drill_read(r.state_dir, r.job_id, &drill, &err) != SK_OK)
+            return fail(rt->log, health ? "health" : "status", &err);
+        sk_drill_policy_of(cfg, &dp);
+        sk_health dh = sk_drill_health(&drill, &dp, st.agent_started ? st.agent_started : st.last_attempt,
+                                       (int64_t)time(NULL), dwhy, sizeof dwhy);
+        if (dh > h)
+            h = dh;
+        if (dwhy[0] && (dh != SK_HEALTH_OK || health))
+            snprintf(why + strlen(why), sizeof why - strlen(why), "; %s", dwhy);
         if ((int)h > worst)
             worst = h;
         if (arr) {
@@ -341,6 +424,15 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
                 json_object_set_new(o, "last_key", json_string(st.last_key));
                 json_object_set_new(o, "last_success_source", json_string("destination"));
             }
+            char dpath[4200];
+            snprintf(dpath, sizeof dpath, "%s/%s.drill.json", r.state_dir, r.job_id);
+            json_t *dj = json_load_file(dpath, 0, &je);
+            if (dj) {
+                json_object_del(dj, "job");
+                json_object_set_new(dj, "health", json_string(dh == SK_HEALTH_OK ? "ok" : dh == SK_HEALTH_WARN ? "warn" : "fail"));
+                json_object_set_new(dj, "health_reason", json_string(dwhy));
+                json_object_set_new(o, "drill", dj);
+            }
             json_object_set_new(o, "health", json_string(h == SK_HEALTH_OK ? "ok" : h == SK_HEALTH_WARN ? "warn" : "fail"));
             json_object_set_new(o, "health_reason", json_string(why));
             json_array_append_new(arr, o);
@@ -349,6 +441,7 @@ static int cmd_health_status(sk_jobs *j, const cli *c, const sk_runtime *rt, int
                    why);
         } else {
             print_status_line(sk_job_name(j->v[i].job), &st, h, why);
+            print_drill_line(&drill);
         }
     }
     if (arr) {
@@ -401,6 +494,10 @@ static int cmd_run(sk_jobs *j, sk_runtime *rt)
             snprintf(hj[i].name, sizeof hj[i].name, "%s", sk_job_name(j->v[i].job));
             hj[i].warn_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_WARN_AFTER", 36) * 3600;
             hj[i].fail_s = sk_config_int(cfg, "SNAPKEEP_HEALTH_FAIL_AFTER", 48) * 3600;
+            sk_drill_policy dp;
+            sk_drill_policy_of(cfg, &dp);
+            hj[i].drill_max_age_s = dp.max_age_s;
+            hj[i].drill_level = (int)dp.level;
         }
         if (!hj || !(http = sk_http_status_start(listen, hj, j->n, &err))) {
             code = fail(rt->log, "configuration", &err);
@@ -443,6 +540,29 @@ static int backup_one(sk_agent_job *a, sk_runtime *rt, sk_log *log)
         sk_fmt_bytes(res.stored_size, stored, sizeof stored);
         sk_log_msg(log, res.suspect ? SK_LOG_WARN : SK_LOG_INFO, "backup done: %s (%s, %s stored) in %.2f s%s%s", res.key,
                    plain, stored, res.seconds, res.suspect ? "; SUSPECT: " : "", res.suspect ? res.suspect_reasons : "");
+    }
+    sk_notifier_free(notifier, 15);
+    return code;
+}
+
+/* One restore drill through the runner's lock, recorded and notified; returns the exit code. */
+static int drill_one(sk_agent_job *a, sk_runtime *rt, sk_log *log)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    sk_drill_record rec;
+    int code = 0;
+    sk_log_set_job(log, sk_job_name(a->job));
+    sk_notifier *notifier = sk_notifier_new(sk_job_config(a->job), log, &err);
+    if (!notifier && err.rc)
+        return fail(log, "configuration", &err);
+    if (sk_runner_init(&a->runner, a->job, notifier, &err) != SK_OK ||
+        sk_drill_run(&a->runner, a->job, notifier, rt, &rec, &err) != SK_OK) {
+        code = fail(log, "drill", &err);
+    } else {
+        sk_log_msg(log, SK_LOG_INFO, "drill passed: %s: %s (%.1f s)", rec.last_key, rec.last_summary,
+                   rec.last_duration);
+        printf("ok %s: %s\n", rec.last_key, rec.last_summary);
     }
     sk_notifier_free(notifier, 15);
     return code;
@@ -516,6 +636,25 @@ static int run_backup_now(const ctx *x)
     return backup_one(a, x->rt, x->log);
 }
 
+static int run_drill(const ctx *x)
+{
+    sk_err err;
+    sk_err_clear(&err);
+    if (!x->c->job && x->jobs->n > 1) { /* every job in turn; the exit code is the first failure's */
+        int code = 0;
+        for (size_t i = 0; i < x->jobs->n; i++) {
+            int rc = drill_one(&x->jobs->v[i], x->rt, x->log);
+            if (rc && !code)
+                code = rc;
+        }
+        return code;
+    }
+    sk_agent_job *a = sk_jobs_pick(x->jobs, x->c->job, &err);
+    if (!a)
+        return fail(x->log, "drill", &err);
+    return drill_one(a, x->rt, x->log);
+}
+
 static int run_dump(const ctx *x)
 {
     sk_err err;
@@ -550,9 +689,9 @@ static int run_list(const ctx *x)
     if (sk_job_list(x->a->job, 1, &l, &err) != SK_OK)
         return fail(x->log, "list", &err);
     if (x->c->json)
-        print_list_json(&l);
+        print_list_json(x->a->job, &l);
     else
-        print_list_text(&l);
+        print_list_text(x->a->job, &l);
     sk_backup_list_free(&l);
     return 0;
 }
@@ -597,6 +736,22 @@ static int run_prune(const ctx *x)
     return 0;
 }
 
+typedef struct get_file {
+    int fd;
+    const char *name;
+} get_file;
+
+/* A sink for one copy of the backup: the temp file emptied (a copy tried before may have left
+ * part of itself there). */
+static sk_rc open_get_file(void *ud, sk_writer **out, sk_err *err)
+{
+    get_file *g = ud;
+    if (ftruncate(g->fd, 0) != 0 || lseek(g->fd, 0, SEEK_SET) != 0)
+        return sk_fail(err, SK_ERR_USAGE, errno, "-o '%s': %s", g->name, strerror(errno));
+    *out = sk_fd_writer_new(g->fd, g->name, err);
+    return *out ? SK_OK : err->rc;
+}
+
 /* get: the checked, decompressed artifact into a temp file beside FILE, then linked to FILE, which
  * link() never replaces; any failure leaves neither FILE nor the temp file. */
 static int run_get(const ctx *x)
@@ -629,8 +784,8 @@ static int run_get(const ctx *x)
     }
     fchmod(fd, 0640);
     int code = 0;
-    sk_writer *w = sk_fd_writer_new(fd, out, &err);
-    if (!w || sk_job_get(x->a->job, x->c->pos[0], w, key, &err) != SK_OK) {
+    get_file gf = { fd, out };
+    if (sk_job_get_to(x->a->job, x->c->pos[0], open_get_file, &gf, key, &err) != SK_OK) {
         code = fail(x->log, "get", &err);
     } else if (link(tmp, out) != 0) {
         sk_fail(&err, errno == EEXIST ? SK_ERR_USAGE : SK_ERR_DEST, errno, "-o '%s': %s%s", out, strerror(errno),
@@ -693,10 +848,16 @@ static const command commands[] = {
     { "delete", "<key> --yes", "delete one backup: manifest first (it is no longer listed),\n"
       "then .md5 and data; refused without --yes",
       1, "one backup: a key from `snapkeep list`", NULL, OPT_YES, 0, NULL, SCOPE_ONE, run_delete },
+    { "drill", "", "restore drill: restore the newest good backup into a scratch\n"
+      "target (a temp file, a scratch database), run the engine's checks,\n"
+      "compare row/record counts with the manifest, remove the target;\n"
+      "recorded for status, health and /metrics. Every job without --job",
+      0, "", NULL, 0, 0, NULL, SCOPE_ALL, run_drill },
     { "prune", "[--dry-run]", "apply the retention settings now (also done after each backup)",
       0, "", NULL, OPT_DRY_RUN, 0, NULL, SCOPE_ONE, run_prune },
     { "health", "", "exit 0 while the last success is fresh (warns after\n"
-      "SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h",
+      "SNAPKEEP_HEALTH_WARN_AFTER h), 1 after SNAPKEEP_HEALTH_FAIL_AFTER h;\n"
+      "a failed or stale restore drill as SNAPKEEP_DRILL_HEALTH says",
       0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ALL, run_health },
     { "status", "[--json]", "last attempt, success, failure and its reason, per job",
       0, "", NULL, OPT_JSON, 0, NULL, SCOPE_ALL, run_status },

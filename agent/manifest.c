@@ -53,6 +53,11 @@ char *sk_manifest_to_json(const sk_manifest *m, sk_err *err)
     } else {
         json_decref(rows);
     }
+    json_t *colls = m->collections_json ? json_loads(m->collections_json, 0, &jerr) : NULL;
+    if (colls && json_is_object(colls))
+        json_object_set_new(root, "collections", colls);
+    else
+        json_decref(colls);
     json_object_set_new(root, "suspect", json_boolean(m->suspect));
     if (m->suspect)
         json_object_set_new(root, "suspect_reasons", json_string(m->suspect_reasons));
@@ -194,10 +199,12 @@ sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manif
     return SK_OK;
 }
 
-char *sk_manifest_table_rows(const char *json, size_t len)
+char *sk_manifest_table_rows(const char *json, size_t len) { return sk_manifest_object(json, len, "table_rows"); }
+
+char *sk_manifest_object(const char *json, size_t len, const char *field)
 {
     json_t *root = json_loadb(json, len, 0, NULL);
-    json_t *t = root ? json_object_get(root, "table_rows") : NULL;
+    json_t *t = root ? json_object_get(root, field) : NULL;
     char *text = json_is_object(t) ? json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     return text;

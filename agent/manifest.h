@@ -37,6 +37,8 @@ typedef struct sk_manifest {
     /* guards (guard.h); all optional in the JSON, so older manifests parse */
     const char *table_rows_json; /* writing only (borrowed): {"table": rows}, NULL when not counted */
     int64_t rows;              /* total rows counted; -1 when not counted */
+    const char *collections_json; /* writing only (borrowed): PocketBase {"collection": records}, NULL when
+                                  not counted (restore drills compare them, drill.h) */
     int suspect;               /* the guards flagged this backup */
     char suspect_reasons[1024];
     /* encryption (absent from manifests of unencrypted backups) */
@@ -53,6 +55,9 @@ sk_rc sk_manifest_parse(const char *json, size_t len, const char *what, sk_manif
 /* The "table_rows" object of a manifest's JSON as compact JSON text (malloc'd), or NULL when it
  * has none. */
 char *sk_manifest_table_rows(const char *json, size_t len);
+/* Any object field of a manifest's JSON ("table_rows", "collections") as compact JSON text
+ * (malloc'd), or NULL when it has none. */
+char *sk_manifest_object(const char *json, size_t len, const char *field);
 
 /* "<md5>  <base name>\n" as md5sum writes it. */
 int sk_md5_line(const char *md5hex, const char *base, char *out, size_t outsz);

@@ -189,6 +189,16 @@ void sk_notify(sk_notifier *n, const char *event, const char *body)
         enqueue(n, event, n->url_all, body);
 }
 
+void sk_notify_drill(sk_notifier *n, int ok, const char *body)
+{
+    if (!n)
+        return;
+    if (!ok && n->url_failure)
+        enqueue(n, "drill", n->url_failure, body);
+    if (n->url_all && (ok || !n->url_failure || strcmp(n->url_failure, n->url_all) != 0))
+        enqueue(n, "drill", n->url_all, body);
+}
+
 static void scrub_free(char *s)
 {
     if (s)

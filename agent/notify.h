@@ -21,6 +21,9 @@ typedef struct sk_notifier sk_notifier;
 sk_notifier *sk_notifier_new(const sk_config *cfg, sk_log *log, sk_err *err);
 /* event: "start", "success" or "failure"; body: a JSON object (copied). */
 void sk_notify(sk_notifier *n, const char *event, const char *body);
+/* A restore drill's result (event "drill"): to SNAPKEEP_WEBHOOK_URL, and a failed one also to
+ * SNAPKEEP_WEBHOOK_FAILURE_URL (it is an alert); never to the start/success URLs of backups. */
+void sk_notify_drill(sk_notifier *n, int ok, const char *body);
 void sk_notifier_free(sk_notifier *n, double wait_s);
 
 #endif

@@ -53,8 +53,70 @@ static void log_decision(void *ud, const char *key, int keep, const char *reason
         sk_log_msg(ud, SK_LOG_INFO, "retention: deleting %s (%s)", key, reason);
 }
 
+static json_t *destinations_json(const sk_backup_result *res)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < res->ndests; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "destination", res->dest[i].label, "where",
+                                           res->dest[i].where, "copy", res->dest[i].state > 0 ? "ok"
+                                                                       : res->dest[i].state < 0 ? "failed"
+                                                                                                : "not made"));
+    return a;
+}
+
+/* One "copy_failed" event per destination whose copy failed (the backup may still succeed:
+ * SNAPKEEP_DEST_REQUIRED). */
+static void notify_copies(sk_runner *r, sk_job *job, sk_log *log, const sk_backup_result *res)
+{
+    for (size_t i = 0; r->notifier && i < res->ndests; i++) {
+        if (res->dest[i].state >= 0)
+            continue;
+        char iso[32], clean[sizeof res->dest[i].error];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        sk_log_redact(log, res->dest[i].error, clean, sizeof clean);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", "copy_failed", "job",
+                              sk_job_name(job), "job_id", r->job_id, "time", iso, "key", res->key, "destination",
+                              res->dest[i].label, "where", res->dest[i].where, "error", clean);
+        char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(o);
+        if (body)
+            sk_notify(r->notifier, "copy_failed", body);
+        free(body);
+    }
+}
+
+/* The per-destination record of the status file, from how each copy of this backup went;
+ * destinations the job no longer has are dropped. */
+static void record_copies(sk_status *st, const sk_backup_result *res, int64_t now, sk_log *log)
+{
+    sk_status old = *st;
+    if (!res->ndests)
+        return; /* the backup did not get as far as the destinations */
+    st->ndests = 0;
+    for (size_t i = 0; i < res->ndests && i < 8; i++) {
+        struct sk_dest_status *d = &st->dests[st->ndests++];
+        memset(d, 0, sizeof *d);
+        for (size_t k = 0; k < old.ndests; k++)
+            if (!strcmp(old.dests[k].label, res->dest[i].label))
+                *d = old.dests[k];
+        snprintf(d->label, sizeof d->label, "%s", res->dest[i].label);
+        snprintf(d->where, sizeof d->where, "%s", res->dest[i].where);
+        if (res->dest[i].state > 0) {
+            d->last_success = now;
+            d->successes++;
+        } else if (res->dest[i].state < 0) {
+            d->last_failure = now;
+            d->failures++;
+            sk_log_redact(log, res->dest[i].error, d->last_error, sizeof d->last_error);
+        }
+    }
+}
+
 static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, const char *key, uint64_t size,
-                   double secs, const sk_err *err, const char *reasons)
+                   double secs, const sk_err *err, const char *reasons, const sk_backup_result *res)
 {
     if (!r->notifier)
         return;
@@ -78,6 +140,8 @@ static void notify(sk_runner *r, sk_job *job, sk_log *log, const char *event, co
     }
     if (strcmp(event, "start") != 0)
         json_object_set_new(o, "duration_s", json_real(secs));
+    if (res && res->ndests > 1)
+        json_object_set_new(o, "destinations", destinations_json(res));
     if (err) {
         char clean[sizeof err->msg];
         sk_log_redact(log, err->msg, clean, sizeof clean);
@@ -148,7 +212,7 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     st.running = 1;
     st.pid = (long)getpid();
     sk_status_write(r->state_dir, r->job_id, &st, &serr);
-    notify(r, job, rt->log, "start", NULL, 0, 0, NULL, NULL);
+    notify(r, job, rt->log, "start", NULL, 0, 0, NULL, NULL, NULL);
 
     double t0 = sk_monotonic();
     sk_rc rc = backup_retrying(r, job, rt, res, err);
@@ -163,6 +227,7 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
     if (suspect && sk_config_bool(sk_job_config(job), "SNAPKEEP_GUARD_FAIL"))
         rc = sk_fail(err, SK_ERR_SUSPECT, 0, "backup %s was stored but is suspect (SNAPKEEP_GUARD_FAIL): %s", res->key,
                      res->suspect_reasons);
+    record_copies(&st, res, wall_now(rt), rt->log);
     st.running = 0;
     st.pid = 0;
     st.last_duration = sk_monotonic() - t0;
@@ -197,9 +262,11 @@ sk_rc sk_runner_backup(sk_runner *r, sk_job *job, const sk_runtime *rt, sk_backu
             sk_log_msg(rt->log, SK_LOG_INFO, "retention: %zu object(s) deleted", deleted);
     }
     if (suspect)
-        notify(r, job, rt->log, "suspect", res->key, res->stored_size, st.last_duration, NULL, res->suspect_reasons);
+        notify(r, job, rt->log, "suspect", res->key, res->stored_size, st.last_duration, NULL, res->suspect_reasons,
+               res);
+    notify_copies(r, job, rt->log, res);
     notify(r, job, rt->log, rc == SK_OK ? "success" : "failure", rc == SK_OK ? res->key : NULL, res->stored_size,
-           st.last_duration, rc == SK_OK ? NULL : err, NULL);
+           st.last_duration, rc == SK_OK ? NULL : err, NULL, res);
     sk_unlock(lock);
     return rc;
 }

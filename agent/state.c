@@ -186,6 +186,24 @@ sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, s
     const char *sr = json_string_value(json_object_get(root, "last_suspect_reasons"));
     snprintf(st->last_suspect_reasons, sizeof st->last_suspect_reasons, "%s", sr ? sr : "");
     st->suspects = (uint64_t)json_integer_value(json_object_get(root, "suspects_total"));
+    json_t *ds = json_object_get(root, "destinations");
+    for (size_t i = 0; json_is_array(ds) && i < json_array_size(ds) && st->ndests < 8; i++) {
+        json_t *o = json_array_get(ds, i);
+        struct sk_dest_status *d = &st->dests[st->ndests];
+        const char *label = json_string_value(json_object_get(o, "destination"));
+        const char *where = json_string_value(json_object_get(o, "where"));
+        const char *le = json_string_value(json_object_get(o, "last_error"));
+        if (!label)
+            continue;
+        snprintf(d->label, sizeof d->label, "%s", label);
+        snprintf(d->where, sizeof d->where, "%s", where ? where : "");
+        snprintf(d->last_error, sizeof d->last_error, "%s", le ? le : "");
+        d->last_success = ts_from(json_object_get(o, "last_success"));
+        d->last_failure = ts_from(json_object_get(o, "last_failure"));
+        d->successes = (uint64_t)json_integer_value(json_object_get(o, "successes_total"));
+        d->failures = (uint64_t)json_integer_value(json_object_get(o, "failures_total"));
+        st->ndests++;
+    }
     st->running = json_is_true(json_object_get(root, "running"));
     st->pid = (long)json_integer_value(json_object_get(root, "pid"));
     json_decref(root);
@@ -214,6 +232,17 @@ sk_rc sk_status_write(const char *state_dir, const char *job_id, const sk_status
     json_object_set_new(root, "last_suspect", json_boolean(st->last_suspect));
     json_object_set_new(root, "last_suspect_reasons", json_string(st->last_suspect_reasons));
     json_object_set_new(root, "suspects_total", json_integer((json_int_t)st->suspects));
+    json_t *ds = json_array();
+    for (size_t i = 0; ds && i < st->ndests; i++) {
+        const struct sk_dest_status *d = &st->dests[i];
+        json_array_append_new(ds, json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:b}", "destination", d->label, "where",
+                                            d->where, "last_success", ts_json(d->last_success), "last_failure",
+                                            ts_json(d->last_failure), "last_error", d->last_error, "successes_total",
+                                            (json_int_t)d->successes, "failures_total", (json_int_t)d->failures,
+                                            "last_copy_ok", d->last_success >= d->last_failure && d->last_success));
+    }
+    if (ds)
+        json_object_set_new(root, "destinations", ds);
     int rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (rc != 0 || rename(tmp, path) != 0) {
@@ -234,7 +263,36 @@ static void fmt_age(int64_t s, char *out, size_t outsz)
         snprintf(out, outsz, "%.1fh", (double)s / 3600);
 }
 
+static sk_health job_health(const sk_status *st, int64_t now, int64_t warn_s, int64_t fail_s, char *why, size_t whysz);
+
 sk_health sk_health_eval(const sk_status *st, int64_t now, int64_t warn_s, int64_t fail_s, char *why, size_t whysz)
+{
+    sk_health h = job_health(st, now, warn_s, fail_s, why, whysz);
+    if (st->ndests < 2) /* one destination: its health is the job's */
+        return h;
+    int64_t ref = st->agent_started ? st->agent_started : st->last_attempt;
+    for (size_t i = 0; i < st->ndests; i++) {
+        const struct sk_dest_status *d = &st->dests[i];
+        int failed_last = d->last_failure > d->last_success;
+        int64_t since = d->last_success ? d->last_success : ref;
+        sk_health hd = since && now - since >= fail_s ? SK_HEALTH_FAIL
+                       : failed_last || (since && now - since >= warn_s) ? SK_HEALTH_WARN : SK_HEALTH_OK;
+        if (hd == SK_HEALTH_OK)
+            continue;
+        if (hd > h)
+            h = hd;
+        size_t used = strlen(why);
+        char age[32] = "never";
+        if (d->last_success)
+            fmt_age(now - d->last_success, age, sizeof age);
+        snprintf(why + used, whysz - used, "; destination %s: %s%s%s, last good copy %s%s", d->label,
+                 failed_last ? "the last copy FAILED: " : "no fresh copy", failed_last ? d->last_error : "",
+                 "", age, d->last_success ? " ago" : "");
+    }
+    return h;
+}
+
+static sk_health job_health(const sk_status *st, int64_t now, int64_t warn_s, int64_t fail_s, char *why, size_t whysz)
 {
     char age[32], iso[32];
     if (st->last_success) {

@@ -57,6 +57,15 @@ typedef struct sk_status {
     int last_suspect;          /* the guards flagged the last stored backup (guard.h) */
     char last_suspect_reasons[512];
     uint64_t suspects;         /* backups flagged suspect, in total */
+    size_t ndests;             /* the job's destinations as its last backup saw them: */
+    struct sk_dest_status {
+        char label[16];        /* "local", "s3", "s3_2" */
+        char where[256];       /* its description (no secrets) */
+        int64_t last_success;  /* the last copy that committed there */
+        int64_t last_failure;  /* the last copy that failed there */
+        char last_error[512];
+        uint64_t successes, failures;
+    } dests[8];
     int running;               /* a backup is in progress (pid below) */
     long pid;
     int interrupted;           /* not stored: the file said running, but no process holds the lock */
@@ -72,7 +81,9 @@ typedef enum sk_health { SK_HEALTH_OK = 0, SK_HEALTH_WARN = 1, SK_HEALTH_FAIL = 
 
 /* Freshness of the last success at `now`: OK when younger than warn_s, WARN up to fail_s, FAIL
  * beyond. With no success ever, the agent's start time (or, without one, the first attempt) is the
- * reference, so a new deployment is healthy until it had the time to succeed. `why` gets a
+ * reference, so a new deployment is healthy until it had the time to succeed. With several
+ * destinations, each counts too: one whose last copy failed makes it at least WARN, and one whose
+ * last good copy is older than fail_s (or that never had one for that long) FAIL. `why` gets a
  * one-line explanation. */
 sk_health sk_health_eval(const sk_status *st, int64_t now, int64_t warn_s, int64_t fail_s, char *why, size_t whysz);
 

@@ -2,7 +2,6 @@
 # Runs every test and prints one summary line "N passed, N failed".
 #   unit tests:        $SK_UNIT/test_* (cmocka, TAP output)
 #   integration tests: tests/integration/*.sh (TAP output), given SK_BIN and SK_TOOLS
-#   SK_SUITE=matrix runs tests/matrix/*.sh instead of the unit and integration tests (make test-matrix)
 # TESTS=pattern runs only the matching files. Logs of each file: build/test-logs/<name>.log
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,14 +34,13 @@ run_one() { # name, command...
   fi
 }
 
-suite=${SK_SUITE:-integration}
-[ "$suite" = integration ] && for t in "$SK_UNIT"/test_*; do
+for t in "$SK_UNIT"/test_*; do
   [ -x "$t" ] || continue
   run_one "unit/$(basename "$t")" "$t"
 done
-for t in "$here/$suite"/*.sh; do
+for t in "$here/integration"/*.sh; do
   [ -f "$t" ] || continue
-  run_one "$suite/$(basename "$t" .sh)" bash "$t"
+  run_one "integration/$(basename "$t" .sh)" bash "$t"
 done
 
 echo

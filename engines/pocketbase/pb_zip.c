@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <zip.h>
 
@@ -229,7 +230,33 @@ out:
     return rc;
 }
 
-static sk_rc check_db(const char *path, pb_zipinfo *info, sk_err *err)
+/* Records per collection of data.db: the application's collections (not system ones, not views,
+ * which hold no rows of their own), as {"name": records}. NULL when there is no such catalogue or
+ * a collection's table cannot be counted. */
+static char *count_collections(sqlite3 *db)
+{
+    sqlite3_stmt *names = NULL;
+    json_t *o = json_object();
+    char *text = NULL;
+    int ok = o && sqlite3_prepare_v2(db, "SELECT name FROM _collections WHERE NOT system AND type <> 'view' ORDER BY name",
+                                     -1, &names, NULL) == SQLITE_OK;
+    while (ok && sqlite3_step(names) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(names, 0);
+        char *q = name ? sqlite3_mprintf("SELECT count(*) FROM \"%w\"", name) : NULL;
+        sqlite3_stmt *c = NULL;
+        ok = q && sqlite3_prepare_v2(db, q, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_ROW &&
+             json_object_set_new(o, name, json_integer(sqlite3_column_int64(c, 0))) == 0;
+        sqlite3_finalize(c);
+        sqlite3_free(q);
+    }
+    sqlite3_finalize(names);
+    if (ok)
+        text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text;
+}
+
+static sk_rc check_db(const char *path, pb_zipinfo *info, char **collections, sk_err *err)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
@@ -258,6 +285,8 @@ static sk_rc check_db(const char *path, pb_zipinfo *info, sk_err *err)
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE type='table'", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         info->tables = sqlite3_column_int64(st, 0);
+    if (collections)
+        *collections = count_collections(db);
 out:
     sqlite3_finalize(st);
     if (db)
@@ -266,6 +295,11 @@ out:
 }
 
 sk_rc pb_zip_verify_fd(int fd, const char *spool_dir, pb_zipinfo *info, sk_err *err)
+{
+    return pb_zip_check_fd(fd, spool_dir, info, NULL, err);
+}
+
+sk_rc pb_zip_check_fd(int fd, const char *spool_dir, pb_zipinfo *info, char **collections, sk_err *err)
 {
     memset(info, 0, sizeof *info);
     zip_error_t ze;
@@ -340,7 +374,7 @@ sk_rc pb_zip_verify_fd(int fd, const char *spool_dir, pb_zipinfo *info, sk_err *
         if ((rc = extract(z, (zip_uint64_t)i, name ? name : "?", to, err)) != SK_OK)
             goto out;
     }
-    rc = check_db(dbp, info, err);
+    rc = check_db(dbp, info, collections, err);
 out:
     if (z)
         zip_discard(z);

@@ -47,6 +47,10 @@ void pb_ziptail_free(pb_ziptail *t);
 
 /* Full check of the zip in `fd` (not closed); scratch files go to `spool_dir` and are removed. */
 sk_rc pb_zip_verify_fd(int fd, const char *spool_dir, pb_zipinfo *info, sk_err *err);
+/* The same check; with `collections`, also the records per collection of data.db (the
+ * application's collections: not system ones, not views) as malloc'd JSON {"name": records}, or
+ * NULL when they cannot be counted. */
+sk_rc pb_zip_check_fd(int fd, const char *spool_dir, pb_zipinfo *info, char **collections, sk_err *err);
 
 /* True when an entry name would escape the extraction directory (absolute, "..", backslashes). */
 int pb_zip_name_unsafe(const char *name);

@@ -1,6 +1,7 @@
 #include "pocketbase.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@ const sk_setting_def sk_pocketbase_settings[] = {
       "(kept in pb_data/backups, which a restore preserves) so the restore can be undone" },
     { "SNAPKEEP_POCKETBASE_STALL_TIMEOUT", SK_SET_INT, "60", 2, 3600, NULL, 0,
       "pocketbase: seconds without data after which a download or upload is dropped (downloads resume)" },
+    { "SNAPKEEP_DRILL_POCKETBASE_URL", SK_SET_STRING, NULL, 0, 0, NULL, 0,
+      "pocketbase: restore drills also restore into this scratch PocketBase (never POCKETBASE_URL): ALL its data is "
+      "replaced at every drill; it must accept the POCKETBASE_ADMIN_* superuser" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -62,6 +66,8 @@ typedef struct pb_engine {
     int created_by_us;          /* 0: an existing backup of that name was used */
     int committed;              /* after_backup() ran */
     double create_s;            /* how long PocketBase took to write the zip */
+    char *colls_json;           /* records per collection of the last dump (info->collections_json) */
+    char drill_url[1024];       /* SNAPKEEP_DRILL_POCKETBASE_URL: a scratch PocketBase for drills, "" when none */
 } pb_engine;
 
 static sk_log *lg(const pb_engine *e) { return e->rt ? e->rt->log : NULL; }
@@ -155,6 +161,19 @@ static sk_rc pb_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
     e->restore_wait_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_RESTORE_WAIT", 600);
     e->stall_s = sk_config_int(cfg, "SNAPKEEP_POCKETBASE_STALL_TIMEOUT", 60);
     e->safety_copy = sk_config_bool(cfg, "SNAPKEEP_POCKETBASE_RESTORE_SAFETY_COPY");
+    const char *drill = sk_config_str(cfg, "SNAPKEEP_DRILL_POCKETBASE_URL");
+    if (drill) {
+        pb_client probe_c;
+        if (pb_client_init(&probe_c, drill, "SNAPKEEP_DRILL_POCKETBASE_URL", ca, rt, err) != SK_OK)
+            goto fail;
+        /* a drill replaces all of its server's data: never the source */
+        if (!strcmp(probe_c.base, e->src.base)) {
+            sk_fail(err, SK_ERR_CONFIG, 0, "SNAPKEEP_DRILL_POCKETBASE_URL is POCKETBASE_URL (%s): a drill replaces ALL "
+                    "the data of that server; name a scratch PocketBase of its own", e->src.shown);
+            goto fail;
+        }
+        snprintf(e->drill_url, sizeof e->drill_url, "%s", drill);
+    }
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
     snprintf(info->database, sizeof info->database, "%s", db ? db : "pb");
     snprintf(info->server_version, sizeof info->server_version, "PocketBase");
@@ -676,6 +695,32 @@ out:
 /* ---- dump ------------------------------------------------------------------------------- */
 
 static void drop_uncommitted(pb_engine *e, const char *why);
+static json_t *collection_counts(pb_client *c, int skip_views, sk_err *err);
+
+/* Records per collection as the backup holds them, for the manifest (restore drills compare them):
+ * PocketBase zips its data while holding its writer, so counts taken just before the backup and
+ * again after the download that agree are the zip's; a collection whose count changed in between
+ * (the application wrote to it) is left out, and said so. NULL when nothing could be counted. */
+static char *stable_counts(pb_engine *e, json_t *before, json_t *after)
+{
+    if (!before || !after)
+        return NULL;
+    json_t *out = json_object();
+    const char *name;
+    json_t *v;
+    json_object_foreach(before, name, v) {
+        json_t *w = json_object_get(after, name);
+        if (w && json_integer_value(w) == json_integer_value(v))
+            json_object_set(out, name, v);
+        else
+            sk_log_msg(lg(e), SK_LOG_INFO, "PocketBase collection '%s' changed during the backup (%lld records before, "
+                       "%lld after): its count is not recorded in the manifest", name,
+                       (long long)json_integer_value(v), w ? (long long)json_integer_value(w) : -1LL);
+    }
+    char *text = out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(out);
+    return text;
+}
 
 static sk_rc do_dump(pb_engine *e, sk_writer *out, sk_dump_info *info, sk_err *err)
 {
@@ -691,10 +736,17 @@ static sk_rc do_dump(pb_engine *e, sk_writer *out, sk_dump_info *info, sk_err *e
                e->legacy ? "legacy admins" : "superusers");
     if ((rc = sk_pb_backup_name(e->pattern, (long long)(now_ms(e) / 1000), name, sizeof name, err)) != SK_OK)
         return rc;
+    sk_err cerr;
+    sk_err_clear(&cerr);
+    json_t *before = collection_counts(c, 1, &cerr);
+    if (!before)
+        sk_log_msg(lg(e), SK_LOG_WARN, "collection counts are not recorded for restore drills: %s", cerr.msg);
     int created = 0;
     double secs = 0;
-    if ((rc = create_backup(e, c, name, &created, &secs, err)) != SK_OK)
+    if ((rc = create_backup(e, c, name, &created, &secs, err)) != SK_OK) {
+        json_decref(before);
         return rc;
+    }
     e->created_by_us = created;
     e->create_s = secs;
     snprintf(e->backup, sizeof e->backup, "%s", name);
@@ -714,8 +766,20 @@ static sk_rc do_dump(pb_engine *e, sk_writer *out, sk_dump_info *info, sk_err *e
                    "PocketBase backup %s already exists (modified %s, %s): using it instead of creating another", name,
                    mod, sz);
     pb_zipinfo zi;
-    if ((rc = download(e, name, size, out, &zi, err)) != SK_OK)
+    if ((rc = download(e, name, size, out, &zi, err)) != SK_OK) {
+        json_decref(before);
         return rc;
+    }
+    if (before) {
+        sk_err_clear(&cerr);
+        json_t *after = collection_counts(c, 1, &cerr);
+        if (!after)
+            sk_log_msg(lg(e), SK_LOG_WARN, "collection counts are not recorded for restore drills: %s", cerr.msg);
+        free(e->colls_json);
+        info->collections_json = e->colls_json = stable_counts(e, before, after);
+        json_decref(after);
+        json_decref(before);
+    }
     snprintf(info->facts_json, sizeof info->facts_json,
              "{\"pocketbase_backup\":\"%s\",\"reused_existing\":%s,\"api\":\"%s\",\"zip_entries\":%llu,"
              "\"storage_files\":%llu,\"data_db_bytes\":%llu}",
@@ -731,6 +795,9 @@ static sk_rc pb_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err *er
     /* `snapkeep run` keeps the engine: an earlier run that failed after its dump left its zip */
     drop_uncommitted(e, "an earlier backup failed before it was committed");
     e->created_by_us = e->committed = 0;
+    free(e->colls_json);
+    e->colls_json = NULL;
+    info->collections_json = NULL;
     sk_rc rc = do_dump(e, out, info, err);
     if (rc != SK_OK)
         drop_uncommitted(e, "this backup failed");
@@ -806,6 +873,7 @@ static void pb_close(void *state)
         return;
     /* a run that created a backup but failed before committing leaves nothing behind on the server */
     drop_uncommitted(e, "this backup failed");
+    free(e->colls_json);
     memset(e->password, 0, sizeof e->password);
     memset(e->src.token, 0, sizeof e->src.token);
     free(e);
@@ -817,25 +885,25 @@ typedef struct pb_sink {
     sk_writer base;
     pb_engine *e;
     int verify;
+    sk_drill_report *drill;     /* a restore drill: verify, and count the collections */
     char *summary;
     int fd;
     pb_client target;
     char safety[128];           /* the safety copy taken before the restore, "" when none */
 } pb_sink;
 
-/* Records in the server's own (non-system) collections: what a restore would replace. `where`
- * gets "N in 'name'" of the first collection with records. -1 when it cannot be told (err set). */
-static long long server_records(pb_engine *e, pb_client *c, char *where, size_t wsz, sk_err *err)
+/* Records per collection of the server's own (non-system) collections, through the records list's
+ * totalItems, as a JSON object {"name": records} (views left out with `skip_views`). NULL (err set)
+ * when they cannot be told. */
+static json_t *collection_counts(pb_client *c, int skip_views, sk_err *err)
 {
     pb_resp *r = malloc(sizeof *r);
+    json_t *j = NULL, *out = NULL;
     if (!r) {
         sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-        return -1;
+        return NULL;
     }
-    long long total = -1;
-    json_t *j = NULL;
-    where[0] = '\0';
-    if (pb_request(c, "GET", "/api/collections?perPage=500&fields=name,system", NULL, 1, 60, r) != 0 ||
+    if (pb_request(c, "GET", "/api/collections?perPage=500&fields=name,system,type", NULL, 1, 60, r) != 0 ||
         r->status != 200) {
         reply_fail(err, SK_ERR_SOURCE, r, "listing PocketBase's collections failed", NULL);
         goto out;
@@ -847,12 +915,13 @@ static long long server_records(pb_engine *e, pb_client *c, char *where, size_t 
         sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase's collection list is unreadable or too long");
         goto out;
     }
-    total = 0;
+    out = json_object();
     size_t i;
     json_t *v;
     json_array_foreach(items, i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
-        if (!name || json_is_true(json_object_get(v, "system")))
+        const char *type = json_string_value(json_object_get(v, "type"));
+        if (!name || json_is_true(json_object_get(v, "system")) || (skip_views && type && !strcmp(type, "view")))
             continue;
         char esc[600], path[700];
         pb_escape(name, esc, sizeof esc);
@@ -865,19 +934,38 @@ static long long server_records(pb_engine *e, pb_client *c, char *where, size_t 
             char what[800];
             snprintf(what, sizeof what, "counting the records of PocketBase's collection '%s' failed", name);
             reply_fail(err, SK_ERR_SOURCE, r, what, NULL);
-            total = -1;
+            json_decref(out);
+            out = NULL;
             goto out;
         }
-        long long n = (long long)json_integer_value(json_object_get(rj, "totalItems"));
+        json_object_set(out, name, json_object_get(rj, "totalItems"));
         json_decref(rj);
+    }
+out:
+    json_decref(j);
+    free(r);
+    return out;
+}
+
+/* Records in the server's own (non-system) collections: what a restore would replace. `where`
+ * gets "N in 'name'" of the first collection with records. -1 when it cannot be told (err set). */
+static long long server_records(pb_engine *e, pb_client *c, char *where, size_t wsz, sk_err *err)
+{
+    (void)e;
+    where[0] = '\0';
+    json_t *counts = collection_counts(c, 0, err);
+    if (!counts)
+        return -1;
+    long long total = 0;
+    const char *name;
+    json_t *v;
+    json_object_foreach(counts, name, v) {
+        long long n = (long long)json_integer_value(v);
         if (n > 0 && !where[0])
             snprintf(where, wsz, "%lld in '%s'", n, name);
         total += n;
     }
-out:
-    json_decref(j);
-    (void)e;
-    free(r);
+    json_decref(counts);
     return total;
 }
 
@@ -990,7 +1078,7 @@ static sk_rc restore_to_server(pb_sink *s, uint64_t size, sk_err *err)
     if (!r)
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     sk_fmt_bytes(size, sz, sizeof sz);
-    if (e->safety_copy && (rc = take_safety_copy(s, err)) != SK_OK)
+    if (e->safety_copy && !s->drill && (rc = take_safety_copy(s, err)) != SK_OK)
         goto out;
     double t0 = sk_monotonic();
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -1092,7 +1180,7 @@ static sk_rc sink_finish(sk_writer *w, sk_err *err)
     struct stat sb;
     if (fstat(s->fd, &sb) != 0)
         return sk_fail(err, SK_ERR_INTERNAL, errno, "stat of the spooled zip: %s", strerror(errno));
-    sk_rc rc = pb_zip_verify_fd(s->fd, e->spool, &zi, err);
+    sk_rc rc = pb_zip_check_fd(s->fd, e->spool, &zi, s->drill ? &s->drill->collections_json : NULL, err);
     if (rc != SK_OK) {
         if (!s->verify)
             sk_err_prefix(err, "refusing to restore (the server was not touched): ");
@@ -1108,6 +1196,28 @@ static sk_rc sink_finish(sk_writer *w, sk_err *err)
     if (s->verify) {
         if (s->summary)
             snprintf(s->summary, 512, "%s", line);
+        if (s->drill && !s->drill->collections_json)
+            sk_log_msg(lg(e), SK_LOG_WARN, "the collections of data.db could not be counted: records are not compared");
+        if (!s->drill || !s->target.base[0])
+            return SK_OK;
+        /* a scratch PocketBase: restore there, then count what the server serves */
+        if ((rc = restore_to_server(s, (uint64_t)sb.st_size, err)) != SK_OK) {
+            sk_err_prefix(err, "drill: restoring into the scratch PocketBase: ");
+            return rc;
+        }
+        if ((rc = login(e, &s->target, 60, err)) != SK_OK) {
+            sk_err_prefix(err, "drill: after the restore, the scratch PocketBase refuses the configured superuser "
+                               "(the backup's superusers apply there now): ");
+            return rc;
+        }
+        json_t *served = collection_counts(&s->target, 1, err);
+        if (!served)
+            return err->rc;
+        free(s->drill->collections_json);
+        s->drill->collections_json = json_dumps(served, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(s->summary, 512, "%s; restored into the scratch PocketBase %s, which serves %zu collection(s)",
+                 line, s->target.shown, json_object_size(served));
+        json_decref(served);
         return SK_OK;
     }
     return restore_to_server(s, (uint64_t)sb.st_size, err);
@@ -1157,6 +1267,36 @@ static sk_rc pb_verify_open(void *state, char *summary, sk_writer **sink, sk_err
     pb_sink *s;
     if (sink_new(state, 1, summary, &s, err) != SK_OK)
         return err->rc;
+    *sink = &s->base;
+    return SK_OK;
+}
+
+/* Drill: the zip is spooled into an unlinked file (nothing is left, even after a kill), every CRC
+ * is checked, data.db is extracted, checked with integrity_check and its collections counted. */
+static sk_rc pb_drill_open(void *state, const sk_drill_opts *opts, sk_drill_report *rep, sk_writer **sink, sk_err *err)
+{
+    pb_sink *s;
+    pb_engine *e = state;
+    if (sink_new(e, 1, rep->summary, &s, err) != SK_OK)
+        return err->rc;
+    s->drill = rep;
+    snprintf(rep->scratch, sizeof rep->scratch, "an unlinked spool file in %s", e->spool);
+    if (e->drill_url[0]) {
+        /* fail fast (before the download) when the scratch PocketBase is missing or refuses us */
+        if (pb_client_init(&s->target, e->drill_url, "SNAPKEEP_DRILL_POCKETBASE_URL",
+                           e->src.ca_file[0] ? e->src.ca_file : NULL, e->rt, err) != SK_OK ||
+            login(e, &s->target, 60, err) != SK_OK) {
+            sk_err_prefix(err, "drill: the scratch PocketBase: ");
+            sink_destroy(&s->base);
+            return err->rc;
+        }
+        snprintf(rep->scratch, sizeof rep->scratch, "the scratch PocketBase %s (via an unlinked spool file)",
+                 s->target.shown);
+    }
+    if (opts->pause) {
+        sk_log_msg(lg(e), SK_LOG_WARN, "pausing with the drill's spool file (SNAPKEEP_DEBUG_DRILL_PAUSE)");
+        raise(SIGSTOP);
+    }
     *sink = &s->base;
     return SK_OK;
 }
@@ -1219,6 +1359,7 @@ const sk_engine_type sk_engine_pocketbase = {
     .verify_open = pb_verify_open,
     .close = pb_close,
     .after_backup = pb_after_backup,
+    .drill_open = pb_drill_open,
     /* the zip is already deflated: level 3 saves 0.2% over level 1 (measured, see README) */
     .default_level = 1,
 };

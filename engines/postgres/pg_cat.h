@@ -106,6 +106,8 @@ sk_rc pgc_dep(cat *c, long from, long to);
 #define PGC_IDX_COLS 0xFFFF0001u
 #define PGC_IDX_CONS 0xFFFF0002u
 #define PGC_IDX_INDEX 0xFFFF0003u
+/* A partition's ATTACH PARTITION object, by the partition's oid (not a row index) */
+#define PGC_IDX_ATTACH 0xFFFF0004u
 /* Register the first row of each oid in column `col` of r (ordered by it) under `pseudo`. */
 sk_rc pgc_index_rows(cat *c, const PGresult *r, int col, unsigned pseudo);
 

@@ -97,6 +97,8 @@ sk_rc pgc_read_indexes(cat *c)
             rc = pgc_dep(c, idx, child_obj);
         if (!rc)
             rc = pgc_dep(c, idx, parent_obj);
+        if (!rc) /* the table must be a partition by then (late attaches come after the data) */
+            rc = pgc_dep(c, idx, pg_model_find(c->m, PGC_IDX_ATTACH, pgc_uval(r, i, IX_TABLE)));
     }
     PQclear(r);
     return rc;
@@ -179,7 +181,25 @@ sk_rc pgc_read_triggers(cat *c)
 
 /* ---- rules ---- */
 
-enum { RU_OID, RU_NAME, RU_QNAME, RU_TABLE, RU_DEF, RU_ENABLED, RU_COMMENT };
+enum { RU_OID, RU_NAME, RU_QNAME, RU_TABLE, RU_DEF, RU_ENABLED, RU_COMMENT, RU_VIEWQUERY };
+
+/* A non-view rule named "_RETURN": CREATE RULE refuses that name, but ALTER RULE ... RENAME
+ * accepted it in older minor releases (18.4 does; 15.20 and 18.6 refuse it), and 17's and 18's
+ * regression suites leave one on rtest_t4. It is created under this name and renamed; a server that refuses the rename keeps the
+ * rule, under this name, with a warning. */
+#define RETURN_RULE_TMP "\"_RETURN_snapkeep\""
+
+/* s as a SQL string literal (standard_conforming_strings is on in the script) */
+static void add_literal(pg_buf *b, const char *s)
+{
+    pg_buf_add(b, "'");
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            pg_buf_add(b, "'");
+        pg_buf_addn(b, p, 1);
+    }
+    pg_buf_add(b, "'");
+}
 
 sk_rc pgc_read_rules(cat *c)
 {
@@ -191,6 +211,9 @@ sk_rc pgc_read_rules(cat *c)
         [RU_DEF] = { "pg_get_ruledef(r.oid)" },
         [RU_ENABLED] = { "r.ev_enabled" },
         [RU_COMMENT] = { COMMENT_SQL("r.oid", "pg_rewrite") },
+        /* pg_dump's test for the rule that is a view's query (the name alone is not enough) */
+        [RU_VIEWQUERY] = { "r.ev_type = '1' AND r.is_instead AND "
+                           "(SELECT relkind FROM pg_class WHERE oid = r.ev_class) IN ('v', 'm')" },
     };
     PGresult *r = PGC_RUN(c, "rules", cols, "FROM pg_rewrite r ORDER BY r.oid");
     if (!r)
@@ -200,19 +223,51 @@ sk_rc pgc_read_rules(cat *c)
         long tab = pgc_rel_obj(c, pgc_uval(r, i, RU_TABLE));
         if (tab < 0)
             continue;
-        if (strcmp(pgc_val(r, i, RU_NAME), "_RETURN") == 0) { /* a view's query: part of the view */
+        if (pgc_val(r, i, RU_VIEWQUERY)[0] == 't') { /* a view's query: part of the view */
             rc = pgc_alias(c, PG_REWRITE_OID, pgc_uval(r, i, RU_OID), tab);
             continue;
         }
-        const char *q = c->m->objs[tab].qname, *rn = pgc_val(r, i, RU_QNAME);
+        const char *q = c->m->objs[tab].qname, *rn = pgc_val(r, i, RU_QNAME), *def = pgc_val(r, i, RU_DEF);
+        static const char ret_prefix[] = "CREATE RULE \"_RETURN\" AS";
+        int renamed = strcmp(pgc_val(r, i, RU_NAME), "_RETURN") == 0 &&
+                      strncmp(def, ret_prefix, sizeof ret_prefix - 1) == 0;
+        const char *cn = renamed ? RETURN_RULE_TMP : rn; /* the name it is created under */
         pg_buf b, d;
         pg_buf_init(&b);
         pg_buf_init(&d);
-        pg_buf_addf(&b, "%s\n", pgc_val(r, i, RU_DEF));
-        enable_state(&b, pgc_val(r, i, RU_ENABLED)[0], q, "RULE", rn);
+        if (renamed)
+            pg_buf_addf(&b, "CREATE RULE %s AS%s\n", cn, def + sizeof ret_prefix - 1);
+        else
+            pg_buf_addf(&b, "%s\n", def);
+        enable_state(&b, pgc_val(r, i, RU_ENABLED)[0], q, "RULE", cn);
         char target[1200];
-        snprintf(target, sizeof target, "%s ON %s", rn, q);
+        snprintf(target, sizeof target, "%s ON %s", cn, q);
         pgc_comment_and_drop(&b, &d, "RULE", target, pgc_val(r, i, RU_COMMENT));
+        if (renamed) {
+            pg_buf_free(&d);
+            pg_buf_init(&d);
+            pg_buf_addf(&d, "DROP RULE IF EXISTS %s ON %s;\nDROP RULE IF EXISTS %s ON %s;\n", rn, q, cn, q);
+            /* names inside literals: quoted twice, for RAISE's arguments and for DO's body */
+            pg_buf body;
+            pg_buf_init(&body);
+            pg_buf_addf(&body, "BEGIN ALTER RULE %s ON %s RENAME TO %s; EXCEPTION WHEN invalid_object_definition "
+                        "THEN RAISE WARNING 'the rule %% on %% keeps the name %%: this server refuses the name %% "
+                        "for a rule that is not a view''s', ", cn, q, rn);
+            add_literal(&body, rn);
+            pg_buf_add(&body, ", ");
+            add_literal(&body, q);
+            pg_buf_add(&body, ", ");
+            add_literal(&body, cn);
+            pg_buf_add(&body, ", ");
+            add_literal(&body, rn);
+            pg_buf_add(&body, "; END");
+            pg_buf_add(&b, "DO ");
+            add_literal(&b, pg_buf_ok(&body) ? body.s : "");
+            pg_buf_add(&b, ";\n");
+            if (!pg_buf_ok(&body))
+                b.oom = 1;
+            pg_buf_free(&body);
+        }
         char nm[600];
         snprintf(nm, sizeof nm, "%s %s", c->m->objs[tab].name, pgc_val(r, i, RU_NAME));
         long idx;

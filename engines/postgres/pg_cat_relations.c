@@ -10,13 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 18: a table's own valid NOT NULL that an inheritance child has, under another name, from a
+ * parent whose one is NOT VALID (regression constr_child3 inherits from constr_parent2, whose
+ * NOT VALID NOT NULL named it, and constr_parent3). The child takes the name of the first parent
+ * that has one when it gets it; the NOT VALID one is added after the data, so this one is too,
+ * after it (NN_DEFER_AFTER), once the children it reaches have theirs validated. `co` is the
+ * alias of the constraint row; the children it concerns are `ch`, the other parents' ones `pv`. */
+#define NN_DEFER_JOIN(co) \
+    "FROM pg_inherits i JOIN pg_attribute pa ON pa.attrelid = " co ".conrelid AND pa.attnum = " co ".conkey[1] " \
+    "JOIN pg_class cc ON cc.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace " \
+    "JOIN pg_attribute ca ON ca.attrelid = i.inhrelid AND ca.attname = pa.attname JOIN pg_constraint ch ON " \
+    "ch.conrelid = i.inhrelid AND ch.contype = 'n' AND ch.conkey = ARRAY[ca.attnum] AND NOT ch.conislocal AND " \
+    "ch.conname <> " co ".conname JOIN pg_inherits i2 ON i2.inhrelid = i.inhrelid AND i2.inhparent <> " co ".conrelid " \
+    "JOIN pg_attribute va ON va.attrelid = i2.inhparent AND va.attname = pa.attname JOIN pg_constraint pv ON " \
+    "pv.conrelid = i2.inhparent AND pv.contype = 'n' AND NOT pv.convalidated AND pv.conkey = ARRAY[va.attnum] AND " \
+    "pv.conname = ch.conname WHERE i.inhparent = " co ".conrelid"
+#define NN_DEFER_SQL(co) \
+    "(" co ".contype = 'n' AND " co ".convalidated AND " co ".conislocal AND EXISTS (SELECT 1 " NN_DEFER_JOIN(co) "))"
+
 /* ---- the three queries: relations, columns, constraints ---- */
 
 enum { R_OID, R_SCHEMA, R_NAME, R_QNAME, R_KIND, R_PERSIST, R_OWNER, R_ACLNULL, R_GRANTS, R_COMMENT, R_OPTS,
        R_CHECKOPT, R_ISPART, R_RLS, R_FORCERLS, R_REPLIDENT, R_PARTKEY, R_VIEWDEF, R_PARTBOUND, R_PARENTS,
        R_PARTPARENT, R_POPULATED, R_AM, R_SEQTYPE, R_SEQSTART, R_SEQINC, R_SEQMIN, R_SEQMAX, R_SEQCACHE,
        R_SEQCYCLE, R_SEQOWNER, R_SEQCOL, R_SEQDEPTYPE, R_RELTYPE, R_RELTYPEARR, R_OFTYPE, R_TOASTOPTS, R_FTSERVER,
-       R_FTOPTIONS, R_REINHERIT, R_PARENT_OIDS };
+       R_FTOPTIONS, R_REINHERIT, R_PARENT_OIDS, R_LATEATTACH };
 
 static const pgc_col rel_cols[] = {
     [R_OID] = { "c.oid" },
@@ -42,6 +60,12 @@ static const pgc_col rel_cols[] = {
                     "i.inhseqno) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON "
                     "pn.oid = p.relnamespace WHERE i.inhrelid = c.oid)" },
     [R_PARTPARENT] = { "(SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)" },
+    /* 18: a partition whose parent has a NOT VALID NOT NULL: attached after that constraint (added
+     * after the data), since ATTACH PARTITION is what marks the partition's own NOT NULL (under its
+     * own name, valid or not) inherited and not local; attached before it, the partition's stays
+     * local, or the parent's recursion makes one under the parent's name. No such rows before 18. */
+    [R_LATEATTACH] = { "c.relispartition AND EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_constraint pc ON pc.conrelid "
+                       "= i.inhparent AND pc.contype = 'n' AND NOT pc.convalidated WHERE i.inhrelid = c.oid)" },
     [R_POPULATED] = { "c.relispopulated" },
     [R_AM] = { "(SELECT a.amname FROM pg_am a WHERE a.oid = c.relam AND a.amname <> 'heap')" },
     [R_SEQTYPE] = { "format_type(s.seqtypid, NULL)" },
@@ -92,7 +116,7 @@ static const pgc_col rel_cols[] = {
 enum { C_RELID, C_NUM, C_NAME, C_TYPE, C_NOTNULL, C_LOCAL, C_IDENTITY, C_GENERATED, C_DEFEXPR, C_ADOID, C_COLL,
        C_STATTARGET, C_STORAGE, C_TYPSTORAGE, C_OPTS, C_COMMENT, C_ACLNULL, C_GRANTS, C_COMPRESSION, C_PARENTGEN,
        C_FDWOPTS, C_NN_OID, C_NN_NAME, C_NN_DEFAULTNAME, C_NN_VALID, C_NN_NOINHERIT, C_NN_LOCAL, C_NN_COMMENT,
-       C_NN_BYPARENT };
+       C_NN_BYPARENT, C_NN_DEFER, C_NN_LATE };
 
 static const pgc_col col_cols[] = {
     [C_RELID] = { "a.attrelid" },
@@ -143,10 +167,15 @@ static const pgc_col col_cols[] = {
                         "FROM pg_inherits i JOIN pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' "
                         "AND pc.convalidated JOIN pg_attribute pa ON pa.attrelid = pc.conrelid AND pa.attnum = "
                         "pc.conkey[1] WHERE i.inhrelid = c.oid AND pa.attname = a.attname)" },
+    /* 18: added after the data (NN_DEFER_SQL), not in CREATE TABLE */
+    [C_NN_DEFER] = { NN_DEFER_SQL("nn") },
+    /* 18: a child's NOT NULL that comes with such a deferred one: commented there */
+    [C_NN_LATE] = { "NOT nn.conislocal AND EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_constraint pc ON pc.conrelid = "
+                    "i.inhparent WHERE i.inhrelid = c.oid AND " NN_DEFER_SQL("pc") ")" },
 };
 
 enum { N_OID, N_NAME, N_QNAME, N_TYPE, N_RELID, N_INDID, N_LOCAL, N_VALID, N_PARENT, N_DEF, N_COMMENT, N_FREL,
-       N_SPLIT, N_NN_CHILDREN };
+       N_SPLIT, N_NN_CHILDREN, N_NN_DEFER_PRE, N_NN_DEFER_POST, N_NN_DEFER_AFTER };
 
 static const pgc_col con_cols[] = {
     [N_OID] = { "co.oid" },
@@ -181,6 +210,17 @@ static const pgc_col con_cols[] = {
                         "pv.conrelid = i2.inhparent AND pv.contype = 'n' AND pv.convalidated JOIN pg_attribute pva ON "
                         "pva.attrelid = pv.conrelid AND pva.attnum = pv.conkey[1] WHERE i2.inhrelid = cc.oid AND "
                         "pva.attname = pa.attname)) END" },
+    /* 18: a deferred NOT NULL (NN_DEFER_SQL): the children's ones validated before it is added,
+     * their comments after, and the other parents' NOT VALID ones it comes after (oids) */
+    [N_NN_DEFER_PRE] = { "CASE WHEN " NN_DEFER_SQL("co") " THEN (SELECT string_agg(DISTINCT format('ALTER TABLE ONLY "
+                         "%I.%I VALIDATE CONSTRAINT %I;', cn.nspname, cc.relname, ch.conname), E'\\n') " NN_DEFER_JOIN("co")
+                         " AND ch.convalidated) END" },
+    [N_NN_DEFER_POST] = { "CASE WHEN " NN_DEFER_SQL("co") " THEN (SELECT string_agg(DISTINCT format('COMMENT ON "
+                          "CONSTRAINT %I ON %I.%I IS %L;', ch.conname, cn.nspname, cc.relname, obj_description(ch.oid, "
+                          "'pg_constraint')), E'\\n') " NN_DEFER_JOIN("co") " AND obj_description(ch.oid, "
+                          "'pg_constraint') IS NOT NULL) END" },
+    [N_NN_DEFER_AFTER] = { "CASE WHEN " NN_DEFER_SQL("co") " THEN (SELECT string_agg(DISTINCT pv.oid::text, ' ') "
+                           NN_DEFER_JOIN("co") ") END" },
 };
 
 /* The three results, read together while building the relations' objects. */
@@ -225,7 +265,8 @@ static void inline_not_null(pg_buf *b, const PGresult *cols, int k, int declared
         pg_buf_add(b, " NOT NULL");
         return;
     }
-    if (!pgc_bval(cols, k, C_NN_VALID) || (!pgc_bval(cols, k, C_NN_LOCAL) && !declared_here))
+    if (!pgc_bval(cols, k, C_NN_VALID) || (!pgc_bval(cols, k, C_NN_LOCAL) && !declared_here) ||
+        pgc_bval(cols, k, C_NN_DEFER))
         return;
     if (!pgc_bval(cols, k, C_NN_DEFAULTNAME))
         pg_buf_addf(b, " CONSTRAINT %s", pgc_val(cols, k, C_NN_NAME));
@@ -312,7 +353,7 @@ static void table_body(const rels *x, pg_buf *b, int i, long idx)
          * it merges there with the one INHERITS brings under this name (added later, it would
          * clash with that one when the names differ) */
         if (oftype || ispart || reinherit || pgc_bval(cols, k, C_LOCAL) || !pgc_val(cols, k, C_NN_NAME) ||
-            !pgc_bval(cols, k, C_NN_LOCAL) || !pgc_bval(cols, k, C_NN_VALID))
+            !pgc_bval(cols, k, C_NN_LOCAL) || !pgc_bval(cols, k, C_NN_VALID) || pgc_bval(cols, k, C_NN_DEFER))
             continue;
         pg_buf_addf(b, "%s\n    CONSTRAINT %s NOT NULL %s%s", first ? "" : ",", pgc_val(cols, k, C_NN_NAME),
                     pgc_val(cols, k, C_NAME), pgc_bval(cols, k, C_NN_NOINHERIT) ? " NO INHERIT" : "");
@@ -386,7 +427,8 @@ static void rel_trailer(const rels *x, pg_buf *b, int i, const char *kw)
             pg_buf_addf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", q, pgc_val(cols, (int)kk, C_NAME),
                         pgc_val(cols, (int)kk, C_COMMENT));
         if (pgc_val(cols, (int)kk, C_NN_COMMENT) && pgc_bval(cols, (int)kk, C_NN_VALID) &&
-            !pgc_bval(cols, (int)kk, C_NN_BYPARENT))
+            !pgc_bval(cols, (int)kk, C_NN_BYPARENT) && !pgc_bval(cols, (int)kk, C_NN_DEFER) &&
+            !pgc_bval(cols, (int)kk, C_NN_LATE))
             pg_buf_addf(b, "COMMENT ON CONSTRAINT %s ON %s IS %s;\n", pgc_val(cols, (int)kk, C_NN_NAME), q,
                         pgc_val(cols, (int)kk, C_NN_COMMENT));
     }
@@ -640,6 +682,10 @@ static sk_rc relation_followers(const rels *x, int i, long idx, const pg_buf *cl
             rc = pgc_dep(c, f, idx);
         if (!rc)
             rc = pgc_dep(c, f, parent);
+        if (!rc)
+            rc = pgc_alias(c, PGC_IDX_ATTACH, pgc_uval(r, i, R_OID), f);
+        if (!rc && pgc_bval(r, i, R_LATEATTACH))
+            c->m->objs[f].section = SEC_POST; /* its dependencies: late_attach_deps */
     }
     return rc;
 }
@@ -773,7 +819,10 @@ static sk_rc add_constraint(const rels *x, int i)
     pg_kind kind = K_CONSTRAINT;
     const char *only = "ONLY ";
     if (t == 'c' || t == 'n') { /* 'n': a NOT VALID NOT NULL (18) */
-        if (!pgc_bval(cons, i, N_LOCAL) || check_inline(cons, i, 0))
+        /* a late-attached partition's inherited one too: its ATTACH comes after it, and marks it
+         * inherited under its own name */
+        int late = t == 'n' && trow >= 0 && pgc_bval(x->r, trow, R_LATEATTACH);
+        if ((!pgc_bval(cons, i, N_LOCAL) && !late) || check_inline(cons, i, 0))
             return SK_OK;
         only = "";
     } else if (t == 'f') {
@@ -785,6 +834,8 @@ static sk_rc add_constraint(const rels *x, int i)
     pg_buf b, d;
     pg_buf_init(&b);
     pg_buf_init(&d);
+    if (pgc_val(cons, i, N_NN_DEFER_PRE))
+        pg_buf_addf(&b, "%s\n", pgc_val(cons, i, N_NN_DEFER_PRE));
     pg_buf_addf(&b, "ALTER TABLE %s%s ADD CONSTRAINT %s %s;\n", only, q, cn, pgc_val(cons, i, N_DEF));
     pg_buf_addf(&d, "ALTER TABLE IF EXISTS %s%s DROP CONSTRAINT IF EXISTS %s;\n", only, q, cn);
     char target[1200];
@@ -792,6 +843,8 @@ static sk_rc add_constraint(const rels *x, int i)
     pgc_emit_comment(&b, target, pgc_val(cons, i, N_COMMENT));
     if (pgc_val(cons, i, N_NN_CHILDREN))
         pg_buf_addf(&b, "%s\n", pgc_val(cons, i, N_NN_CHILDREN));
+    if (pgc_val(cons, i, N_NN_DEFER_POST))
+        pg_buf_addf(&b, "%s\n", pgc_val(cons, i, N_NN_DEFER_POST));
     char nm[600];
     snprintf(nm, sizeof nm, "%s %s", to->name, pgc_val(cons, i, N_NAME));
     long idx;
@@ -805,6 +858,43 @@ static sk_rc add_constraint(const rels *x, int i)
         rc = pgc_dep(c, idx, tab);
     if (!rc && pgc_uval(cons, i, N_INDID) && t != 'f')
         rc = pgc_alias(c, PG_CLASS_OID, pgc_uval(cons, i, N_INDID), idx);
+    return rc;
+}
+
+/* A late-attached partition (R_LATEATTACH): ATTACH PARTITION after the NOT VALID NOT NULLs of its
+ * parent and its own, and after its parent's own late attach. */
+static sk_rc late_attach_deps(const rels *x, int i)
+{
+    cat *c = x->c;
+    unsigned relid = pgc_uval(x->r, i, R_OID), parent = pgc_uval(x->r, i, R_PARTPARENT);
+    long f = pg_model_find(c->m, PGC_IDX_ATTACH, relid);
+    if (f < 0)
+        return SK_OK;
+    sk_rc rc = pgc_dep(c, f, pg_model_find(c->m, PGC_IDX_ATTACH, parent));
+    unsigned rels2[2] = { parent, relid };
+    for (int j = 0; j < 2 && !rc; j++)
+        FOR_ROWS_OF(c, x->cons, PGC_IDX_CONS, N_RELID, rels2[j], kk) {
+            int k = (int)kk;
+            if (pgc_val(x->cons, k, N_TYPE)[0] == 'n' && !pgc_bval(x->cons, k, N_VALID) && !rc)
+                rc = pgc_dep(c, f, pg_model_find(c->m, PG_CONSTRAINT_OID, pgc_uval(x->cons, k, N_OID)));
+        }
+    return rc;
+}
+
+/* A deferred NOT NULL (NN_DEFER_SQL) comes after the other parents' NOT VALID ones. */
+static sk_rc defer_deps(const rels *x, int i)
+{
+    cat *c = x->c;
+    long me = pg_model_find(c->m, PG_CONSTRAINT_OID, pgc_uval(x->cons, i, N_OID));
+    sk_rc rc = SK_OK;
+    for (const char *p = pgc_val(x->cons, i, N_NN_DEFER_AFTER); *p && !rc;) {
+        char *end;
+        unsigned long oid = strtoul(p, &end, 10);
+        if (end == p)
+            break;
+        rc = pgc_dep(c, me, pg_model_find(c->m, PG_CONSTRAINT_OID, (unsigned)oid));
+        p = end;
+    }
     return rc;
 }
 
@@ -828,7 +918,7 @@ sk_rc pgc_read_relations(cat *c)
         !(x.cons = PGC_RUN(c, "constraints", con_cols,
                            "FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = "
                            "c.relnamespace WHERE (co.contype IN ('c', 'p', 'u', 'x', 'f') OR (co.contype = 'n' AND "
-                           "NOT co.convalidated)) AND " NSP_OK("n")
+                           "(NOT co.convalidated OR " NN_DEFER_SQL("co") "))) AND " NSP_OK("n")
                            " ORDER BY co.conrelid, co.conname"))) {
         rc = c->err->rc;
         goto out;
@@ -842,6 +932,12 @@ sk_rc pgc_read_relations(cat *c)
             rc = add_identity(&x, i);
     for (int i = 0; i < PQntuples(x.cons) && !rc; i++)
         rc = add_constraint(&x, i);
+    for (int i = 0; i < PQntuples(x.r) && !rc; i++)
+        if (pgc_bval(x.r, i, R_LATEATTACH))
+            rc = late_attach_deps(&x, i);
+    for (int i = 0; i < PQntuples(x.cons) && !rc; i++)
+        if (pgc_val(x.cons, i, N_NN_DEFER_AFTER))
+            rc = defer_deps(&x, i);
 out:
     PQclear(x.r);
     PQclear(x.cols);

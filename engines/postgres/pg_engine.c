@@ -39,6 +39,9 @@ const sk_setting_def sk_pg_settings[] = {
       "the database to dump, instead of the one DATABASE_URL names (set per database by SNAPKEEP_PG_DATABASES)" },
     { "SNAPKEEP_PG_ARTIFACT", SK_SET_ENUM, "database", 0, 0, "database|globals", 0,
       "what this job stores: the database, or the server's roles (set for you by SNAPKEEP_PG_GLOBALS)" },
+    { "SNAPKEEP_DRILL_PG_URL", SK_SET_STRING, NULL, 0, 0, NULL, 1,
+      "restore drills: the server (connection string or URI, password included or from PGPASSFILE) where the "
+      "drill's scratch database is created and dropped (default: the source server, as DATABASE_URL)" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -50,6 +53,7 @@ typedef struct pg_engine {
     sk_pg_dump_opts opts;
     const sk_runtime *rt;
     char *rows_json;  /* rows per table of the last dump (info->table_rows_json points here) */
+    char *drill_url;  /* secret: SNAPKEEP_DRILL_PG_URL, or NULL */
 } pg_engine;
 
 /* Whether a failed connection attempt may succeed later without any change by the user: the server
@@ -271,12 +275,17 @@ static char *with_database(const char *conninfo, const char *db)
     return out;
 }
 
+char *sk_pg_with_database(const char *conninfo, const char *db) { return with_database(conninfo, db); }
+
 static void pg_close(void *state)
 {
     pg_engine *e = state;
     if (!e)
         return;
     free(e->rows_json);
+    if (e->drill_url)
+        memset(e->drill_url, 0, strlen(e->drill_url));
+    free(e->drill_url);
     if (e->conninfo) {
         memset(e->conninfo, 0, strlen(e->conninfo));
         free(e->conninfo);
@@ -357,6 +366,11 @@ static sk_rc pg_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
             memset(e->conninfo, 0, strlen(e->conninfo));
         free(e->conninfo);
         e->conninfo = ci;
+    }
+    const char *drill = sk_config_str(cfg, "SNAPKEEP_DRILL_PG_URL");
+    if (drill && !(e->drill_url = strdup(drill))) {
+        pg_close(e);
+        return sk_fail(err, SK_ERR_INTERNAL, 0, "out of memory");
     }
     const char *db = sk_config_str(cfg, "SNAPKEEP_DB_NAME");
     if (db)
@@ -694,6 +708,42 @@ static sk_rc pg_verify_open(void *state, char *summary, sk_writer **sink, sk_err
     return SK_OK;
 }
 
+/* ---- restore drills (pg_drill.c) ---- */
+
+/* The drill server: SNAPKEEP_DRILL_PG_URL (its own credentials), else the source's. */
+static const char *drill_server(const pg_engine *e, const char **password)
+{
+    *password = e->drill_url ? NULL : e->password;
+    return e->drill_url ? e->drill_url : e->conninfo;
+}
+
+static sk_rc pg_drill_open(void *state, const sk_drill_opts *opts, sk_drill_report *rep, sk_writer **sink, sk_err *err)
+{
+    pg_engine *e = state;
+    if (e->globals || e->opts.content == SK_PG_DATA_ONLY) {
+        /* the roles script is cluster-wide: restoring it into a scratch database would change the
+         * server's roles; a data-only script needs the tables it fills. The drill checks that the
+         * script parses completely and is not cut short, and says that it restored nothing. */
+        snprintf(rep->scratch, sizeof rep->scratch, "none (the script is parsed, not executed)");
+        snprintf(rep->note, sizeof rep->note, "NOT restored: %s",
+                 e->globals ? "a roles script would change the server's roles"
+                            : "a data-only backup (SNAPKEEP_PG_CONTENT) needs its tables to exist");
+        return pg_verify_open(state, rep->summary, sink, err);
+    }
+    const char *pw, *server = drill_server(e, &pw);
+    return sk_pg_drill_open(server, pw, e->rt, opts, rep, sink, err);
+}
+
+static sk_rc pg_drill_sweep(void *state, const sk_drill_opts *opts, int *removed, sk_err *err)
+{
+    pg_engine *e = state;
+    *removed = 0;
+    if (e->globals)
+        return SK_OK;
+    const char *pw, *server = drill_server(e, &pw);
+    return sk_pg_drill_sweep(server, pw, e->rt, opts, removed, err);
+}
+
 const sk_engine_type sk_engine_postgres = {
     .name = "postgres",
     .tag = "pgsql",
@@ -704,4 +754,7 @@ const sk_engine_type sk_engine_postgres = {
     .restore_open = pg_restore_open,
     .verify_open = pg_verify_open,
     .close = pg_close,
+    .expand = sk_pg_expand,
+    .drill_open = pg_drill_open,
+    .drill_sweep = pg_drill_sweep,
 };

@@ -29,8 +29,10 @@
  *                                 tested one is refused, or dumped best-effort with a warning
  *   SNAPKEEP_PG_DATABASE          dump this database instead of the one the URL names
  *   SNAPKEEP_PG_ARTIFACT          database (default) | globals: the server's roles script instead
- *   SNAPKEEP_PG_DATABASES, SNAPKEEP_PG_GLOBALS  read by the CLI (agent/main.c), which turns one job
- *                                 into one job per database (+ one with ARTIFACT=globals)
+ *   SNAPKEEP_DRILL_PG_URL         restore drills: the server for their scratch databases (default:
+ *                                 the source server, through DATABASE_URL); see pg_drill.c
+ *   SNAPKEEP_PG_DATABASES, SNAPKEEP_PG_GLOBALS  read by the engine's expand hook (pg_jobs.c), which
+ *                                 turns one job into one job per database (+ one with ARTIFACT=globals)
  * sslmode and every other libpq parameter are honoured as libpq honours them (in the URL or PG*).
  *
  * Restore target (restore_open): a database URL; a database that does not exist is created (through
@@ -67,6 +69,9 @@
 #include "../../agent/engine.h"
 
 extern const sk_engine_type sk_engine_postgres;
+
+/* The engine's job expansion (pg_jobs.c; sk_engine_type.expand). */
+sk_rc sk_pg_expand(const sk_config *cfg, sk_expand_add_fn add, void *ud, sk_err *err);
 extern const sk_setting_def sk_pg_settings[];
 
 typedef struct sk_pg_dump_opts {
@@ -127,5 +132,15 @@ sk_writer *sk_pg_restore_sink_new(const char *conninfo, const char *password, sk
 /* Make the sink's abort() also drop its target database (one this restore created), once its own
  * connection is closed; a sink that committed never drops it. */
 sk_rc sk_pg_restore_sink_drop_on_abort(sk_writer *sink, const char *target, const char *password, sk_err *err);
+
+/* `conninfo` with its database replaced by `db` (malloc'd; NULL when out of memory or unparsable). */
+char *sk_pg_with_database(const char *conninfo, const char *db);
+
+/* Restore drills (engine.h, pg_drill.c): a scratch database on `server` (a connection string; the
+ * database it names is where the drill's lock lives), created, restored into, checked and dropped. */
+sk_rc sk_pg_drill_open(const char *server, const char *password, const sk_runtime *rt, const sk_drill_opts *opts,
+                       sk_drill_report *rep, sk_writer **sink, sk_err *err);
+sk_rc sk_pg_drill_sweep(const char *server, const char *password, const sk_runtime *rt, const sk_drill_opts *opts,
+                        int *removed, sk_err *err);
 
 #endif

@@ -201,6 +201,14 @@ static int cmp_rank(const void *pa, const void *pb, void *ud)
     c = cmp_str(a->name, b->name);
     if (c)
         return c;
+    /* same kind and name (operator classes of two access methods, a type and its shell): by what
+     * they are and say, so that the order does not follow the catalogs' OIDs */
+    c = cmp_str(a->label, b->label);
+    if (c)
+        return c;
+    c = cmp_str(a->create, b->create);
+    if (c)
+        return c;
     return *(const long *)pa < *(const long *)pb ? -1 : 1;
 }
 

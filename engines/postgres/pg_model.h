@@ -49,7 +49,8 @@
 #define PG_EVENT_TRIGGER_OID 3466u
 #define PG_PSEUDO_NONE 0u /* objects without a catalog row of their own (ATTACH, DATA, ...) */
 
-/* In output priority order (ties in the topological sort are broken by this, then by name). */
+/* In output priority order (ties in the topological sort are broken by this, then by name, then
+ * by label and create text). */
 typedef enum pg_kind {
     K_SCHEMA,
     K_COLLATION,
@@ -110,7 +111,7 @@ typedef struct pg_obj {
     long shell;         /* base type: its shell type's object (CREATE TYPE x;), or -1 */
     long *deps;
     size_t ndeps, capdeps;
-    long rank;          /* position after sorting by (kind, schema, name) */
+    long rank;          /* position after sorting by (kind, schema, name, label, create) */
 } pg_obj;
 
 typedef struct pg_map_entry {
@@ -149,7 +150,7 @@ int pg_model_dep(pg_model *m, long from, long to);
 sk_rc pg_catalog_read(PGconn *conn, pg_model *m, int lock_timeout_ms, sk_err *err);
 
 /* Order the objects: sections in order, dependencies first within and across them, ties broken
- * by kind, schema and name. Pre-data views/matviews/functions that depend on post-data objects move
+ * by kind, schema, name, label and create text (never by OID). Pre-data views/matviews/functions that depend on post-data objects move
  * to post-data. Fills `order` (m->n entries); cycles are broken at the lowest-ranked object and
  * counted in m->warnings. */
 sk_rc pg_sort(pg_model *m, long *order, sk_err *err);

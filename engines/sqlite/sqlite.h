@@ -2,12 +2,14 @@
  * sqlite.h: the SQLite engine (SNAPKEEP_ENGINE=sqlite).
  *
  * dump: opens the source read-only, pins one read snapshot (BEGIN + a read of sqlite_schema), copies
- * it with the online backup API in a single sqlite3_backup_step(-1) into a fresh spool file, ends the
- * read transaction, runs PRAGMA integrity_check on the copy (the check restore requires), and only
- * then streams the copy into the writer chain. A 0-byte source fails; one without tables is stored
- * with a warning. In WAL mode readers never block writers, so the application keeps committing; the
- * read transaction lasts only for the local copy, never for compression or upload. SQLITE_BUSY and
- * SQLITE_LOCKED are retried with backoff until SNAPKEEP_SQLITE_BUSY_TIMEOUT.
+ * it with the online backup API into a fresh spool file through the tee VFS (sqlite_tee.h), which
+ * streams the snapshot's pages into the writer chain as they are written, then ends the read
+ * transaction. PRAGMA integrity_check (the check restore requires) must pass for the dump to
+ * succeed: for a WAL source on a second connection pinned on the same snapshot, during the copy;
+ * otherwise on the spool after the copy. A 0-byte source fails; one without tables is stored with
+ * a warning. In WAL mode readers never block writers, so the application keeps committing; the read
+ * transactions last for the copy and the check, never for upload. SQLITE_BUSY and SQLITE_LOCKED are
+ * retried with backoff until SNAPKEEP_SQLITE_BUSY_TIMEOUT, as long as nothing was streamed yet.
  *
  * restore: writes into a temp file beside the target; finish() checks the header and
  * PRAGMA integrity_check, removes the target's stale -wal/-shm/-journal, and renames into place.

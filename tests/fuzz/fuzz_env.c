@@ -20,7 +20,7 @@
 #include "../../agent/registry.h"
 #include "../../engines/pocketbase/pb_http.h"
 #include "../../engines/pocketbase/pocketbase.h"
-#include "../../uploader/http.h"
+#include "../../uploader/s3/http.h"
 
 static const sk_setting_def *defs[512];
 static size_t ndefs;

@@ -12,7 +12,7 @@
 #include <inttypes.h>
 
 #include "../../engines/pocketbase/pb_http_internal.h"
-#include "../../uploader/http_internal.h"
+#include "../../uploader/s3/http_internal.h"
 
 static void check_range(const char *v)
 {

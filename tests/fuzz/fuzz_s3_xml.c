@@ -1,5 +1,5 @@
 /*
- * fuzz_s3_xml: the S3 reply parsers (uploader/s3_xml: ListObjectsV2, InitiateMultipartUpload,
+ * fuzz_s3_xml: the S3 reply parsers (uploader/s3/s3_xml: ListObjectsV2, InitiateMultipartUpload,
  * CompleteMultipartUpload, errors, DeleteObjects; sk_http_parse_error; LastModified times).
  * Input: the reply body, every parser is given it.
  * Properties: the contract of s3_xml.h: on success strings are NUL-terminated, within
@@ -11,8 +11,8 @@
 
 #include <inttypes.h>
 
-#include "../../uploader/http.h"
-#include "../../uploader/s3_xml.h"
+#include "../../uploader/s3/http.h"
+#include "../../uploader/s3/s3_xml.h"
 
 typedef struct buf {
     char *p;

@@ -18,6 +18,8 @@ again for every request, so a test can change the faults while the proxy runs. O
                    drop-response        forward, send the headers and half the body, then close
                    error200             forward, then answer 200 with an S3 <Error> body instead
                    lose-response        forward, then close the connection without answering
+                   slow:KIB             read the request body at KIB KiB/s, then forward it (a slow
+                                        link: the client's upload is throttled, nothing fails)
 
 Each injected fault is logged on stderr as "fault: ...". Every rule counts the requests it matches;
 the first rule (in file order) whose count reaches its NTH acts.
@@ -28,6 +30,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 UPSTREAM = int(sys.argv[1])
 RULES = sys.argv[2]
@@ -90,7 +93,18 @@ class Handler(socketserver.StreamRequestHandler):
             sys.stderr.write("fault: %s %s: connection dropped mid-request\n" % (method, target))
             self.connection.shutdown(socket.SHUT_RDWR)
             return False
-        body = self.rfile.read(length) if length else b""
+        if action and action.startswith("slow:"):
+            rate = int(action.split(":")[1]) * 1024
+            parts, left = [], length
+            while left:
+                n = min(left, 16384)
+                parts.append(self.rfile.read(n))
+                left -= n
+                time.sleep(n / rate)
+            body = b"".join(parts)
+            action = None
+        else:
+            body = self.rfile.read(length) if length else b""
         if action and re.match(r"^[0-9]{3}:[A-Za-z]+$", action):
             status, code = action.split(":")
             sys.stderr.write("fault: %s %s: answered %s %s\n" % (method, target, status, code))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# s3_smoke.sh: uploader/http.c + uploader/sigv4.c against a real S3 server that verifies
+# s3_smoke.sh: uploader/s3/http.c + uploader/s3/sigv4.c against a real S3 server that verifies
 # signatures and payload hashes (Ceph RGW started by tests/servers/rgw.sh).
 #
 # Reuses a running gateway when SK_RGW_DIR names the directory of one (rgw.sh start DIR);
@@ -159,7 +159,7 @@ else
 fi
 
 echo "# ${SECONDS}s: the destination"
-# ---- the destination (uploader/s3.c) ------------------------------------------------------------
+# ---- the destination (uploader/s3/s3.c) ------------------------------------------------------------
 # Part size 5 MiB (the minimum), 2 parts in flight. Every request of this section is recorded by
 # RGW and checked against R2's rules at the end.
 "$ROOT/tests/servers/rgw.sh" record "$RGW_DIR" on

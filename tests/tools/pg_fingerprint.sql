@@ -77,7 +77,9 @@ SELECT format('trigger %s: %s enabled=%s', t.tgrelid::regclass, pg_get_triggerde
    AND (NOT t.tgisinternal OR ((to_jsonb(t)->>'tgparentid')::oid <> 0 AND t.tgconstraint = 0))
 UNION ALL
 SELECT format('rule %s enabled=%s', pg_get_ruledef(r.oid), r.ev_enabled)
-  FROM pg_rewrite r WHERE r.rulename <> '_RETURN' AND r.ev_class IN (SELECT oid FROM fp_rel)
+  FROM pg_rewrite r JOIN fp_rel c ON c.oid = r.ev_class
+ -- a view's query is its viewdef; any other rule counts, whatever its name (one named _RETURN too)
+ WHERE NOT (r.ev_type = '1' AND r.is_instead AND c.relkind IN ('v', 'm'))
 UNION ALL
 SELECT format('policy %s', to_jsonb(p)::text) FROM pg_policies p WHERE p.schemaname IN (SELECT nspname FROM fp_ns)
 UNION ALL

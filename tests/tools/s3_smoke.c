@@ -1,5 +1,5 @@
 /*
- * s3_smoke.c: a tiny driver of uploader/http.c for tests/integration/s3_smoke.sh.
+ * s3_smoke.c: a tiny driver of uploader/s3/http.c for tests/integration/s3_smoke.sh.
  *
  *   s3_smoke OP BUCKET [KEY [FILE]]
  *     mkbucket                       PUT /BUCKET
@@ -11,7 +11,7 @@
  *     range KEY FILE                 GET bytes=0-9 into FILE
  *     head KEY | delete KEY
  *
- * Destination ops (uploader/s3.c through the sk_dest_type interface, S3_* settings from the
+ * Destination ops (uploader/s3/s3.c through the sk_dest_type interface, S3_* settings from the
  * environment, S3_BUCKET must be set):
  *     dest-put KEY FILE [CHUNK]      put() FILE in writes of CHUNK bytes (default 65536), finish()
  *     dest-put-abort KEY FILE N      put() the first N bytes of FILE, then abort()
@@ -43,8 +43,8 @@
 #include "../../agent/config.h"
 #include "../../agent/log.h"
 #include "../../agent/stream.h"
-#include "../../uploader/http.h"
-#include "../../uploader/s3.h"
+#include "../../uploader/s3/http.h"
+#include "../../uploader/s3/s3.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -352,7 +352,7 @@ static int dest_main(int argc, char **argv)
     if (!cfg)
         goto fail;
     sk_config_each_secret(cfg, add_secret, log);
-    if (sk_dest_s3.open(cfg, &rt, &st, &err) != SK_OK)
+    if (sk_dest_s3.open(cfg, 1, &rt, &st, &err) != SK_OK)
         goto fail;
     if (strcmp(op, "dest-put-stdin") == 0) {
         if (argc < 3 || sk_dest_s3.put(st, argv[2], &w, &err) != SK_OK)

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "../../agent/config.h"
-#include "../../uploader/local.h"
+#include "../../uploader/local/local.h"
 
 static char root[64];
 
@@ -52,9 +52,9 @@ static void test_local(void **state)
     sk_err_clear(&err);
     sk_config *cfg = sk_config_load(tables, fake_get, NULL, NULL, &err);
     assert_non_null(cfg);
-    assert_true(sk_dest_local.selected(cfg));
+    assert_true(sk_dest_local.selected(cfg, 1));
     void *d = NULL;
-    assert_int_equal(sk_dest_local.open(cfg, NULL, &d, &err), SK_OK);
+    assert_int_equal(sk_dest_local.open(cfg, 1, NULL, &d, &err), SK_OK);
 
     sk_writer *w;
     assert_int_equal(sk_dest_local.put(d, "a/b/one.zst", &w, &err), SK_OK);

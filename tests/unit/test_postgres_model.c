@@ -127,6 +127,28 @@ static void test_loop_is_broken_and_counted(void **state)
     pg_model_free(&m);
 }
 
+/* Objects of the same kind, schema and name (operator classes of two access methods) come in
+ * the order of what they say, not in the order the catalogs' OIDs read them. */
+static void test_same_names_ordered_by_text(void **state)
+{
+    (void)state;
+    pg_model m;
+    pg_model_init(&m);
+    long hash = add(&m, K_OPCLASS, 1, "s", "abs_ops");
+    long btree = add(&m, K_OPCLASS, 2, "s", "abs_ops");
+    m.objs[hash].create = strdup("CREATE OPERATOR CLASS s.abs_ops FOR TYPE integer USING hash AS ...;\n");
+    m.objs[btree].create = strdup("CREATE OPERATOR CLASS s.abs_ops FOR TYPE integer USING btree AS ...;\n");
+    assert_non_null(m.objs[hash].create);
+    assert_non_null(m.objs[btree].create);
+    long order[2];
+    sk_err err;
+    sk_err_clear(&err);
+    assert_int_equal(pg_sort(&m, order, &err), SK_OK);
+    assert_int_equal(order[0], btree);
+    assert_int_equal(order[1], hash);
+    pg_model_free(&m);
+}
+
 static void test_name_patterns(void **state)
 {
     (void)state;
@@ -149,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_index_and_deps),
         cmocka_unit_test(test_order_sections_and_deps),
         cmocka_unit_test(test_loop_is_broken_and_counted),
+        cmocka_unit_test(test_same_names_ordered_by_text),
         cmocka_unit_test(test_name_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /*
- * test_s3_xml.c: the S3 reply parsers (uploader/s3_xml.h) on replies shaped like the examples of
+ * test_s3_xml.c: the S3 reply parsers (uploader/s3/s3_xml.h) on replies shaped like the examples of
  * the S3 API reference (ListObjectsV2, CreateMultipartUpload, CompleteMultipartUpload,
  * DeleteObjects, Error responses), and on documents they must refuse: malformed, cut short, the
  * wrong root, a DOCTYPE with entities, nesting or text past the limits.
@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "../../uploader/http.h"
-#include "../../uploader/s3_xml.h"
+#include "../../uploader/s3/http.h"
+#include "../../uploader/s3/s3_xml.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 

@@ -36,7 +36,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "../../uploader/sigv4.h"
+#include "../../uploader/s3/sigv4.h"
 
 #define S3_AK "AKIAIOSFODNN7EXAMPLE"
 #define S3_SK "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

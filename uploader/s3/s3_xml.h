@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../agent/err.h"
+#include "../../agent/err.h"
 
 #define SK_S3_XML_MAX_TEXT (64u * 1024u) /* the longest element text accepted (keys are <= 1 KiB) */
 #define SK_S3_XML_MAX_DEPTH 16

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../agent/err.h"
+#include "../../agent/err.h"
 
 #define SK_SHA256_HEX_LEN 64
 /* The payload hash of an empty body. */

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../agent/err.h"
+#include "../../agent/err.h"
 #include "sigv4.h"
 
 typedef struct sk_http_config {

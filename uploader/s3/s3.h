@@ -21,7 +21,7 @@
 #ifndef SK_UPLOADER_S3_H
 #define SK_UPLOADER_S3_H
 
-#include "../agent/dest.h"
+#include "../../agent/dest.h"
 
 extern const sk_dest_type sk_dest_s3;
 extern const sk_setting_def sk_s3_settings[];

@@ -25,7 +25,12 @@ typedef struct local_dest {
     const sk_runtime *rt;
 } local_dest;
 
-static int local_selected(const sk_config *cfg) { return sk_config_str(cfg, "SNAPKEEP_DEST_DIR") != NULL; }
+static const char *const slot_settings[] = { "SNAPKEEP_DEST_DIR", NULL };
+
+static int local_selected(const sk_config *cfg, int slot)
+{
+    return slot == 1 && sk_config_str(cfg, "SNAPKEEP_DEST_DIR") != NULL;
+}
 
 /* Reject keys that could escape the root. */
 static sk_rc check_key(const char *key, sk_err *err)
@@ -89,8 +94,9 @@ static sk_rc fsync_dir(const char *dir, sk_err *err)
     return SK_OK;
 }
 
-static sk_rc local_open(const sk_config *cfg, const sk_runtime *rt, void **state, sk_err *err)
+static sk_rc local_open(const sk_config *cfg, int slot, const sk_runtime *rt, void **state, sk_err *err)
 {
+    (void)slot; /* one slot */
     const char *dir = sk_config_str(cfg, "SNAPKEEP_DEST_DIR");
     if (sk_config_require(cfg, "SNAPKEEP_DEST_DIR", "the local destination needs a directory", err))
         return err->rc;
@@ -381,6 +387,8 @@ static sk_rc local_remove(void *state, const char *key, sk_err *err)
 const sk_dest_type sk_dest_local = {
     .name = "local",
     .settings = sk_local_settings,
+    .slots = 1,
+    .slot_settings = slot_settings,
     .selected = local_selected,
     .open = local_open,
     .describe = local_describe,

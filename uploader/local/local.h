@@ -9,7 +9,7 @@
 #ifndef SK_UPLOADER_LOCAL_H
 #define SK_UPLOADER_LOCAL_H
 
-#include "../agent/dest.h"
+#include "../../agent/dest.h"
 
 extern const sk_dest_type sk_dest_local;
 extern const sk_setting_def sk_local_settings[];

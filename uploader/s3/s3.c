@@ -18,6 +18,17 @@
 #define LIST_PAGE 1000
 #define DELETE_BATCH 1000
 
+#define S3_SLOT(n)                                                                                        \
+    { "S3_" #n "_BUCKET", SK_SET_NAME, NULL, 0, 0, NULL, 0, "S3 destination " #n ": bucket; selects it (as S3_BUCKET)" }, \
+    { "S3_" #n "_ENDPOINT", SK_SET_STRING, NULL, 0, 0, NULL, 0, "S3 destination " #n ": endpoint (as S3_ENDPOINT)" }, \
+    { "S3_" #n "_R2_ACCOUNT_ID", SK_SET_NAME, NULL, 0, 0, NULL, 0, "S3 destination " #n ": as R2_ACCOUNT_ID" },         \
+    { "S3_" #n "_PREFIX", SK_SET_PREFIX, "", 0, 0, NULL, 0, "S3 destination " #n ": as S3_PREFIX" },                    \
+    { "S3_" #n "_REGION", SK_SET_STRING, NULL, 0, 0, NULL, 0, "S3 destination " #n ": as S3_REGION" },                  \
+    { "S3_" #n "_ACCESS_KEY_ID", SK_SET_STRING, NULL, 0, 0, NULL, 1, "S3 destination " #n ": access key id" },          \
+    { "S3_" #n "_SECRET_ACCESS_KEY", SK_SET_STRING, NULL, 0, 0, NULL, 1, "S3 destination " #n ": secret access key" },  \
+    { "S3_" #n "_CA_FILE", SK_SET_PATH, NULL, 0, 0, NULL, 0, "S3 destination " #n ": as S3_CA_FILE" },                  \
+    { "S3_" #n "_ALLOW_HTTP", SK_SET_BOOL, "false", 0, 0, NULL, 0, "S3 destination " #n ": as S3_ALLOW_HTTP" }
+
 const sk_setting_def sk_s3_settings[] = {
     { "S3_ENDPOINT", SK_SET_STRING, NULL, 0, 0, NULL, 0,
       "S3 endpoint, https://host[:port] (path-style requests); or set R2_ACCOUNT_ID" },
@@ -45,7 +56,16 @@ const sk_setting_def sk_s3_settings[] = {
     { "AWS_REGION", SK_SET_ALIAS, "S3_REGION", 0, 0, NULL, 0, "same as S3_REGION (the AWS SDK name)" },
     { "AWS_ACCESS_KEY_ID", SK_SET_ALIAS, "S3_ACCESS_KEY_ID", 0, 0, NULL, 1, "same as S3_ACCESS_KEY_ID" },
     { "AWS_SECRET_ACCESS_KEY", SK_SET_ALIAS, "S3_SECRET_ACCESS_KEY", 0, 0, NULL, 1, "same as S3_SECRET_ACCESS_KEY" },
+    /* further buckets of one job (3-2-1 copies): numbered, so that every name stays declared and
+     * a typo in one is reported with the closest name, as for the others */
+    S3_SLOT(2), S3_SLOT(3), S3_SLOT(4),
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
+};
+
+/* The settings each S3 destination has its own of (sk_dest_setting_name); the first selects it. */
+static const char *const slot_settings[] = {
+    "S3_BUCKET", "S3_ENDPOINT", "R2_ACCOUNT_ID", "S3_PREFIX", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
+    "S3_CA_FILE", "S3_ALLOW_HTTP", NULL,
 };
 
 typedef struct s3_dest {
@@ -58,12 +78,41 @@ typedef struct s3_dest {
     sk_http_config hcfg;      /* points into the strings above */
     sk_http *http;            /* for requests made on the caller's thread */
     const sk_runtime *rt;
+    int slot;                 /* 1: S3_* settings; n: S3_n_* (sk_dest_setting_name) */
     char desc[512];
 } s3_dest;
 
 static sk_rc s3_remove(void *state, const char *key, sk_err *err);
 
 static sk_log *dlog(const s3_dest *d) { return d->rt ? d->rt->log : NULL; }
+
+/* The HTTP layer's messages name the S3_* settings; a further destination's are its own
+ * (S3_2_BUCKET), so that the message points at the variable to fix. */
+static void slot_names(int slot, sk_err *e)
+{
+    static const char *const names[] = { "S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID", "S3_ALLOW_HTTP", "S3_ENDPOINT",
+                                         "S3_BUCKET", "S3_REGION", "S3_CA_FILE", "S3_PREFIX", NULL };
+    if (slot <= 1 || e->rc == SK_OK)
+        return;
+    char out[sizeof e->msg];
+    size_t o = 0;
+    for (const char *p = e->msg; *p && o + 1 < sizeof out;) {
+        size_t i;
+        for (i = 0; names[i] && strncmp(p, names[i], strlen(names[i])) != 0; i++)
+            ;
+        if (names[i]) {
+            int w = snprintf(out + o, sizeof out - o, "S3_%d_%s", slot, names[i] + 3);
+            if (w < 0 || (size_t)w >= sizeof out - o)
+                break;
+            o += (size_t)w;
+            p += strlen(names[i]);
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    memcpy(e->msg, out, o + 1);
+}
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -135,6 +184,7 @@ static sk_rc s3_call(const s3_dest *d, sk_http *h, const sk_http_request *req, s
             rc = sk_http_check(resp, what, &e);
         if (rc == SK_OK)
             return SK_OK;
+        slot_names(d->slot, &e);
         if (!e.retryable || attempt >= d->max_attempts) {
             if (e.retryable)
                 sk_err_prefix(&e, "after %d attempts: ", attempt);
@@ -196,7 +246,19 @@ static void xb_text(xbuf *b, const char *s)
 
 /* ---- open / close ------------------------------------------------------------------------- */
 
-static int s3_selected(const sk_config *cfg) { return sk_config_str(cfg, "S3_BUCKET") != NULL; }
+/* The value of slot `slot`'s copy of `base`; `var` gets its name, for messages. */
+static const char *slot_str(const sk_config *cfg, int slot, const char *base, char var[64])
+{
+    if (sk_dest_setting_name(&sk_dest_s3, base, slot, var, 64) != 0)
+        return NULL;
+    return sk_config_str(cfg, var);
+}
+
+static int s3_selected(const sk_config *cfg, int slot)
+{
+    char v[64];
+    return slot_str(cfg, slot, "S3_BUCKET", v) != NULL;
+}
 
 static void s3_close(void *state)
 {
@@ -217,43 +279,45 @@ static void s3_close(void *state)
     free(d);
 }
 
-static sk_rc s3_open(const sk_config *cfg, const sk_runtime *rt, void **state, sk_err *err)
+static sk_rc s3_open(const sk_config *cfg, int slot, const sk_runtime *rt, void **state, sk_err *err)
 {
-    const char *endpoint = sk_config_str(cfg, "S3_ENDPOINT"), *account = sk_config_str(cfg, "R2_ACCOUNT_ID");
-    if (sk_config_require(cfg, "S3_BUCKET", "the S3 destination needs a bucket", err) ||
-        sk_config_require(cfg, "S3_ACCESS_KEY_ID", "the S3 destination needs credentials", err) ||
-        sk_config_require(cfg, "S3_SECRET_ACCESS_KEY", "the S3 destination needs credentials", err))
+    char v_end[64], v_acc[64], v_bucket[64], v_key[64], v_secret[64], v_region[64], v_prefix[64], v_ca[64];
+    const char *endpoint = slot_str(cfg, slot, "S3_ENDPOINT", v_end), *account = slot_str(cfg, slot, "R2_ACCOUNT_ID", v_acc);
+    const char *bucket = slot_str(cfg, slot, "S3_BUCKET", v_bucket), *key = slot_str(cfg, slot, "S3_ACCESS_KEY_ID", v_key);
+    const char *secret = slot_str(cfg, slot, "S3_SECRET_ACCESS_KEY", v_secret);
+    const char *region = slot_str(cfg, slot, "S3_REGION", v_region), *prefix = slot_str(cfg, slot, "S3_PREFIX", v_prefix);
+    const char *ca = slot_str(cfg, slot, "S3_CA_FILE", v_ca);
+    char v_http[64];
+    if (sk_config_require(cfg, v_bucket, "the S3 destination needs a bucket", err) ||
+        sk_config_require(cfg, v_key, "the S3 destination needs credentials", err) ||
+        sk_config_require(cfg, v_secret, "the S3 destination needs credentials", err))
         return err->rc;
     if (!endpoint && !account)
-        return sk_fail(err, SK_ERR_CONFIG, 0,
-                       "neither S3_ENDPOINT nor R2_ACCOUNT_ID is set: the S3 destination needs one");
+        return sk_fail(err, SK_ERR_CONFIG, 0, "neither %s nor %s is set: the S3 destination needs one", v_end, v_acc);
     if (endpoint && account)
-        return sk_fail(err, SK_ERR_CONFIG, 0, "S3_ENDPOINT and R2_ACCOUNT_ID are both set: keep one");
+        return sk_fail(err, SK_ERR_CONFIG, 0, "%s and %s are both set: keep one", v_end, v_acc);
 
     s3_dest *d = calloc(1, sizeof *d);
     if (!d)
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     d->rt = rt;
     d->endpoint = endpoint ? strdup(endpoint) : str_join3("https://", account, ".r2.cloudflarestorage.com");
-    const char *region = sk_config_str(cfg, "S3_REGION");
     d->region = strdup(region ? region : account ? "auto" : "us-east-1");
-    d->bucket = strdup(sk_config_str(cfg, "S3_BUCKET"));
-    const char *prefix = sk_config_str(cfg, "S3_PREFIX");
+    d->bucket = strdup(bucket);
     if (!prefix)
         prefix = "";
     /* A non-empty prefix is a folder: "a/b" -> "a/b/". */
     size_t pl = strlen(prefix);
     d->prefix = str_join3(prefix, pl && prefix[pl - 1] != '/' ? "/" : "", "");
-    d->access_key_id = strdup(sk_config_str(cfg, "S3_ACCESS_KEY_ID"));
-    d->secret = strdup(sk_config_str(cfg, "S3_SECRET_ACCESS_KEY"));
-    const char *ca = sk_config_str(cfg, "S3_CA_FILE");
+    d->access_key_id = strdup(key);
+    d->secret = strdup(secret);
     d->ca_file = ca ? strdup(ca) : NULL;
     if (!d->endpoint || !d->region || !d->bucket || !d->prefix || !d->access_key_id || !d->secret ||
         (ca && !d->ca_file)) {
         s3_close(d);
         return sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
     }
-    d->allow_http = sk_config_bool(cfg, "S3_ALLOW_HTTP");
+    d->allow_http = slot_str(cfg, slot, "S3_ALLOW_HTTP", v_http) && sk_config_bool(cfg, v_http);
     d->part_size = (size_t)sk_config_int(cfg, "S3_PART_SIZE_MB", 8) * MIB;
     d->concurrency = (int)sk_config_int(cfg, "S3_CONCURRENCY", 2);
     d->max_attempts = (int)sk_config_int(cfg, "S3_MAX_ATTEMPTS", 5);
@@ -268,8 +332,10 @@ static sk_rc s3_open(const sk_config *cfg, const sk_runtime *rt, void **state, s
         .cancelled = rt ? rt->cancelled : NULL,
         .cancel_ud = rt ? rt->cancel_ud : NULL,
     };
+    d->slot = slot;
     d->http = sk_http_new(&d->hcfg, err);
     if (!d->http) {
+        slot_names(slot, err);
         s3_close(d);
         return err->rc;
     }
@@ -946,6 +1012,7 @@ static sk_rc s3_get(void *state, const char *key, sk_writer *into, sk_err *err)
             snprintf(etag, sizeof etag, "%s", resp.etag);
         if (rc == SK_OK)
             rc = sk_http_check(&resp, what, &e);
+        slot_names(d->slot, &e);
         if (rc == SK_OK && g.delivered > 0 && attempt > 1 && resp.status != 206)
             rc = sk_fail(&e, SK_ERR_DEST, resp.status, "%s: the server ignored the Range of a resumed download",
                          what);
@@ -1125,6 +1192,8 @@ void sk_s3_test_set_max_parts(void *state, int max_parts)
 const sk_dest_type sk_dest_s3 = {
     .name = "s3",
     .settings = sk_s3_settings,
+    .slots = 4,
+    .slot_settings = slot_settings,
     .selected = s3_selected,
     .open = s3_open,
     .describe = s3_describe,
