@@ -39,7 +39,7 @@ bench_post() {
     cp "$BW/writer-max" "$BENCH_EXTRA"
 }
 bench_pair "SQLite backup to a local directory, writers committing" \
-    "snapkeep backup-now" "env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH=$src SNAPKEEP_DEST_DIR=$BW/dest SNAPKEEP_SPOOL_DIR=$BW bin/snapkeep backup-now" \
+    "snapkeep backup-now${SNAPKEEP_SQLITE_CHECK:+ (SNAPKEEP_SQLITE_CHECK=$SNAPKEEP_SQLITE_CHECK)}" "env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH=$src SNAPKEEP_DEST_DIR=$BW/dest SNAPKEEP_SPOOL_DIR=$BW bin/snapkeep backup-now" \
     "sqlite3 .backup && zstd -3 -T0 (no writer)" "sqlite3 '$src' '.backup $BW/x.db' && zstd -q -3 -T0 '$BW/x.db'"
 kill "$writer_pid"; wait "$writer_pid" || true; writer_pid=
 echo "   writer: $(cat "$BW/writer.out")"
