@@ -213,6 +213,40 @@ void pb_resp_field_code(const pb_resp *r, const char *field, char *out, size_t o
     json_decref(j);
 }
 
+int pb_resp_can_backup(const pb_resp *r)
+{
+    json_t *j = r->status == 200 ? json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+    json_t *cb = j ? json_object_get(json_object_get(j, "data"), "canBackup") : NULL;
+    int out = json_is_boolean(cb) ? json_is_true(cb) : -1;
+    json_decref(j);
+    return out;
+}
+
+int pb_resp_find_backup(const pb_resp *r, const char *name, uint64_t *size, char *modified, size_t modsz)
+{
+    json_t *j = parse(r);
+    if (!json_is_array(j)) {
+        json_decref(j);
+        return -1;
+    }
+    int found = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v) {
+        const char *k = json_string_value(json_object_get(v, "key"));
+        if (k && strcmp(k, name) == 0) {
+            found = 1;
+            json_t *s = json_object_get(v, "size");
+            *size = json_is_integer(s) && json_integer_value(s) > 0 ? (uint64_t)json_integer_value(s) : 0;
+            const char *m = json_string_value(json_object_get(v, "modified"));
+            snprintf(modified, modsz, "%s", m ? m : "?");
+            break;
+        }
+    }
+    json_decref(j);
+    return found;
+}
+
 /* Keep only printable ASCII of a server-supplied text (it goes into our log lines). */
 static void printable(const char *in, size_t n, char *out, size_t outsz)
 {

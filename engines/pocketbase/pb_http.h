@@ -55,6 +55,12 @@ void pb_resp_message(const pb_resp *r, char *out, size_t outsz);
 void pb_resp_field_code(const pb_resp *r, const char *field, char *out, size_t outsz);
 /* A top-level or data.<name> string of a JSON reply ("" when absent). */
 void pb_resp_string(const pb_resp *r, const char *name, char *out, size_t outsz);
+/* GET /api/health: data.canBackup of a 200 reply, 1 or 0; -1 when the reply does not tell. */
+int pb_resp_can_backup(const pb_resp *r);
+/* GET /api/backups: the entry whose "key" is exactly `name` in the reply's JSON array. 1 found:
+ * *size is its "size" when a positive integer, else 0; `modified` gets its "modified" text ("?"
+ * when none, cut to modsz); 0 absent; -1 when the reply is no JSON array (or was cut at 64 KiB). */
+int pb_resp_find_backup(const pb_resp *r, const char *name, uint64_t *size, char *modified, size_t modsz);
 
 /* A streaming GET of `path_and_query` starting at byte `offset` (Range when > 0). Headers are
  * checked before any body byte is passed on: `sink` receives the body only for 200/206 replies.

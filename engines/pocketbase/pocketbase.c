@@ -329,12 +329,7 @@ static int health(pb_client *c, int auth, long timeout_s, long *status)
     *status = 0;
     if (pb_request(c, "GET", "/api/health", NULL, auth, timeout_s, r) == 0) {
         *status = r->status;
-        out = -1;
-        json_t *j = r->status == 200 ? json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
-        json_t *cb = j ? json_object_get(json_object_get(j, "data"), "canBackup") : NULL;
-        if (json_is_boolean(cb))
-            out = json_is_true(cb);
-        json_decref(j);
+        out = pb_resp_can_backup(r);
     }
     free(r);
     return out;
@@ -392,31 +387,10 @@ static int find_backup(pb_engine *e, pb_client *c, const char *name, uint64_t *s
         goto out;
     }
     /* a long list is cut at 64 KiB: then ask for a trimmed body */
-    json_t *j = r->truncated ? NULL : json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL);
-    if (!json_is_array(j)) {
-        json_decref(j);
-        if (pb_request(c, "GET", "/api/backups?fields=key,size,modified", NULL, 1, 60, r) != 0 || r->status != 200 ||
-            !(j = json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL)) || !json_is_array(j)) {
-            json_decref(j);
-            sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase's backup list is unreadable or too long (over 64 KiB)");
-            goto out;
-        }
-    }
-    found = 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(j, i, v) {
-        const char *k = json_string_value(json_object_get(v, "key"));
-        if (k && strcmp(k, name) == 0) {
-            found = 1;
-            json_t *s = json_object_get(v, "size");
-            *size = json_is_integer(s) && json_integer_value(s) > 0 ? (uint64_t)json_integer_value(s) : 0;
-            const char *m = json_string_value(json_object_get(v, "modified"));
-            snprintf(modified, msz, "%s", m ? m : "?");
-            break;
-        }
-    }
-    json_decref(j);
+    if ((found = pb_resp_find_backup(r, name, size, modified, msz)) < 0 &&
+        (pb_request(c, "GET", "/api/backups?fields=key,size,modified", NULL, 1, 60, r) != 0 || r->status != 200 ||
+         (found = pb_resp_find_backup(r, name, size, modified, msz)) < 0))
+        sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase's backup list is unreadable or too long (over 64 KiB)");
 out:
     (void)e;
     free(r);

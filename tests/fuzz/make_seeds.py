@@ -161,6 +161,20 @@ for i, (st, body) in enumerate([
         (0, '')]):
     put("pb_json", f"{i:02d}", struct.pack("<H", st) + body.encode())
 
+# pb_backups: flags byte (bit 0: not 200, bit 1: body cut), the backup name, newline, the reply
+# (the list as PocketBase sends it, its ?fields= form, and health replies)
+pbname = "snapkeep_app_20261204-120000.zip"
+for i, (fl, body) in enumerate([
+        (0, '[{"key":"pb_backup_20261203.zip","modified":"2026-12-03 02:00:00.000Z","size":2048},'
+            '{"key":"' + pbname + '","modified":"2026-12-04 12:00:01.123Z","size":1234567}]'),
+        (0, '[{"key":"' + pbname + '","size":0},{"key":"' + pbname + '","size":9}]'),
+        (0, '[]'),
+        (2, '[{"key":"' + pbname + '","size":1'),
+        (0, '{"message":"API is healthy.","code":200,"data":{"canBackup":false}}'),
+        (0, '{"message":"API is healthy.","code":200,"data":{"canBackup":true,"realIP":"127.0.0.1"}}'),
+        (1, '{"code":401,"message":"The request requires valid record authorization token.","data":{}}')]):
+    put("pb_backups", f"{i:02d}", bytes([fl]) + (pbname + "\n" + body).encode())
+
 # http_headers: header blocks as S3 servers and PocketBase send them
 put("http_headers", "s3", "HTTP/1.1 200 OK\r\nETag: \"d41d8cd98f00b204e9800998ecf8427e\"\r\nLast-Modified: Fri, 04 Dec 2026 12:00:00 GMT\r\nx-amz-request-id: tx000001\r\nContent-Length: 512\r\n\r\n")
 put("http_headers", "continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-199/1000\r\nContent-Length: 100\r\n\r\n")

@@ -7,6 +7,7 @@
 #   SK_FUZZ       directory of the harness binaries (build/fuzz)
 #   FUZZ_SECONDS  time per harness (default 60)
 #   FUZZ_ARGS     extra libFuzzer options (e.g. -runs=10000000 -jobs=2)
+# A harness's own libFuzzer options, if any, are in options/<h> (one or more a line, # comments).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$(dirname "$here")")
@@ -21,12 +22,13 @@ for bin in "$bins"/fuzz_*; do
   case "$h" in *"$pattern"*) ;; *) continue ;; esac
   work=$root/build/fuzz/corpus/$h art=$root/build/fuzz/artifacts/$h/ log=$root/build/fuzz/logs/$h.log
   mkdir -p "$work" "$art" "$(dirname "$log")" "$here/corpus/$h"
-  dict=()
+  dict=() opts=()
   [ -f "$here/dict/$h.dict" ] && dict=(-dict="$here/dict/$h.dict")
+  [ -f "$here/options/$h" ] && read -r -a opts <<<"$(grep -v '^#' "$here/options/$h" | tr '\n' ' ')"
   before=$(ls "$art" | wc -l)
   # stdin from /dev/null: a config-file input may name /dev/stdin as a *_file
   nice -n 19 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$art" "${dict[@]}" ${FUZZ_ARGS:-} "$work" "$here/corpus/$h" </dev/null >"$log" 2>&1
+    -artifact_prefix="$art" "${dict[@]}" "${opts[@]}" ${FUZZ_ARGS:-} "$work" "$here/corpus/$h" </dev/null >"$log" 2>&1
   rc=$?
   after=$(ls "$art" | wc -l)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -17,10 +17,11 @@ for h in $harnesses; do
   name=${h#fuzz_}
   [ -x "$SK_FUZZ/$h" ] || { nok "$name: not built"; continue; }
   mkdir -p "$T/$name" "$T/art-$name"
-  dict=()
+  dict=() opts=()
   [ -f "$fuzz/dict/$name.dict" ] && dict=(-dict="$fuzz/dict/$name.dict")
+  [ -f "$fuzz/options/$name" ] && read -r -a opts <<<"$(grep -v '^#' "$fuzz/options/$name" | tr '\n' ' ')"
   "$SK_FUZZ/$h" -seed=1 -runs=300000 -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$T/art-$name/" "${dict[@]}" "$T/$name" "$fuzz/corpus/$name" \
+    -print_final_stats=1 -artifact_prefix="$T/art-$name/" "${dict[@]}" "${opts[@]}" "$T/$name" "$fuzz/corpus/$name" \
     </dev/null >"$T/$name.log" 2>&1
   rc=$?
   seeds=$(ls "$fuzz/corpus/$name" | wc -l)

@@ -95,6 +95,54 @@ static void test_describe_printable(void **state)
     assert_string_equal(out, "HTTP 400 \"Failed.\" (na me: bad FAKE LOG LINE)");
 }
 
+static void set_body(pb_resp *r, long status, const char *body)
+{
+    memset(r, 0, sizeof *r);
+    r->status = status;
+    r->len = (size_t)snprintf(r->body, sizeof r->body, "%s", body);
+}
+
+/* GET /api/backups and /api/health as the engine reads them (also fuzz_pb_backups) */
+static void test_backup_list_and_health(void **state)
+{
+    (void)state;
+    static pb_resp r;
+    uint64_t size = 7;
+    char mod[16];
+    set_body(&r, 200, "[{\"key\":\"a.zip\",\"size\":5},{\"key\":\"b.zip\",\"modified\":\"2026-12-04 12:00:01.123Z\","
+                      "\"size\":1234567},{\"key\":\"b.zip\",\"size\":9}]");
+    assert_int_equal(pb_resp_find_backup(&r, "b.zip", &size, mod, sizeof mod), 1);
+    assert_int_equal(size, 1234567);
+    assert_string_equal(mod, "2026-12-04 12:0"); /* cut to the buffer */
+    assert_int_equal(pb_resp_find_backup(&r, "a.zip", &size, mod, sizeof mod), 1);
+    assert_int_equal(size, 5);
+    assert_string_equal(mod, "?");
+    size = 7;
+    assert_int_equal(pb_resp_find_backup(&r, "b.zi", &size, mod, sizeof mod), 0);
+    assert_int_equal(size, 7);
+    set_body(&r, 200, "[{\"key\":\"a.zip\",\"size\":-5}]");
+    assert_int_equal(pb_resp_find_backup(&r, "a.zip", &size, mod, sizeof mod), 1);
+    assert_int_equal(size, 0);
+    set_body(&r, 200, "[{\"key\":\"a.zip\",\"size\":5}");
+    assert_int_equal(pb_resp_find_backup(&r, "a.zip", &size, mod, sizeof mod), -1); /* cut */
+    set_body(&r, 200, "[{\"key\":\"a.zip\",\"size\":5}]");
+    r.truncated = 1;
+    assert_int_equal(pb_resp_find_backup(&r, "a.zip", &size, mod, sizeof mod), -1);
+    set_body(&r, 200, "{\"items\":[]}");
+    assert_int_equal(pb_resp_find_backup(&r, "a.zip", &size, mod, sizeof mod), -1);
+
+    set_body(&r, 200, "{\"message\":\"API is healthy.\",\"code\":200,\"data\":{\"canBackup\":false}}");
+    assert_int_equal(pb_resp_can_backup(&r), 0);
+    set_body(&r, 200, "{\"data\":{\"canBackup\":true}}");
+    assert_int_equal(pb_resp_can_backup(&r), 1);
+    set_body(&r, 200, "{\"data\":{\"canBackup\":1}}");
+    assert_int_equal(pb_resp_can_backup(&r), -1);
+    set_body(&r, 200, "{\"message\":\"API is healthy.\",\"code\":200,\"data\":{}}"); /* no auth: not told */
+    assert_int_equal(pb_resp_can_backup(&r), -1);
+    set_body(&r, 401, "{\"data\":{\"canBackup\":true}}");
+    assert_int_equal(pb_resp_can_backup(&r), -1);
+}
+
 static void test_escape_and_unsafe(void **state)
 {
     (void)state;
@@ -373,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_content_range),
         cmocka_unit_test(test_describe_printable),
+        cmocka_unit_test(test_backup_list_and_health),
         cmocka_unit_test(test_escape_and_unsafe),
         cmocka_unit_test(test_ziptail),
         cmocka_unit_test(test_verify),
