@@ -11,7 +11,8 @@
 #     and a webhook say which destination failed; SNAPKEEP_DEST_REQUIRED=1 succeeds with it;
 #   restore, verify and get fall back to the next copy when the first is damaged or missing;
 #   retention runs per destination (its own keep-min);
-#   a slow destination holds the dump back: peak memory stays bounded, far below the backup's size.
+#   a slow destination holds the dump back: peak memory stays bounded, far below the backup's size;
+#   PocketBase to two destinations: one backup API call, two equal copies.
 . "$(dirname "$0")/../lib.sh"
 clean_env
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -284,5 +285,20 @@ check "slow destination: the throttle held the run back (at least 6 s for 64 MiB
   python3 -c "import sys; sys.exit(0 if $secs >= 6 else 1)"
 check "slow destination: peak RSS stays under 48 MiB (no buffering of the 64 MiB backup)" test "$rss" -lt 49152
 
-check "no secret in any output" true
+# ---- PocketBase: one backup API call for every copy --------------------------------------------
+FAKE=$root/tests/servers/pocketbase_fake.py EMAIL=admin@example.com
+PW='Dests-pb-secret-4711'; secret "$PW"; printf '%s\n' "$PW" >"$T/pw"
+. "$root/tests/pocketbase_lib.sh"  # start_fake
+start_fake pb --seed-rows 20 --seed-files 3 --seed-file-size 20000
+env "${LOCAL[@]}" "${S3A[@]}" SNAPKEEP_ENGINE=pocketbase POCKETBASE_URL=$url_pb POCKETBASE_ADMIN_EMAIL=$EMAIL \
+  POCKETBASE_ADMIN_PASSWORD_FILE=$T/pw SNAPKEEP_SERVICE=cms SNAPKEEP_SPOOL_DIR=$T \
+  "$SK_BIN" backup-now >"$T/out" 2>"$T/err"; rc=$?
+cat "$T/err" >>"$T/all-stderr"
+pkey=$(lobjs snapshots/cms/default | grep '\.zst$' | tail -1)
+check "PocketBase to local + a bucket: exit 0, both hold data, .md5 and manifest" \
+  bash -c "[ $rc -eq 0 ] && [ -n '$pkey' ] && [ \"\$(lobjs snapshots/cms/default | tr '\n' ' ')\" = \"\$(bobjs $b1 snapshots/cms/default | tr '\n' ' ')\" ] && [ \$(lobjs snapshots/cms/default | grep -c .) -eq 3 ]"
+check "... from one backup API call: the server created exactly one backup" \
+  test "$(grep -c '^.*backup created: ' "$T/pb.log")" -eq 1
+env "${S3ENV[@]}" S3_BUCKET=$b1 "$SK_TOOLS/s3_smoke" dest-get "snapshots/cms/default/$pkey" "$T/pb1.zst" >>"$T/drv.out" 2>&1
+check "... and the two copies are byte for byte equal" cmp -s "$T/dest/snapshots/cms/default/$pkey" "$T/pb1.zst"
 done_testing
