@@ -533,8 +533,9 @@ static sk_rc sqlite_dump(void *state, sk_writer *out, sk_dump_info *info, sk_err
     sk_sqlite_tee_free(tee);
     if (rc == SK_OK) {
         sk_log_stage(e->rt ? e->rt->log : NULL, "snapshot", copied, sk_monotonic() - t0,
-                     "consistent copy of %s taken with the online backup API and streamed%s%s", e->path,
-                     chk.started ? ", check running on the same snapshot: " : "", chk.started ? chk.pragma : "");
+                     "consistent copy of %s taken with the online backup API and streamed%s%s%s", e->path,
+                     chk.started ? ", " : "", chk.started ? chk.pragma + strlen("PRAGMA ") : "",
+                     chk.started ? " running on the same snapshot" : "");
         if (!chk.db && check_open(&chk, spool))
             check_thread(&chk); /* the spool, now complete */
     }
