@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "naming.h"
+#include "state.h"
 
 const sk_setting_def sk_drill_settings[] = {
     { "SNAPKEEP_DRILL_SCHEDULE", SK_SET_STRING, NULL, 0, 0, NULL, 0,
@@ -39,27 +40,6 @@ static void drill_path(const char *state_dir, const char *job_id, char *out, siz
     snprintf(out, sz, "%s/%s.drill.json", state_dir, job_id);
 }
 
-static json_t *ts_json(int64_t ts)
-{
-    if (!ts)
-        return json_null();
-    char iso[32];
-    sk_iso8601(ts, iso, sizeof iso);
-    return json_string(iso);
-}
-
-static int64_t ts_from(json_t *v)
-{
-    struct tm tm = { 0 };
-    const char *s = json_string_value(v);
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                     &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
-}
-
 static void get_str(json_t *root, const char *name, char *out, size_t sz)
 {
     const char *v = json_string_value(json_object_get(root, name));
@@ -78,9 +58,9 @@ sk_rc sk_drill_read(const char *state_dir, const char *job_id, sk_drill_record *
             return SK_OK;
         return sk_fail(err, SK_ERR_INTERNAL, 0, "drill record '%s' is not valid JSON: %s", path, jerr.text);
     }
-    rec->last_run = ts_from(json_object_get(root, "last_drill"));
-    rec->last_pass = ts_from(json_object_get(root, "last_pass"));
-    rec->last_fail = ts_from(json_object_get(root, "last_fail"));
+    rec->last_run = sk_ts_from_json(json_object_get(root, "last_drill"));
+    rec->last_pass = sk_ts_from_json(json_object_get(root, "last_pass"));
+    rec->last_fail = sk_ts_from_json(json_object_get(root, "last_fail"));
     rec->last_ok = json_is_true(json_object_get(root, "last_ok"));
     rec->last_exit = (int)json_integer_value(json_object_get(root, "last_exit"));
     rec->last_duration = json_number_value(json_object_get(root, "last_duration_s"));
@@ -99,9 +79,9 @@ sk_rc sk_drill_write(const char *state_dir, const char *job_id, const sk_drill_r
     drill_path(state_dir, job_id, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     json_t *root = json_pack("{s:s, s:o, s:b, s:i, s:f, s:s, s:o, s:o, s:s, s:s, s:I, s:I}", "job", job_id,
-                             "last_drill", ts_json(rec->last_run), "last_ok", rec->last_ok, "last_exit",
+                             "last_drill", sk_ts_json(rec->last_run), "last_ok", rec->last_ok, "last_exit",
                              rec->last_exit, "last_duration_s", rec->last_duration, "last_key", rec->last_key,
-                             "last_pass", ts_json(rec->last_pass), "last_fail", ts_json(rec->last_fail),
+                             "last_pass", sk_ts_json(rec->last_pass), "last_fail", sk_ts_json(rec->last_fail),
                              "last_summary", rec->last_summary, "last_error", rec->last_error, "passes_total",
                              (json_int_t)rec->passes, "failures_total", (json_int_t)rec->failures);
     if (!root)

@@ -135,7 +135,7 @@ void sk_unlock(int fd)
         close(fd); /* closing the descriptor releases the flock */
 }
 
-static json_t *ts_json(int64_t ts)
+json_t *sk_ts_json(int64_t ts)
 {
     if (!ts)
         return json_null();
@@ -144,7 +144,7 @@ static json_t *ts_json(int64_t ts)
     return json_string(iso);
 }
 
-static int64_t ts_from(json_t *v)
+int64_t sk_ts_from_json(json_t *v)
 {
     struct tm tm = { 0 };
     const char *s = json_string_value(v);
@@ -169,10 +169,10 @@ sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, s
             return SK_OK;
         return sk_fail(err, SK_ERR_INTERNAL, 0, "status file '%s' is not valid JSON: %s", path, jerr.text);
     }
-    st->agent_started = ts_from(json_object_get(root, "agent_started"));
-    st->last_attempt = ts_from(json_object_get(root, "last_attempt"));
-    st->last_success = ts_from(json_object_get(root, "last_success"));
-    st->last_failure = ts_from(json_object_get(root, "last_failure"));
+    st->agent_started = sk_ts_from_json(json_object_get(root, "agent_started"));
+    st->last_attempt = sk_ts_from_json(json_object_get(root, "last_attempt"));
+    st->last_success = sk_ts_from_json(json_object_get(root, "last_success"));
+    st->last_failure = sk_ts_from_json(json_object_get(root, "last_failure"));
     const char *e = json_string_value(json_object_get(root, "last_error"));
     snprintf(st->last_error, sizeof st->last_error, "%s", e ? e : "");
     const char *k = json_string_value(json_object_get(root, "last_key"));
@@ -198,8 +198,8 @@ sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, s
         snprintf(d->label, sizeof d->label, "%s", label);
         snprintf(d->where, sizeof d->where, "%s", where ? where : "");
         snprintf(d->last_error, sizeof d->last_error, "%s", le ? le : "");
-        d->last_success = ts_from(json_object_get(o, "last_success"));
-        d->last_failure = ts_from(json_object_get(o, "last_failure"));
+        d->last_success = sk_ts_from_json(json_object_get(o, "last_success"));
+        d->last_failure = sk_ts_from_json(json_object_get(o, "last_failure"));
         d->successes = (uint64_t)json_integer_value(json_object_get(o, "successes_total"));
         d->failures = (uint64_t)json_integer_value(json_object_get(o, "failures_total"));
         st->ndests++;
@@ -221,9 +221,9 @@ sk_rc sk_status_write(const char *state_dir, const char *job_id, const sk_status
     snprintf(path, sizeof path, "%s/%s.status.json", state_dir, job_id);
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:i, s:f, s:I, s:s, s:I, s:I, s:b, s:I}", "job",
-                             st->job, "agent_started", ts_json(st->agent_started), "last_attempt",
-                             ts_json(st->last_attempt), "last_success", ts_json(st->last_success), "last_failure",
-                             ts_json(st->last_failure), "last_error", st->last_error, "last_exit", st->last_exit,
+                             st->job, "agent_started", sk_ts_json(st->agent_started), "last_attempt",
+                             sk_ts_json(st->last_attempt), "last_success", sk_ts_json(st->last_success), "last_failure",
+                             sk_ts_json(st->last_failure), "last_error", st->last_error, "last_exit", st->last_exit,
                              "last_duration_s", st->last_duration, "last_size", (json_int_t)st->last_size, "last_key",
                              st->last_key, "successes_total", (json_int_t)st->successes, "failures_total",
                              (json_int_t)st->failures, "running", st->running, "pid", (json_int_t)st->pid);
@@ -236,8 +236,8 @@ sk_rc sk_status_write(const char *state_dir, const char *job_id, const sk_status
     for (size_t i = 0; ds && i < st->ndests; i++) {
         const struct sk_dest_status *d = &st->dests[i];
         json_array_append_new(ds, json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:b}", "destination", d->label, "where",
-                                            d->where, "last_success", ts_json(d->last_success), "last_failure",
-                                            ts_json(d->last_failure), "last_error", d->last_error, "successes_total",
+                                            d->where, "last_success", sk_ts_json(d->last_success), "last_failure",
+                                            sk_ts_json(d->last_failure), "last_error", d->last_error, "successes_total",
                                             (json_int_t)d->successes, "failures_total", (json_int_t)d->failures,
                                             "last_copy_ok", d->last_success >= d->last_failure && d->last_success));
     }

@@ -15,9 +15,16 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "err.h"
 #include "runtime.h"
+
+/* A Unix time as the state files write it: an ISO 8601 UTC string, JSON null for 0 (never). */
+json_t *sk_ts_json(int64_t ts);
+/* The time of such a string; 0 when `v` is absent, null or not such a string. */
+int64_t sk_ts_from_json(json_t *v);
 
 /* The state directory from the configuration, or the default: /var/lib/snapkeep when usable,
  * else $XDG_STATE_HOME/snapkeep or ~/.local/state/snapkeep. Created if missing. */
