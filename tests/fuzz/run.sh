@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make fuzz: runs every harness (or those whose name contains $1) for FUZZ_SECONDS each, one
-# after the other, under nice -n 19 (the machine is shared). New inputs go to build/fuzz/corpus/<h>
+# after the other, at the lowest priority (nice 19, in an autogroup of its own; the machine is shared). New inputs go to build/fuzz/corpus/<h>
 # (the seeds in tests/fuzz/corpus/<h> are read, never written); findings to
 # build/fuzz/artifacts/<h>/; the log to build/fuzz/logs/<h>.log. Prints per harness: executions,
 # edges covered (cov), features (ft) and the number of findings, and exits 1 when any was found.
@@ -26,8 +26,10 @@ for bin in "$bins"/fuzz_*; do
   [ -f "$here/dict/$h.dict" ] && dict=(-dict="$here/dict/$h.dict")
   [ -f "$here/options/$h" ] && read -r -a opts <<<"$(grep -v '^#' "$here/options/$h" | tr '\n' ' ')"
   before=$(ls "$art" | wc -l)
-  # stdin from /dev/null: a config-file input may name /dev/stdin as a *_file
-  nice -n 19 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # stdin from /dev/null: a config-file input may name /dev/stdin as a *_file. A session of its own
+  # whose autogroup gets nice 19 too: with autogroup scheduling, nice alone only ranks the processes
+  # of one login session, and the fuzzer took a full core's share from a benchmark in another.
+  setsid -w sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' fuzz "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$art" "${dict[@]}" "${opts[@]}" ${FUZZ_ARGS:-} "$work" "$here/corpus/$h" </dev/null >"$log" 2>&1
   rc=$?
   after=$(ls "$art" | wc -l)
