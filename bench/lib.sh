@@ -10,8 +10,10 @@
 #   bench_prep                 optional function, defined by the caller: run (untimed) before every
 #                              run with argument A or B (drop the restore target, clear outputs, ...)
 #   bench_post                 optional, likewise run (untimed) after every run
-#   $BENCH_EXTRA               a file a command may write one number into (e.g. the worst commit
-#                              latency of concurrent writers); its max per side is printed as well.
+#   $BENCH_EXTRA               a file a command (or bench_post) may write one number into: the worst
+#                              commit latency of concurrent writers, whose max per side is printed;
+#                              or, with BENCH_EXTRA_LABEL set (e.g. "server CPU s"), a figure whose
+#                              min/median/max per side is printed under that label.
 #
 # Peak RSS is that of the largest single process of the command (getrusage of the children), not the
 # sum over a pipeline. Benchmarks report; they never pass or fail on a figure.
@@ -67,7 +69,7 @@ bench_pair() {
         printf '   pair %d/%d done\n' "$i" "$PAIRS"
     done
     python3 - "$BW/.results" "$la" "$lb" <<'PY'
-import statistics, sys
+import os, statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 side = {s: [r for r in rows if r[0] == s] for s in "AB"}
 def fig(r):  # wall, cpu, rss MiB
@@ -77,7 +79,11 @@ for s, label in (("A", sys.argv[2]), ("B", sys.argv[3])):
     cols = list(zip(*(fig(r) for r in side[s])))
     cells = [f"{min(c):.1f}/{statistics.median(c):.1f}/{max(c):.1f}" for c in cols]
     extra = [float(r[5]) for r in side[s] if r[5] != "-"]
-    more = f"   worst writer commit {max(extra):.1f} ms" if extra else ""
+    label_x = os.environ.get("BENCH_EXTRA_LABEL")
+    if extra and label_x:
+        more = f"   {label_x} {min(extra):.2f}/{statistics.median(extra):.2f}/{max(extra):.2f}"
+    else:
+        more = f"   worst writer commit {max(extra):.1f} ms" if extra else ""
     print(f"   {s} {label:44} {cells[0]:>22} {cells[1]:>22} {cells[2]:>26}{more}")
 ratios = [[x / y if y else float("nan") for x, y in zip(fig(a), fig(b))] for a, b in zip(side["A"], side["B"])]
 med = [statistics.median(c) for c in zip(*ratios)]

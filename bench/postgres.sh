@@ -80,9 +80,20 @@ for db in pgbench realistic; do
     echo "# database $db: $(psql -X -At -d "$db" -c "SELECT pg_size_pretty(pg_database_size('$db'))")"
 done
 
+# The server's CPU per run (its processes' and reaped backends' user + system time, read after the
+# run's backends have exited), printed beside each side's figures: both sides share the two cores
+# with it, so it bounds what either can reach.
+pm=$(head -n 1 "$BW/pg/data/postmaster.pid")
+tck=$(getconf CLK_TCK)
+server_cpu() { awk -v t="$tck" '{ printf "%.2f", ($14 + $15 + $16 + $17) / t }' "/proc/$pm/stat"; }
+export BENCH_EXTRA_LABEL="server CPU s min/med/max"
+cpu_mark() { sleep 0.3; server_cpu >"$BW/.cpu0"; }
+cpu_take() { sleep 0.3; awk -v a="$(cat "$BW/.cpu0")" -v b="$(server_cpu)" 'BEGIN { printf "%.2f\n", b - a }' >"$BENCH_EXTRA"; }
+bench_post() { cpu_take; }
+
 url() { echo "postgresql://$PGUSER@127.0.0.1:$PGPORT/$1"; }
 sk_env="SNAPKEEP_ENGINE=postgres SNAPKEEP_DEST_DIR=$BW/dest SNAPKEEP_SERVICE=bench SNAPKEEP_ENVIRONMENT=bench"
-bench_prep() { rm -rf "$BW/dest" "$BW"/ref.sql.zst; mkdir -p "$BW/dest"; }
+bench_prep() { rm -rf "$BW/dest" "$BW"/ref.sql.zst; mkdir -p "$BW/dest"; cpu_mark; }
 
 for db in pgbench realistic; do
     bench_pair "PostgreSQL backup, $db database, to a local directory" \
@@ -95,7 +106,7 @@ done
 bench_prep A
 env $sk_env DATABASE_URL="$(url realistic)" bin/snapkeep backup-now 2>/dev/null
 pg_dump --clean --if-exists realistic | zstd -q -3 -T0 >"$BW/restore.sql.zst"
-bench_prep() { dropdb --if-exists target; createdb target; }
+bench_prep() { dropdb --if-exists target; createdb target; cpu_mark; }
 bench_pair "PostgreSQL restore of the realistic database" \
     "snapkeep restore latest" "env $sk_env DATABASE_URL=$(url realistic) bin/snapkeep restore latest --to $(url target) --force" \
     "zstd -dc | psql" "set -o pipefail; zstd -q -dc '$BW/restore.sql.zst' | psql -X -q -v ON_ERROR_STOP=1 -d target >/dev/null"

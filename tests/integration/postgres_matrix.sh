@@ -210,16 +210,24 @@ SQL
 
 # A server major the dumper does not know, shown by a proxy that reports another version of the
 # real server behind it: newer is refused unless SNAPKEEP_PG_NEWER_MAJOR=warn; older is refused.
-proxy() { # version: a proxy on $port for this server
-    python3 "$root/tests/tools/pg_version_proxy.py" "$port" "$PGPORT" "$1" >"$T/proxy-out" 2>&1 &
+# The proxy listens on a port the system picks (a random one collided once), which is then
+# written into the URL and the password file.
+proxy() { # version: a proxy for this server; sets $pid, writes $T/url-proxy
+    local port=
+    python3 "$root/tests/tools/pg_version_proxy.py" 0 "$PGPORT" "$1" >"$T/proxy-out" 2>&1 &
     pid=$!
-    for _ in $(seq 50); do grep -q ready "$T/proxy-out" 2>/dev/null && break; sleep 0.1; done
-}
-unsupported_versions() {
-    local port=$((20000 + RANDOM % 30000)) pid u
+    for _ in $(seq 50); do
+        port=$(awk '$1 == "ready" { print $2 }' "$T/proxy-out" 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { echo "# the version proxy did not start:"; sed 's/^/#   /' "$T/proxy-out"; }
     # the password for the proxy's port, as for the server's (from pg.sh's 0600 files)
     printf '127.0.0.1:%s:*:%s:%s\n' "$port" "$PGUSER" "$(cat "$(dirname "$PGPASSFILE")/password")" >>"$PGPASSFILE"
     printf 'postgresql://%s@127.0.0.1:%s/fx?sslmode=disable&gssencmode=disable' "$PGUSER" "$port" >"$T/url-proxy"
+}
+unsupported_versions() {
+    local pid u
     u=(env DATABASE_URL_FILE="$T/url-proxy" SNAPKEEP_ENGINE=postgres)
     proxy 19.1
     "${u[@]}" "$SK_BIN" dump -o "$T/d19.sql" 2>"$T/err"; rc=$?

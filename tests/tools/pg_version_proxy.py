@@ -8,7 +8,7 @@ except the ParameterStatus message 'server_version' the server sends at startup,
 becomes VERSION (libpq's PQserverVersion() reads it). Lets a test show what snapkeep does with a
 server major it does not know (newer or older) against a real server. Clients must not ask for
 TLS or GSS encryption (sslmode=disable, gssencmode=disable): the stream is read as plain protocol.
-Prints "ready" on stdout once listening.
+Prints "ready PORT" on stdout once listening (LISTEN_PORT 0: a free port the system picks).
 """
 import socket
 import struct
@@ -73,7 +73,7 @@ def main():
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", listen_port))
     ls.listen(16)
-    print("ready", flush=True)
+    print("ready", ls.getsockname()[1], flush=True)
     while True:
         client, _ = ls.accept()
         server = socket.create_connection(("127.0.0.1", server_port))
