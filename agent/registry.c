@@ -104,14 +104,18 @@ int sk_dest_setting_parse(const char *name, const sk_dest_type **type, int *slot
         if (*end != '_' || n < 2 || n > 99)
             continue;
         const char *rest = end + 1;
+        /* only the form sk_dest_setting_name writes: not S3_02_BUCKET, nor S3_2_S3_BUCKET */
+        char back[160];
         int w = snprintf(base, sz, "%s_%s", up, rest);
-        if (w > 0 && (size_t)w < sz && is_slot_setting(dests[i], base, strlen(base))) {
+        if (w > 0 && (size_t)w < sz && is_slot_setting(dests[i], base, strlen(base)) &&
+            sk_dest_setting_name(dests[i], base, (int)n, back, sizeof back) == 0 && !strcmp(back, name)) {
             *type = dests[i];
             *slot = (int)n;
             return 1;
         }
         w = snprintf(base, sz, "%s", rest);
-        if (w > 0 && (size_t)w < sz && is_slot_setting(dests[i], base, strlen(base))) {
+        if (w > 0 && (size_t)w < sz && is_slot_setting(dests[i], base, strlen(base)) &&
+            sk_dest_setting_name(dests[i], base, (int)n, back, sizeof back) == 0 && !strcmp(back, name)) {
             *type = dests[i];
             *slot = (int)n;
             return 1;

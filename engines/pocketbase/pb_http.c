@@ -48,12 +48,19 @@ sk_rc pb_client_init(pb_client *c, const char *url, const char *what, const char
     return SK_OK;
 }
 
-void pb_escape(const char *in, char *out, size_t outsz)
+int pb_escape(const char *in, char *out, size_t outsz)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < outsz; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+    if (!outsz)
+        return -1;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        int plain = isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~';
+        if (o + (plain ? 1 : 3) + 1 > outsz) {
+            out[0] = '\0';
+            return -1;
+        }
+        if (plain) {
             out[o++] = (char)*p;
         } else {
             out[o++] = '%';
@@ -62,6 +69,7 @@ void pb_escape(const char *in, char *out, size_t outsz)
         }
     }
     out[o] = '\0';
+    return 0;
 }
 
 static int progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -245,6 +253,64 @@ int pb_resp_find_backup(const pb_resp *r, const char *name, uint64_t *size, char
     }
     json_decref(j);
     return found;
+}
+
+int pb_resp_collections(const pb_resp *r, int skip_views, pb_name_fn fn, void *ud)
+{
+    json_t *j = r->status == 200 ? parse(r) : NULL, *items = j ? json_object_get(j, "items") : NULL;
+    json_t *pages = j ? json_object_get(j, "totalPages") : NULL;
+    int out = -1;
+    if (!json_is_array(items) || (json_is_number(pages) && json_number_value(pages) > 1))
+        goto done;
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v) {
+        json_t *name = json_object_get(v, "name");
+        if (!json_is_string(name) || strlen(json_string_value(name)) != json_string_length(name))
+            goto done;
+    }
+    out = 0;
+    json_array_foreach(items, i, v) {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        if (json_is_true(json_object_get(v, "system")) || (skip_views && type && !strcmp(type, "view")))
+            continue;
+        if (fn(ud, json_string_value(json_object_get(v, "name"))) != 0) {
+            out = -2;
+            goto done;
+        }
+        out++;
+    }
+done:
+    json_decref(j);
+    return out;
+}
+
+int pb_resp_total_items(const pb_resp *r, long long *n)
+{
+    json_t *j = r->status == 200 ? parse(r) : NULL, *t = j ? json_object_get(j, "totalItems") : NULL;
+    int out = -1;
+    if (json_is_integer(t) && json_integer_value(t) >= 0) {
+        *n = (long long)json_integer_value(t);
+        out = 0;
+    }
+    json_decref(j);
+    return out;
+}
+
+int pb_records_count_path(const char *name, char *out, size_t outsz)
+{
+    static const char tail[] = "/records?perPage=1&fields=id";
+    static const char head[] = "/api/collections/";
+    size_t hl = sizeof head - 1, tl = sizeof tail - 1;
+    if (outsz < hl + tl + 1 || pb_escape(name, out + hl, outsz - hl - tl) != 0) {
+        if (outsz)
+            out[0] = '\0';
+        return -1;
+    }
+    memcpy(out, head, hl);
+    size_t el = strlen(out + hl);
+    memcpy(out + hl + el, tail, tl + 1);
+    return 0;
 }
 
 /* Keep only printable ASCII of a server-supplied text (it goes into our log lines). */

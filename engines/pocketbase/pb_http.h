@@ -62,6 +62,24 @@ int pb_resp_can_backup(const pb_resp *r);
  * when none, cut to modsz); 0 absent; -1 when the reply is no JSON array (or was cut at 64 KiB). */
 int pb_resp_find_backup(const pb_resp *r, const char *name, uint64_t *size, char *modified, size_t modsz);
 
+/* GET /api/collections?perPage=500&fields=name,system,type (one page of the collection list): calls
+ * `fn` with each collection's name in the reply's order, leaving out system collections ("system":
+ * true) and, with `skip_views`, views ("type": "view"). Returns the number of names passed; -1 (fn
+ * never called) when the reply is not a 200, was cut at 64 KiB, is no JSON object with an "items"
+ * array, says "totalPages" > 1 (collections on further pages would go uncounted), or holds an item
+ * that is no object with a string "name" free of NUL bytes (a collection that cannot be named
+ * cannot be counted); -2 when fn returned non-zero (the walk stopped there). fn may reuse `r`'s
+ * buffer: the reply is parsed before the first call. */
+typedef int (*pb_name_fn)(void *ud, const char *name);
+int pb_resp_collections(const pb_resp *r, int skip_views, pb_name_fn fn, void *ud);
+/* GET /api/collections/<name>/records?perPage=1&fields=id: the list's "totalItems" into *n. 0, or
+ * -1 (*n untouched) when the reply is not a 200, was cut, is no JSON object, or its totalItems is
+ * not an integer >= 0. */
+int pb_resp_total_items(const pb_resp *r, long long *n);
+/* The records-list path that counts collection `name`'s records ("/api/collections/<escaped
+ * name>/records?perPage=1&fields=id") into out. 0, or -1 (out "") when it does not fit `outsz`. */
+int pb_records_count_path(const char *name, char *out, size_t outsz);
+
 /* A streaming GET of `path_and_query` starting at byte `offset` (Range when > 0). Headers are
  * checked before any body byte is passed on: `sink` receives the body only for 200/206 replies.
  * The caller reads the outcome from *st. */
@@ -89,8 +107,9 @@ typedef long (*pb_read_at_fn)(void *ud, void *buf, size_t len, uint64_t off);
 int pb_upload(pb_client *c, const char *path, const char *field, const char *filename, uint64_t size,
               pb_read_at_fn read_at, void *ud, long stall_s, pb_resp *r);
 
-/* Percent-encode a path segment (RFC 3986 unreserved characters stay). */
-void pb_escape(const char *in, char *out, size_t outsz);
+/* Percent-encode a path segment (RFC 3986 unreserved characters stay). 0, or -1 when the encoded
+ * form does not fit `outsz` (out is then "": never a cut name). */
+int pb_escape(const char *in, char *out, size_t outsz);
 
 /* Parse "bytes START-END/TOTAL" (TOTAL may be '*'). Returns 0 on success. Exposed for tests. */
 int pb_parse_content_range(const char *v, int64_t *start, int64_t *end, int64_t *total);

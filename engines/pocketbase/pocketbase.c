@@ -892,57 +892,73 @@ typedef struct pb_sink {
     char safety[128];           /* the safety copy taken before the restore, "" when none */
 } pb_sink;
 
+/* One collection's count (collection_counts' pb_resp_collections callback). */
+typedef struct count_ctx {
+    pb_client *c;
+    pb_resp *r;       /* the records list reply (the collection list's reply is parsed already) */
+    json_t *out;
+    sk_err *err;
+} count_ctx;
+
+static int count_one(void *ud, const char *name)
+{
+    count_ctx *x = ud;
+    char path[700], what[400];
+    long long n;
+    snprintf(what, sizeof what, "counting the records of PocketBase's collection '%.200s%s' failed", name,
+             strlen(name) > 200 ? "..." : "");
+    if (pb_records_count_path(name, path, sizeof path) != 0) {
+        /* PocketBase names are at most 255 word characters: never cut one into another's name */
+        sk_fail(x->err, SK_ERR_SOURCE, 0, "%s: its name is %zu bytes, too long for a request path", what,
+                strlen(name));
+        return -1;
+    }
+    if (pb_request(x->c, "GET", path, NULL, 1, 60, x->r) != 0 || x->r->status != 200) {
+        reply_fail(x->err, SK_ERR_SOURCE, x->r, what, NULL);
+        return -1;
+    }
+    if (pb_resp_total_items(x->r, &n) != 0) {
+        reply_fail(x->err, SK_ERR_SOURCE, x->r, what, "the reply has no totalItems count >= 0");
+        return -1;
+    }
+    if (json_object_set_new(x->out, name, json_integer((json_int_t)n)) != 0) {
+        sk_fail(x->err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* Records per collection of the server's own (non-system) collections, through the records list's
  * totalItems, as a JSON object {"name": records} (views left out with `skip_views`). NULL (err set)
- * when they cannot be told. */
+ * when they cannot be told. The replies are read by pb_resp_collections and pb_resp_total_items
+ * (pb_http.h; fuzzed by tests/fuzz/fuzz_pb_collections.c). */
 static json_t *collection_counts(pb_client *c, int skip_views, sk_err *err)
 {
-    pb_resp *r = malloc(sizeof *r);
-    json_t *j = NULL, *out = NULL;
-    if (!r) {
+    pb_resp *list = malloc(sizeof *list), *r = malloc(sizeof *r);
+    json_t *out = NULL;
+    if (!list || !r) {
         sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
-        return NULL;
-    }
-    if (pb_request(c, "GET", "/api/collections?perPage=500&fields=name,system,type", NULL, 1, 60, r) != 0 ||
-        r->status != 200) {
-        reply_fail(err, SK_ERR_SOURCE, r, "listing PocketBase's collections failed", NULL);
         goto out;
     }
-    json_t *items = NULL;
-    if (r->truncated || !(j = json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL)) ||
-        !json_is_array(items = json_object_get(j, "items")) ||
-        json_integer_value(json_object_get(j, "totalPages")) > 1) {
-        sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase's collection list is unreadable or too long");
+    if (pb_request(c, "GET", "/api/collections?perPage=500&fields=name,system,type", NULL, 1, 60, list) != 0 ||
+        list->status != 200) {
+        reply_fail(err, SK_ERR_SOURCE, list, "listing PocketBase's collections failed", NULL);
         goto out;
     }
-    out = json_object();
-    size_t i;
-    json_t *v;
-    json_array_foreach(items, i, v) {
-        const char *name = json_string_value(json_object_get(v, "name"));
-        const char *type = json_string_value(json_object_get(v, "type"));
-        if (!name || json_is_true(json_object_get(v, "system")) || (skip_views && type && !strcmp(type, "view")))
-            continue;
-        char esc[600], path[700];
-        pb_escape(name, esc, sizeof esc);
-        snprintf(path, sizeof path, "/api/collections/%s/records?perPage=1&fields=id", esc);
-        json_t *rj = NULL;
-        if (pb_request(c, "GET", path, NULL, 1, 60, r) != 0 || r->status != 200 ||
-            !(rj = json_loadb(r->body, r->len, JSON_DISABLE_EOF_CHECK, NULL)) ||
-            !json_is_integer(json_object_get(rj, "totalItems"))) {
-            json_decref(rj);
-            char what[800];
-            snprintf(what, sizeof what, "counting the records of PocketBase's collection '%s' failed", name);
-            reply_fail(err, SK_ERR_SOURCE, r, what, NULL);
-            json_decref(out);
-            out = NULL;
-            goto out;
-        }
-        json_object_set(out, name, json_object_get(rj, "totalItems"));
-        json_decref(rj);
+    if (!(out = json_object())) {
+        sk_fail(err, SK_ERR_INTERNAL, ENOMEM, "out of memory");
+        goto out;
+    }
+    count_ctx x = { c, r, out, err };
+    int n = pb_resp_collections(list, skip_views, count_one, &x);
+    if (n < 0) {
+        if (n == -1)
+            sk_fail(err, SK_ERR_SOURCE, 0, "PocketBase's collection list is unreadable or too long");
+        json_decref(out);
+        out = NULL;
     }
 out:
-    json_decref(j);
+    free(list);
     free(r);
     return out;
 }

@@ -175,6 +175,41 @@ for i, (fl, body) in enumerate([
         (1, '{"code":401,"message":"The request requires valid record authorization token.","data":{}}')]):
     put("pb_backups", f"{i:02d}", bytes([fl]) + (pbname + "\n" + body).encode())
 
+# pb_collections: flags byte (bit 0: not 200, bit 1: body cut, bit 2: skip views, bit 3: stop after
+# flags >> 4 names), then the reply: the collection list and records lists as the repository's
+# PocketBase-compatible server (tests/servers/pocketbase_fake.py, v0.39.11 and the legacy v0.22 API)
+# sends them for the engine's queries, and the documented shapes a real server may add (views,
+# further pages, long or escaped names, error replies)
+pb_real = [
+    ('coll-0.22.0', '{"page":1,"perPage":500,"totalItems":2,"totalPages":1,"items":[{"name":"users","system":false,"type":"auth"},{"name":"posts","system":false,"type":"base"}]}\n'),
+    ('coll-0.39.11', '{"items":[{"name":"_superusers","system":true,"type":"auth"},{"name":"users","system":false,"type":"auth"},{"name":"posts","system":false,"type":"base"}],"page":1,"perPage":500,"totalItems":3,"totalPages":1}\n'),
+    ('noauth-0.22.0', '{"code":403,"message":"Only admins can perform this action.","data":{}}\n'),
+    ('noauth-0.39.11', '{"data":{},"message":"Only superusers can perform this action.","status":403}\n'),
+    ('nope-0.22.0', '{"code":404,"message":"The requested resource wasn\'t found.","data":{}}\n'),
+    ('nope-0.39.11', '{"data":{},"message":"Missing collection context.","status":404}\n'),
+    ('posts-0.22.0', '{"page":1,"perPage":1,"totalItems":10,"totalPages":10,"items":[{"id":"26g5niuhbyokuxv"}]}\n'),
+    ('posts-0.39.11', '{"items":[{"id":"97y1ixtm0o13vfe"}],"page":1,"perPage":1,"totalItems":10,"totalPages":10}\n'),
+]
+for i, (what, body) in enumerate(pb_real):
+    put("pb_collections", f"{i:02d}-{what}", bytes([0]) + body.encode())
+for i, (fl, body) in enumerate([
+        (4, '{"items":[{"name":"posts","system":false,"type":"base"},{"name":"post_stats","system":false,'
+            '"type":"view"},{"name":"_mfas","system":true,"type":"base"}],"page":1,"perPage":500,"totalItems":3,'
+            '"totalPages":1}'),
+        (0, '{"items":[{"name":"a","system":false,"type":"base"}],"page":1,"perPage":500,"totalItems":501,'
+            '"totalPages":2}'),
+        (0, '{"items":[{"system":false,"type":"base"},{"name":"b"}],"totalPages":1}'),
+        (0, '{"items":[{"name":"' + "n" * 255 + '","system":false,"type":"base"},{"name":"a b/c%d\\u00e9"}]}'),
+        (0, '{"items":[{"name":"x\\u0000y"}]}'),
+        (0, '{"items":[{"name":"' + "\\u00e9" * 200 + '","system":false,"type":"base"}],"totalPages":1}'),
+        (0, '{"page":1,"perPage":1,"totalItems":-5,"totalPages":0,"items":[]}'),
+        (0, '{"page":1,"perPage":1,"totalItems":9223372036854775807,"items":[]}'),
+        (0, '{"page":1,"perPage":1,"totalItems":3.0,"items":[]}'),
+        (0x38, '{"items":[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"},{"name":"e"}],"totalPages":1}'),
+        (2, '{"items":[{"name":"posts","system":false,"type":"base"}'),
+        (1, '{"data":{},"message":"The request requires valid record authorization token.","status":401}')]):
+    put("pb_collections", f"doc-{i:02d}", bytes([fl]) + body.encode())
+
 # http_headers: header blocks as S3 servers and PocketBase send them
 put("http_headers", "s3", "HTTP/1.1 200 OK\r\nETag: \"d41d8cd98f00b204e9800998ecf8427e\"\r\nLast-Modified: Fri, 04 Dec 2026 12:00:00 GMT\r\nx-amz-request-id: tx000001\r\nContent-Length: 512\r\n\r\n")
 put("http_headers", "continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-199/1000\r\nContent-Length: 100\r\n\r\n")

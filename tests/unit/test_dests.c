@@ -44,6 +44,10 @@ static void test_slot_names(void **state)
     assert_string_equal(base, "S3_ACCESS_KEY_ID_FILE");
     assert_false(sk_dest_setting_parse("S3_2_PART_SIZE_MB", &t, &slot, base, sizeof base));
     assert_false(sk_dest_setting_parse("S3_BUCKET", &t, &slot, base, sizeof base));
+    /* only the names sk_dest_setting_name writes (fuzz_env: corpus/env/regress-slot-*) */
+    assert_false(sk_dest_setting_parse("S3_2_S3_BUCKET", &t, &slot, base, sizeof base));
+    assert_false(sk_dest_setting_parse("S3_02_BUCKET", &t, &slot, base, sizeof base));
+    assert_false(sk_dest_setting_parse("S3_2_S3_SECRET_ACCESS_KEY_FILE", &t, &slot, base, sizeof base));
     assert_true(sk_dest_setting_parse("S3_9_BUCKET", &t, &slot, base, sizeof base)); /* the caller says "at most 4" */
     assert_int_equal(slot, 9);
 

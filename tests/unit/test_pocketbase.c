@@ -143,12 +143,86 @@ static void test_backup_list_and_health(void **state)
     assert_int_equal(pb_resp_can_backup(&r), -1);
 }
 
+static int add_name(void *ud, const char *name)
+{
+    char *acc = ud;
+    size_t l = strlen(acc);
+    snprintf(acc + l, 256 - l, "%s%s", l ? "," : "", name);
+    return strcmp(name, "stop") == 0;
+}
+
+/* The collection list and records counts behind the drill's and the restore guard's record counts
+ * (also fuzz_pb_collections) */
+static void test_collection_counts(void **state)
+{
+    (void)state;
+    static pb_resp r;
+    char names[256] = "";
+    /* as the repository's PocketBase-compatible server sends it */
+    set_body(&r, 200, "{\"items\":[{\"name\":\"_superusers\",\"system\":true,\"type\":\"auth\"},{\"name\":\"users\","
+                      "\"system\":false,\"type\":\"auth\"},{\"name\":\"stats\",\"system\":false,\"type\":\"view\"},"
+                      "{\"name\":\"posts\",\"system\":false,\"type\":\"base\"}],\"page\":1,\"perPage\":500,"
+                      "\"totalItems\":4,\"totalPages\":1}");
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), 3);
+    assert_string_equal(names, "users,stats,posts");
+    names[0] = '\0';
+    assert_int_equal(pb_resp_collections(&r, 1, add_name, names), 2); /* views skipped only when asked */
+    assert_string_equal(names, "users,posts");
+    names[0] = '\0';
+    r.truncated = 1;
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), -1);
+    r.truncated = 0;
+    r.status = 401;
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), -1);
+    set_body(&r, 200, "{\"items\":[{\"name\":\"a\"}],\"totalPages\":2}"); /* a second page would go uncounted */
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), -1);
+    set_body(&r, 200, "{\"items\":[{\"name\":\"a\"},{\"type\":\"base\"}]}"); /* a collection without a name */
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), -1);
+    set_body(&r, 200, "{\"items\":[{\"name\":\"a\\u0000b\"}]}"); /* "a" would be counted for it */
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), -1);
+    assert_string_equal(names, ""); /* nothing passed from an unreadable list */
+    set_body(&r, 200, "{\"items\":[{\"name\":\"a\"},{\"name\":\"stop\"},{\"name\":\"b\"}]}");
+    assert_int_equal(pb_resp_collections(&r, 0, add_name, names), -2);
+    assert_string_equal(names, "a,stop");
+
+    long long n = 7;
+    set_body(&r, 200, "{\"page\":1,\"perPage\":1,\"totalItems\":10,\"totalPages\":10,\"items\":[{\"id\":\"x\"}]}");
+    assert_int_equal(pb_resp_total_items(&r, &n), 0);
+    assert_int_equal(n, 10);
+    /* a negative count would cancel another collection's records in the restore guard's sum */
+    set_body(&r, 200, "{\"totalItems\":-5,\"items\":[]}");
+    assert_int_equal(pb_resp_total_items(&r, &n), -1);
+    set_body(&r, 200, "{\"totalItems\":5.0}");
+    assert_int_equal(pb_resp_total_items(&r, &n), -1);
+    set_body(&r, 404, "{\"totalItems\":5}");
+    assert_int_equal(pb_resp_total_items(&r, &n), -1);
+    assert_int_equal(n, 10);
+
+    /* the records path: whole or refused, never a cut name */
+    char path[700], lng[400];
+    assert_int_equal(pb_records_count_path("my posts", path, sizeof path), 0);
+    assert_string_equal(path, "/api/collections/my%20posts/records?perPage=1&fields=id");
+    memset(lng, 'n', 255);
+    lng[255] = '\0'; /* PocketBase's longest name */
+    assert_int_equal(pb_records_count_path(lng, path, sizeof path), 0);
+    assert_int_equal(strlen(path), 17 + 255 + 28);
+    for (int i = 0; i < 390; i += 2)
+        memcpy(lng + i, "\xc3\xa9", 2);
+    lng[390] = '\0'; /* 195 x 'e-acute': 1170 bytes escaped */
+    assert_int_equal(pb_records_count_path(lng, path, sizeof path), -1);
+    assert_string_equal(path, "");
+}
+
 static void test_escape_and_unsafe(void **state)
 {
     (void)state;
     char out[64];
-    pb_escape("@auto_pb backup.zip", out, sizeof out);
+    assert_int_equal(pb_escape("@auto_pb backup.zip", out, sizeof out), 0);
     assert_string_equal(out, "%40auto_pb%20backup.zip");
+    assert_int_equal(pb_escape("ab c", out, 7), 0); /* "ab%20c" and its NUL fit exactly */
+    assert_string_equal(out, "ab%20c");
+    assert_int_equal(pb_escape("ab c", out, 6), -1); /* refused, never cut */
+    assert_string_equal(out, "");
     assert_true(pb_zip_name_unsafe("../x"));
     assert_true(pb_zip_name_unsafe("storage/../../etc/passwd"));
     assert_true(pb_zip_name_unsafe("/abs"));
@@ -422,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_content_range),
         cmocka_unit_test(test_describe_printable),
         cmocka_unit_test(test_backup_list_and_health),
+        cmocka_unit_test(test_collection_counts),
         cmocka_unit_test(test_escape_and_unsafe),
         cmocka_unit_test(test_ziptail),
         cmocka_unit_test(test_verify),
