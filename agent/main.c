@@ -615,16 +615,17 @@ static int run_health(const ctx *x) { return cmd_health_status(x->jobs, x->c, x-
 static int run_status(const ctx *x) { return cmd_health_status(x->jobs, x->c, x->rt, 0); }
 static int run_run(const ctx *x) { return cmd_run(x->jobs, x->rt); }
 
-static int run_backup_now(const ctx *x)
+/* The job --job names, or, without --job and with several jobs (`docker compose exec <svc>
+ * backup-now` with several jobs or databases), all of them in turn; the exit code is the first
+ * failure's. */
+static int each_job(const ctx *x, const char *verb, int (*one)(sk_agent_job *, sk_runtime *, sk_log *))
 {
     sk_err err;
     sk_err_clear(&err);
     if (!x->c->job && x->jobs->n > 1) {
-        /* `docker compose exec <svc> backup-now` with several jobs (or databases): all of them, in
-         * turn; the exit code is the first failure's */
         int code = 0;
         for (size_t i = 0; i < x->jobs->n; i++) {
-            int rc = backup_one(&x->jobs->v[i], x->rt, x->log);
+            int rc = one(&x->jobs->v[i], x->rt, x->log);
             if (rc && !code)
                 code = rc;
         }
@@ -632,28 +633,12 @@ static int run_backup_now(const ctx *x)
     }
     sk_agent_job *a = sk_jobs_pick(x->jobs, x->c->job, &err);
     if (!a)
-        return fail(x->log, "backup-now", &err);
-    return backup_one(a, x->rt, x->log);
+        return fail(x->log, verb, &err);
+    return one(a, x->rt, x->log);
 }
 
-static int run_drill(const ctx *x)
-{
-    sk_err err;
-    sk_err_clear(&err);
-    if (!x->c->job && x->jobs->n > 1) { /* every job in turn; the exit code is the first failure's */
-        int code = 0;
-        for (size_t i = 0; i < x->jobs->n; i++) {
-            int rc = drill_one(&x->jobs->v[i], x->rt, x->log);
-            if (rc && !code)
-                code = rc;
-        }
-        return code;
-    }
-    sk_agent_job *a = sk_jobs_pick(x->jobs, x->c->job, &err);
-    if (!a)
-        return fail(x->log, "drill", &err);
-    return drill_one(a, x->rt, x->log);
-}
+static int run_backup_now(const ctx *x) { return each_job(x, "backup-now", backup_one); }
+static int run_drill(const ctx *x) { return each_job(x, "drill", drill_one); }
 
 static int run_dump(const ctx *x)
 {
