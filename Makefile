@@ -51,8 +51,10 @@ $(REL)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(REL_CFLAGS) $(WARN_EXTRA) -MMD -MP -c $< -o $@
+# The archives are written anew (rm, then ar): `ar rcs` edits one in place, through the hard links
+# of a build cache copied with `cp -al` into another checkout.
 $(REL)/libsnapkeep.a: $(LIB_SRC:%.c=$(REL)/%.o)
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 bin/snapkeep: $(REL)/agent/main.o $(REL)/libsnapkeep.a
 	@mkdir -p bin
 	@echo "  LD      $@"
@@ -66,7 +68,7 @@ $(ASN)/%.o: %.c | deps-test
 	@echo "  CC asan $<"
 	@$(CC) $(ASN_CFLAGS) $(WARN_EXTRA) -MMD -MP -c $< -o $@
 $(ASN)/libsnapkeep.a: $(LIB_SRC:%.c=$(ASN)/%.o)
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 $(ASN)/snapkeep: $(ASN)/agent/main.o $(ASN)/libsnapkeep.a
 	@echo "  LD asan $@"
 	@$(CC) $(ASN_CFLAGS) -o $@ $^ $(LIBS)
@@ -97,8 +99,8 @@ $(FZ)/obj/%.o: %.c | deps-fuzz
 	@echo "  CC fuzz $<"
 	@$(FUZZ_CC) $(FZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 $(FZ)/libsnapkeep.a: $(LIB_SRC:%.c=$(FZ)/obj/%.o)
-	@ar rcs $@ $^
-$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libsnapkeep.a
+	@rm -f $@ && ar rcs $@ $^
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_pb.h $(FZ)/libsnapkeep.a
 	@echo "  LD fuzz $@"
 	@$(FUZZ_CC) $(FZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ)/libsnapkeep.a $(LIBS)
 fuzz-bins: $(FUZZ_BINS)

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "../../engines/pocketbase/pb_http.h"
+#include "fuzz_pb.h"
 
 /* The entry a plain reading finds: the first object whose "key" string is `name`, NUL bytes and all. */
 static json_t *expected_entry(json_t *list, const char *name, size_t nlen)
@@ -40,16 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *name = fuzz_cstr(data, nlen);
     data += nlen + 1;
     size -= nlen + 1;
-    if (size > PB_BODY_MAX) {
+    if (fuzz_pb_reply(&r, flags, data, size) != 0) {
         free(name);
         return 0;
     }
-    memset(&r, 0, offsetof(pb_resp, body));
-    r.status = flags & 1 ? 404 : 200;
-    r.truncated = (flags & 2) != 0;
-    memcpy(r.body, data, size);
-    r.body[size] = '\0';
-    r.len = size;
 
     json_t *j = r.len && !r.truncated ? json_loadb(r.body, r.len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
     uint64_t got_size = 12345;

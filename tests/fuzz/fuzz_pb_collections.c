@@ -19,7 +19,7 @@
 #include <ctype.h>
 #include <jansson.h>
 
-#include "../../engines/pocketbase/pb_http.h"
+#include "fuzz_pb.h"
 
 #define HEAD "/api/collections/"
 #define TAIL "/records?perPage=1&fields=id"
@@ -110,14 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static pb_resp r; /* 64 KiB: not on the stack */
     unsigned flags = (unsigned)fuzz_take(&data, &size, 1);
-    if (size > PB_BODY_MAX)
+    if (fuzz_pb_reply(&r, flags, data, size) != 0)
         return 0;
-    memset(&r, 0, offsetof(pb_resp, body));
-    r.status = flags & 1 ? 404 : 200;
-    r.truncated = (flags & 2) != 0;
-    memcpy(r.body, data, size);
-    r.body[size] = '\0';
-    r.len = size;
     int skip_views = (flags & 4) != 0;
     int stop_after = flags & 8 ? (int)(flags >> 4) : -1;
 
