@@ -911,7 +911,8 @@ static sk_rc fixed_join_order(cat *c, int on)
 {
     if (c->m->server_version < PG18)
         return SK_OK;
-    PGresult *x = pgc_query(c, "join_collapse_limit", on ? "SET LOCAL join_collapse_limit = 1" : "RESET join_collapse_limit");
+    PGresult *x = pgc_query(c, "join_collapse_limit",
+                            on ? "SET LOCAL join_collapse_limit = 1" : "RESET join_collapse_limit");
     if (!x)
         return c->err->rc;
     PQclear(x);
