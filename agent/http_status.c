@@ -131,7 +131,7 @@ char *sk_http_render(const char *path, const sk_http_job *jobs, size_t n, int64_
                              : m == 1 ? (double)d->last_failure
                              : m == 2 ? (double)d->successes
                              : m == 3 ? (double)d->failures
-                                      : (double)(d->last_success && d->last_success >= d->last_failure);
+                                      : (double)d->last_ok;
                     add(&t, "%s{job=\"%s\",destination=\"%s\"} %.17g\n", copym[m][0], jobs[i].job_id, d->label,
                         v);
                 }

@@ -341,15 +341,16 @@ static void print_status_line(const char *name, const sk_status *st, sk_health h
         printf("  suspect backups: %llu\n", (unsigned long long)st->suspects);
     for (size_t i = 0; st->ndests > 1 && i < st->ndests; i++) {
         const struct sk_dest_status *d = &st->dests[i];
+        int failed = d->last_failure && !d->last_ok;
         char ls[32] = "never", lf[32] = "never";
         if (d->last_success)
             sk_iso8601(d->last_success, ls, sizeof ls);
         if (d->last_failure)
             sk_iso8601(d->last_failure, lf, sizeof lf);
         printf("  destination %s (%s): last copy %s; last good %s, last failed %s, copies %llu ok, %llu failed%s%s\n",
-               d->label, d->where, d->last_failure > d->last_success ? "FAILED" : "ok", ls, lf,
+               d->label, d->where, failed ? "FAILED" : "ok", ls, lf,
                (unsigned long long)d->successes, (unsigned long long)d->failures,
-               d->last_failure > d->last_success ? ": " : "", d->last_failure > d->last_success ? d->last_error : "");
+               failed ? ": " : "", failed ? d->last_error : "");
     }
 }
 

@@ -106,9 +106,11 @@ static void record_copies(sk_status *st, const sk_backup_result *res, int64_t no
         snprintf(d->where, sizeof d->where, "%s", res->dest[i].where);
         if (res->dest[i].state > 0) {
             d->last_success = now;
+            d->last_ok = 1;
             d->successes++;
         } else if (res->dest[i].state < 0) {
             d->last_failure = now;
+            d->last_ok = 0;
             d->failures++;
             sk_log_redact(log, res->dest[i].error, d->last_error, sizeof d->last_error);
         }

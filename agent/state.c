@@ -200,6 +200,8 @@ sk_rc sk_status_read(const char *state_dir, const char *job_id, sk_status *st, s
         snprintf(d->last_error, sizeof d->last_error, "%s", le ? le : "");
         d->last_success = sk_ts_from_json(json_object_get(o, "last_success"));
         d->last_failure = sk_ts_from_json(json_object_get(o, "last_failure"));
+        json_t *ok = json_object_get(o, "last_copy_ok");
+        d->last_ok = json_is_boolean(ok) ? json_is_true(ok) : d->last_success && d->last_success >= d->last_failure;
         d->successes = (uint64_t)json_integer_value(json_object_get(o, "successes_total"));
         d->failures = (uint64_t)json_integer_value(json_object_get(o, "failures_total"));
         st->ndests++;
@@ -239,7 +241,7 @@ sk_rc sk_status_write(const char *state_dir, const char *job_id, const sk_status
                                             d->where, "last_success", sk_ts_json(d->last_success), "last_failure",
                                             sk_ts_json(d->last_failure), "last_error", d->last_error, "successes_total",
                                             (json_int_t)d->successes, "failures_total", (json_int_t)d->failures,
-                                            "last_copy_ok", d->last_success >= d->last_failure && d->last_success));
+                                            "last_copy_ok", d->last_ok));
     }
     if (ds)
         json_object_set_new(root, "destinations", ds);
@@ -273,7 +275,7 @@ sk_health sk_health_eval(const sk_status *st, int64_t now, int64_t warn_s, int64
     int64_t ref = st->agent_started ? st->agent_started : st->last_attempt;
     for (size_t i = 0; i < st->ndests; i++) {
         const struct sk_dest_status *d = &st->dests[i];
-        int failed_last = d->last_failure > d->last_success;
+        int failed_last = d->last_failure && !d->last_ok;
         int64_t since = d->last_success ? d->last_success : ref;
         sk_health hd = since && now - since >= fail_s ? SK_HEALTH_FAIL
                        : failed_last || (since && now - since >= warn_s) ? SK_HEALTH_WARN : SK_HEALTH_OK;

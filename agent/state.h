@@ -70,6 +70,8 @@ typedef struct sk_status {
         char where[256];       /* its description (no secrets) */
         int64_t last_success;  /* the last copy that committed there */
         int64_t last_failure;  /* the last copy that failed there */
+        int last_ok;           /* the last copy there committed (stored: the two times above have
+                                * whole seconds, and a failure can follow a success in the same one) */
         char last_error[512];
         uint64_t successes, failures;
     } dests[8];
